@@ -1,0 +1,523 @@
+"""The core: Variable, Function, the backward pass, configuration, and the arithmetic behind operators.
+
+Written after DeZero ("Deep Learning from Scratch 3"): a Variable holds an ndarray; a Function maps
+input Variables to output Variables and remembers both; `Variable.backward` walks that graph from an
+output back to the inputs, newest function first. Every backward is written with these same
+Functions, so with `create_graph=True` the backward pass is itself a graph and can be differentiated
+again.
+
+Backward methods and Variable's shape methods use `autograd.functions` (imported as `F` at the end of
+this module, because it builds on the classes defined here).
+"""
+
+import contextlib
+import heapq
+import itertools
+import weakref
+
+import numpy as np
+
+from autograd.utils import memory_root
+
+# Numbers that take their dtype from the other inputs of a call (numpy's "weak" Python scalars).
+PYTHON_NUMBERS = (int, float, complex)
+
+
+# =============================================================================
+# Configuration
+# =============================================================================
+class Config:
+    """Process-wide switches; change them with `using_config` or `no_grad`."""
+
+    enable_backprop = True  # record the graph during forward so that backward can run
+
+
+@contextlib.contextmanager
+def using_config(name, value):
+    """Set `Config.<name>` to `value` for the duration of a `with` block."""
+    known = sorted(k for k in vars(Config) if not k.startswith('_'))
+    if name not in known:
+        raise AttributeError(f'unknown config {name!r}; expected one of {", ".join(known)}')
+    old = getattr(Config, name)
+    setattr(Config, name, value)
+    try:
+        yield
+    finally:
+        setattr(Config, name, old)
+
+
+def no_grad():
+    """A `with` block that runs forward only: no graph is recorded, no memory kept for backward."""
+    return using_config('enable_backprop', False)
+
+
+# =============================================================================
+# Conversions
+# =============================================================================
+def as_array(x):
+    """`x` as an ndarray when it is a numpy or Python scalar (0-d result); anything else unchanged.
+
+    numpy returns scalars, not 0-d arrays, from operations on 0-d arrays (`np.array(1.0) ** 2` is an
+    `np.float64`); this puts them back into arrays.
+    """
+    if np.isscalar(x):
+        return np.array(x)
+    return x
+
+
+def as_variable(obj):
+    """`obj` if it is a Variable, else a Variable holding `as_array(obj)`."""
+    if isinstance(obj, Variable):
+        return obj
+    return Variable(as_array(obj))
+
+
+def _as_variables(inputs):
+    """Variables for the inputs of a call.
+
+    Python numbers get the dtype numpy's promotion would give them next to the other inputs, so that a
+    float32 Variable times 2.0 stays float32 (a plain `np.array(2.0)` is float64 and would promote).
+    """
+    variables = []
+    has_numbers = False
+    for x in inputs:
+        if isinstance(x, Variable):
+            variables.append(x)
+        elif isinstance(x, PYTHON_NUMBERS):
+            variables.append(x)
+            has_numbers = True
+        else:
+            variables.append(Variable(as_array(x)))
+    if has_numbers:
+        arrays = [v.data for v in variables if isinstance(v, Variable)]
+        variables = [v if isinstance(v, Variable) else Variable(np.asarray(v, np.result_type(*arrays, v)))
+                     for v in variables]
+    return variables
+
+
+# =============================================================================
+# Variable
+# =============================================================================
+class Variable:
+    """A value in a computation: an ndarray (or None), its gradient after backward, and its creator.
+
+    >>> x = Variable(np.array(3.0))
+    >>> y = x ** 2
+    >>> y.backward()
+    >>> x.grad
+    variable(6.0)
+    """
+
+    __array_priority__ = 200  # `ndarray + Variable` calls Variable.__radd__ instead of numpy's add
+
+    def __init__(self, data, name=None):
+        if data is not None and not isinstance(data, np.ndarray):
+            raise TypeError(f'{type(data)} is not supported; Variable holds a numpy.ndarray or None '
+                            f'(wrap the value with np.array(...))')
+        self.data = data
+        self.name = name
+        self.grad = None
+        self.creator = None
+        self.generation = 0
+
+    @property
+    def shape(self):
+        return self.data.shape
+
+    @property
+    def ndim(self):
+        return self.data.ndim
+
+    @property
+    def size(self):
+        return self.data.size
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def T(self):
+        return F.transpose(self)
+
+    def __len__(self):
+        return len(self.data)
+
+    def __repr__(self):
+        if self.data is None:
+            return 'variable(None)'
+        text = str(self.data).replace('\n', '\n' + ' ' * len('variable('))
+        return f'variable({text})'
+
+    def reshape(self, *shape):
+        """`reshape(2, 3)` or `reshape((2, 3))`."""
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = shape[0]
+        return F.reshape(self, shape)
+
+    def transpose(self, *axes):
+        """`transpose()` reverses the axes; `transpose(1, 0, 2)` or `transpose((1, 0, 2))` permutes them."""
+        if len(axes) == 0:
+            axes = None
+        elif len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
+            axes = axes[0]
+        return F.transpose(self, axes)
+
+    def sum(self, axis=None, keepdims=False):
+        return F.sum(self, axis, keepdims)
+
+    def __getitem__(self, index):
+        return F.get_item(self, index)
+
+    def __matmul__(self, other):
+        return F.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return F.matmul(other, self)
+
+    def set_creator(self, func):
+        self.creator = func
+        self.generation = func.generation + 1
+
+    def cleargrad(self):
+        self.grad = None
+
+    def backward(self, retain_grad=False, create_graph=False):
+        """Add d(self)/d(v) into `v.grad` for every Variable v that self was computed from.
+
+        The pass starts from `self.grad`, or ones like `self.data` when it is unset. With
+        `retain_grad=False` only leaves (Variables without a creator) keep their gradient. With
+        `create_graph=True` the backward pass is recorded too, so gradients can be differentiated again.
+        """
+        if self.grad is None:
+            self.grad = Variable(np.ones_like(self.data))
+        self.grad = as_variable(self.grad)
+        memory = _GradientMemory(self.grad)
+        heap, seen, order = [], set(), itertools.count()
+
+        def add_func(f):
+            if f not in seen:
+                seen.add(f)
+                # newest generation first: a Variable's consumers all finish before its creator runs
+                heapq.heappush(heap, (-f.generation, next(order), f))
+
+        if self.creator is not None:
+            add_func(self.creator)
+        with using_config('enable_backprop', create_graph):
+            while heap:
+                f = heapq.heappop(heap)[-1]
+                gys = f.output_grads()
+                if not retain_grad:  # dropped before the inputs claim memory: a passed-through gy is free
+                    for y in f.outputs:
+                        y = y()
+                        if y is not None:
+                            memory.release(y.grad)
+                            y.grad = None
+                gxs = f.input_grads(gys)
+                for x, gx in zip(f.inputs, gxs):
+                    if gx is None:
+                        continue
+                    if x.grad is None:
+                        # retained output gradients (even stale ones) stay off-limits to the inputs
+                        x.grad = memory.claim(gx, f, gys if retain_grad else ())
+                    else:
+                        memory.release(x.grad)
+                        x.grad = memory.claim(x.grad + gx, f, ())
+                    if x.creator is not None:
+                        add_func(x.creator)
+
+
+class _GradientMemory:
+    """Which arrays hold the gradients stored during one backward pass, so that none share memory.
+
+    numpy views (reshape, transpose, broadcast_to, basic indexing) and backwards that pass a gradient
+    through (add returns gy for both inputs) would otherwise leave two Variables' `.grad` on one
+    buffer, and an in-place update of one would silently change the other. A gradient whose memory is
+    already owned (by another stored gradient, the caller's seed, or the function's forward values) is
+    copied before it is stored; an intermediate gradient that is dropped gives its memory back.
+    """
+
+    def __init__(self, seed):
+        root = memory_root(seed.data)
+        self.seed = id(root)  # the caller's seed gradient is never handed to another Variable
+        self.owned = {id(root): root}  # keeping the roots alive keeps their ids unique
+
+    def claim(self, gx, f, gys):
+        root = memory_root(gx.data)
+        if id(root) in self.owned or _uses_memory_of(root, f, gys):
+            gx = Copy()(gx)
+            root = gx.data
+        self.owned[id(root)] = root
+        return gx
+
+    def release(self, grad):
+        if grad is not None:
+            key = id(memory_root(grad.data))
+            if key != self.seed:
+                self.owned.pop(key, None)
+
+
+def _uses_memory_of(root, f, gys):
+    """Whether `root` owns the memory of a forward value of `f` or of one of the gradients `gys`."""
+    for x in f.inputs:
+        if memory_root(x.data) is root:
+            return True
+    for y in f.outputs:
+        y = y()
+        if y is not None and memory_root(y.data) is root:
+            return True
+    for gy in gys:
+        if memory_root(gy.data) is root:
+            return True
+    return False
+
+
+# =============================================================================
+# Function
+# =============================================================================
+class Function:
+    """An operation: `forward` computes on ndarrays, `backward` on Variables.
+
+    Calling a Function accepts Variables, ndarrays and Python numbers and returns one Variable (or a
+    tuple when forward returns several arrays). While `Config.enable_backprop` is on it records
+    `inputs` (the input Variables), `outputs` (weak references to the outputs, so that no reference
+    cycle keeps a graph alive) and `generation` (the order of backward).
+
+    A subclass defines `forward(self, *xs)` returning an ndarray or a tuple of them, and
+    `backward(self, *gys)` returning one gradient per input (a Variable or ndarray of the input's shape,
+    or None for zero), written with Functions so that it can be differentiated again.
+    """
+
+    def __call__(self, *inputs):
+        inputs = _as_variables(inputs)
+        ys = self.forward(*[x.data for x in inputs])
+        if not isinstance(ys, tuple):
+            ys = (ys,)
+        outputs = [Variable(y if isinstance(y, np.ndarray) else as_array(y)) for y in ys]
+        if Config.enable_backprop:
+            self.generation = max([x.generation for x in inputs], default=0)
+            for output in outputs:
+                output.set_creator(self)
+            self.inputs = inputs
+            self.outputs = [weakref.ref(output) for output in outputs]
+            # an unused (or freed) output still needs a zero gradient of the right shape and dtype
+            self.output_specs = [(output.data.shape, output.data.dtype) for output in outputs]
+        return outputs[0] if len(outputs) == 1 else tuple(outputs)
+
+    def forward(self, *xs):
+        raise NotImplementedError(f'{type(self).__name__}.forward is not implemented; define '
+                                  f'forward(self, *xs) returning an ndarray or a tuple of ndarrays')
+
+    def backward(self, *gys):
+        raise NotImplementedError(f'{type(self).__name__}.backward is not implemented; define '
+                                  f'backward(self, *gys) returning one gradient per input (None for zero)')
+
+    @property
+    def input(self):
+        """The only input (the seeds' single-input API)."""
+        if len(self.inputs) != 1:
+            raise AttributeError(f'{type(self).__name__} has {len(self.inputs)} inputs; use .inputs')
+        return self.inputs[0]
+
+    @property
+    def output(self):
+        """The only output, or None once it has been freed (the seeds' single-output API)."""
+        if len(self.outputs) != 1:
+            raise AttributeError(f'{type(self).__name__} has {len(self.outputs)} outputs; use .outputs')
+        return self.outputs[0]()
+
+    def output_grads(self):
+        """The gradients of the outputs, with zeros for an output that has none."""
+        gys = []
+        for ref, (shape, dtype) in zip(self.outputs, self.output_specs):
+            y = ref()
+            gy = None if y is None else y.grad
+            gys.append(Variable(np.zeros(shape, dtype)) if gy is None else gy)
+        return gys
+
+    def input_grads(self, gys):
+        """`backward(*gys)` as a list of Variables (None for zero), checked against the inputs."""
+        gxs = self.backward(*gys)
+        if not isinstance(gxs, (tuple, list)):
+            gxs = (gxs,)
+        if len(gxs) != len(self.inputs):
+            raise ValueError(f'{type(self).__name__}.backward returned {len(gxs)} gradient(s) for '
+                             f'{len(self.inputs)} input(s); return one per input, None for a zero gradient')
+        checked = []
+        for x, gx in zip(self.inputs, gxs):
+            if gx is not None:
+                gx = as_variable(gx)
+                if gx.data.shape != x.data.shape:
+                    raise ValueError(f'{type(self).__name__}.backward returned a gradient of shape '
+                                     f'{gx.shape} for input {len(checked)} of shape {x.shape}; a gradient '
+                                     f'has its input\'s shape')
+            checked.append(gx)
+        return checked
+
+
+# =============================================================================
+# Arithmetic (the Functions behind Variable's operators)
+# =============================================================================
+class Copy(Function):
+    """A copy of x in fresh memory; the backward pass uses it to keep gradients from sharing memory."""
+
+    def forward(self, x):
+        return x.copy()
+
+    def backward(self, gy):
+        return gy
+
+
+class Neg(Function):
+    def forward(self, x):
+        return -x
+
+    def backward(self, gy):
+        return -gy
+
+
+class Add(Function):
+    def forward(self, x0, x1):
+        return x0 + x1
+
+    def backward(self, gy):
+        x0, x1 = self.inputs
+        return F.sum_to(gy, x0.shape), F.sum_to(gy, x1.shape)
+
+
+class Sub(Function):
+    def forward(self, x0, x1):
+        return x0 - x1
+
+    def backward(self, gy):
+        x0, x1 = self.inputs
+        return F.sum_to(gy, x0.shape), F.sum_to(-gy, x1.shape)
+
+
+class Mul(Function):
+    def forward(self, x0, x1):
+        return x0 * x1
+
+    def backward(self, gy):
+        x0, x1 = self.inputs
+        return F.sum_to(gy * x1, x0.shape), F.sum_to(gy * x0, x1.shape)
+
+
+class Div(Function):
+    def forward(self, x0, x1):
+        return x0 / x1
+
+    def backward(self, gy):
+        x0, x1 = self.inputs
+        y = self.outputs[0]()
+        gx0 = gy / x1
+        # -gy * x0 / x1**2 as -(gy / x1) * y: x1**2 can overflow or underflow where the result is finite
+        gx1 = -(gx0 * y)
+        return F.sum_to(gx0, x0.shape), F.sum_to(gx1, x1.shape)
+
+
+class Pow(Function):
+    """x0 ** x1 with both operands differentiable; the exponent's gradient, y * log(x0), needs x0 > 0."""
+
+    def forward(self, x0, x1):
+        return x0 ** x1
+
+    def backward(self, gy):
+        x0, x1 = self.inputs
+        y = self.outputs[0]()
+        gx0 = gy * x1 * x0 ** (x1 - 1)
+        gx1 = gy * y * F.log(x0)
+        return F.sum_to(gx0, x0.shape), F.sum_to(gx1, x1.shape)
+
+
+class PowConst(Function):
+    """x ** c for a constant exponent c (a number or ndarray); never takes log(x), so x < 0 works."""
+
+    def __init__(self, c):
+        self.c = c
+
+    def forward(self, x):
+        return x ** self.c
+
+    def backward(self, gy):
+        x, = self.inputs
+        c = self.c
+        if np.all(np.equal(c, 0)):
+            return None  # x ** 0 is constant (and x ** -1 below would divide by zero at x = 0)
+        return F.sum_to(gy * c * x ** (c - 1), x.shape)
+
+
+def neg(x):
+    return Neg()(x)
+
+
+def add(x0, x1):
+    return Add()(x0, x1)
+
+
+def sub(x0, x1):
+    return Sub()(x0, x1)
+
+
+def rsub(x0, x1):
+    return Sub()(x1, x0)
+
+
+def mul(x0, x1):
+    return Mul()(x0, x1)
+
+
+def div(x0, x1):
+    return Div()(x0, x1)
+
+
+def rdiv(x0, x1):
+    return Div()(x1, x0)
+
+
+def pow(x, c):
+    """x ** c. A Variable exponent is differentiated too; a number or ndarray exponent is a constant."""
+    if isinstance(c, Variable):
+        return Pow()(x, c)
+    return PowConst(c)(x)
+
+
+def rpow(x, c):
+    """c ** x, for `number ** Variable`."""
+    return Pow()(c, x)
+
+
+Variable.__neg__ = neg
+Variable.__add__ = add
+Variable.__radd__ = add
+Variable.__sub__ = sub
+Variable.__rsub__ = rsub
+Variable.__mul__ = mul
+Variable.__rmul__ = mul
+Variable.__truediv__ = div
+Variable.__rtruediv__ = rdiv
+Variable.__pow__ = pow
+Variable.__rpow__ = rpow
+
+
+# =============================================================================
+# Numerical differentiation (the seeds' step 4)
+# =============================================================================
+def numerical_diff(f, x, eps=1e-4):
+    """Central difference (f(x + eps) - f(x - eps)) / (2 eps) of a function of one Variable.
+
+    As the seeds define it; `as_array` keeps 0-d inputs working (`x.data - eps` is a numpy scalar).
+
+    >>> from autograd import square
+    >>> float(numerical_diff(square, Variable(np.array(2.0))))
+    4.000000000004
+    """
+    x0 = Variable(as_array(x.data - eps))
+    x1 = Variable(as_array(x.data + eps))
+    y0 = f(x0)
+    y1 = f(x1)
+    return (y1.data - y0.data) / (2 * eps)
+
+
+# functions.py builds on the classes above, so it is imported last.
+from autograd import functions as F  # noqa: E402

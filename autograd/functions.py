@@ -1,0 +1,590 @@
+"""The function library.
+
+Each op is a Function subclass (forward on ndarrays; backward written with these same functions, so
+it is right to any order) and a snake_case wrapper. Where a textbook formula loses accuracy or
+overflows, the stable form is used and the comment says why. Conventions at kinks: relu'(0) = 0,
+abs'(0) = 0, tied max/min entries share the gradient equally, clip passes the gradient at its bounds.
+
+Several names shadow Python builtins on purpose (`sum`, `max`, `min`, `abs`, `pow`), as in DeZero.
+"""
+
+import math
+
+import numpy as np
+
+from autograd import utils
+# The arithmetic Functions live in core (Variable's operators need them); re-exported here by name.
+from autograd.core import Function, Variable, add, as_variable, div, mul, neg, pow, sub
+
+__all__ = [
+    'Square', 'Exp',
+    'neg', 'add', 'sub', 'mul', 'div', 'pow', 'square', 'sqrt', 'exp', 'log', 'sin', 'cos', 'tan',
+    'tanh', 'sigmoid', 'relu', 'abs', 'softplus', 'reshape', 'transpose', 'broadcast_to', 'sum_to',
+    'sum', 'mean', 'matmul', 'get_item', 'max', 'min', 'clip', 'softmax', 'log_softmax', 'logsumexp',
+    'mean_squared_error', 'softmax_cross_entropy',
+]
+
+
+def _minus_abs(x):
+    """-|x|, the exponent that keeps exp() in (0, 1].
+
+    For complex x (the numeric oracle's complex step) the sign of the real part picks -x or x, which is
+    analytic in each branch, so the complex-step derivative of the forward stays right.
+    """
+    if np.iscomplexobj(x):
+        return np.where(x.real >= 0, -x, x)
+    return -np.abs(x)
+
+
+# =============================================================================
+# Elementwise functions
+# =============================================================================
+class Square(Function):
+    def forward(self, x):
+        return x ** 2
+
+    def backward(self, gy):
+        x, = self.inputs
+        return 2 * x * gy
+
+
+class Sqrt(Function):
+    def forward(self, x):
+        return np.sqrt(x)
+
+    def backward(self, gy):
+        y = self.outputs[0]()
+        return gy / (2 * y)
+
+
+class Exp(Function):
+    def forward(self, x):
+        return np.exp(x)
+
+    def backward(self, gy):
+        y = self.outputs[0]()
+        return gy * y
+
+
+class Log(Function):
+    def forward(self, x):
+        return np.log(x)
+
+    def backward(self, gy):
+        x, = self.inputs
+        return gy / x
+
+
+class Sin(Function):
+    def forward(self, x):
+        return np.sin(x)
+
+    def backward(self, gy):
+        x, = self.inputs
+        return gy * cos(x)
+
+
+class Cos(Function):
+    def forward(self, x):
+        return np.cos(x)
+
+    def backward(self, gy):
+        x, = self.inputs
+        return gy * -sin(x)
+
+
+class Tan(Function):
+    def forward(self, x):
+        return np.tan(x)
+
+    def backward(self, gy):
+        y = self.outputs[0]()
+        return gy * (1 + y * y)
+
+
+class Tanh(Function):
+    def forward(self, x):
+        return np.tanh(x)
+
+    def backward(self, gy):
+        x, = self.inputs
+        return gy * _sech2(x)
+
+
+class Sech2(Function):
+    """sech(x)**2, the derivative of tanh, as 4e / (1 + e)**2 with e = exp(-2|x|).
+
+    1 - tanh(x)**2 cancels to 0 once tanh(x) rounds to 1 (|x| > 19 in float64); this form keeps full
+    relative accuracy for every x and never overflows.
+    """
+
+    def forward(self, x):
+        e = np.exp(2 * _minus_abs(x))
+        return 4 * e / (1 + e) ** 2
+
+    def backward(self, gy):
+        x, = self.inputs
+        y = self.outputs[0]()
+        return gy * (-2 * y * tanh(x))
+
+
+class Sigmoid(Function):
+    """1 / (1 + exp(-x)), from exp(-|x|) on both sides so that neither tail overflows or rounds to 0."""
+
+    def forward(self, x):
+        e = np.exp(_minus_abs(x))
+        return np.where(x.real >= 0, 1 / (1 + e), e / (1 + e))
+
+    def backward(self, gy):
+        x, = self.inputs
+        y = self.outputs[0]()
+        # y * sigmoid(-x) rather than y * (1 - y): 1 - y is 0 once y rounds to 1
+        return gy * y * sigmoid(-x)
+
+
+class ReLU(Function):
+    def forward(self, x):
+        return np.maximum(x, 0)
+
+    def backward(self, gy):
+        x, = self.inputs
+        return gy * (x.data > 0)  # relu'(0) = 0
+
+
+class Abs(Function):
+    def forward(self, x):
+        return np.abs(x)
+
+    def backward(self, gy):
+        x, = self.inputs
+        return gy * np.sign(x.data)  # abs'(0) = 0
+
+
+class Softplus(Function):
+    """log(1 + exp(x)) as max(x, 0) + log1p(exp(-|x|)): no overflow, and accurate for large -x."""
+
+    def forward(self, x):
+        return np.where(x.real >= 0, x, 0) + np.log1p(np.exp(_minus_abs(x)))
+
+    def backward(self, gy):
+        x, = self.inputs
+        return gy * sigmoid(x)
+
+
+def square(x):
+    """x ** 2."""
+    return Square()(x)
+
+
+def sqrt(x):
+    """Square root."""
+    return Sqrt()(x)
+
+
+def exp(x):
+    """e ** x."""
+    return Exp()(x)
+
+
+def log(x):
+    """Natural logarithm."""
+    return Log()(x)
+
+
+def sin(x):
+    """Sine."""
+    return Sin()(x)
+
+
+def cos(x):
+    """Cosine."""
+    return Cos()(x)
+
+
+def tan(x):
+    """Tangent; its derivative is 1 + tan(x) ** 2."""
+    return Tan()(x)
+
+
+def tanh(x):
+    """Hyperbolic tangent; its derivative is the accurate sech(x) ** 2 of `Sech2`."""
+    return Tanh()(x)
+
+
+def _sech2(x):
+    return Sech2()(x)
+
+
+def sigmoid(x):
+    """1 / (1 + exp(-x)), accurate and finite for every x."""
+    return Sigmoid()(x)
+
+
+def relu(x):
+    """max(x, 0); relu'(0) = 0."""
+    return ReLU()(x)
+
+
+def abs(x):
+    """|x|; abs'(0) = 0."""
+    return Abs()(x)
+
+
+def softplus(x):
+    """log(1 + exp(x)), accurate and finite for every x; its derivative is sigmoid(x)."""
+    return Softplus()(x)
+
+
+# =============================================================================
+# Shapes
+# =============================================================================
+class Reshape(Function):
+    def __init__(self, shape):
+        self.shape = shape
+
+    def forward(self, x):
+        return np.reshape(x, self.shape)
+
+    def backward(self, gy):
+        x, = self.inputs
+        return reshape(gy, x.shape)
+
+
+class Transpose(Function):
+    def __init__(self, axes=None):
+        self.axes = axes
+
+    def forward(self, x):
+        return np.transpose(x, self.axes)
+
+    def backward(self, gy):
+        if self.axes is None:
+            return transpose(gy)
+        x, = self.inputs
+        inverse = np.argsort([axis % x.ndim for axis in self.axes])
+        return transpose(gy, tuple(int(axis) for axis in inverse))
+
+
+class BroadcastTo(Function):
+    def __init__(self, shape):
+        self.shape = shape
+
+    def forward(self, x):
+        return np.broadcast_to(x, self.shape)
+
+    def backward(self, gy):
+        x, = self.inputs
+        return sum_to(gy, x.shape)
+
+
+class SumTo(Function):
+    def __init__(self, shape):
+        self.shape = shape
+
+    def forward(self, x):
+        return utils.sum_to(x, self.shape)
+
+    def backward(self, gy):
+        x, = self.inputs
+        return broadcast_to(gy, x.shape)
+
+
+def reshape(x, shape):
+    """x with a new shape (numpy's rules, -1 allowed); returns x itself when the shape is unchanged."""
+    shape = tuple(shape) if isinstance(shape, (tuple, list)) else (shape,)
+    if as_variable(x).shape == shape:
+        return as_variable(x)
+    return Reshape(shape)(x)
+
+
+def transpose(x, axes=None):
+    """x with its axes permuted (`axes=None` reverses them)."""
+    return Transpose(None if axes is None else tuple(axes))(x)
+
+
+def broadcast_to(x, shape):
+    """x broadcast to `shape` by numpy's rules; the backward sums it back with sum_to."""
+    shape = tuple(shape)
+    if as_variable(x).shape == shape:
+        return as_variable(x)
+    return BroadcastTo(shape)(x)
+
+
+def sum_to(x, shape):
+    """x summed down to `shape`, undoing broadcasting (see `autograd.utils.sum_to`)."""
+    shape = tuple(shape)
+    if as_variable(x).shape == shape:
+        return as_variable(x)
+    return SumTo(shape)(x)
+
+
+# =============================================================================
+# Reductions
+# =============================================================================
+class Sum(Function):
+    def __init__(self, axis, keepdims):
+        self.axis = axis
+        self.keepdims = keepdims
+
+    def forward(self, x):
+        return x.sum(axis=self.axis, keepdims=self.keepdims)
+
+    def backward(self, gy):
+        x, = self.inputs
+        gy = reshape(gy, utils.keepdims_shape(x.shape, self.axis))
+        return broadcast_to(gy, x.shape)
+
+
+class Max(Function):
+    def __init__(self, axis, keepdims):
+        self.axis = axis
+        self.keepdims = keepdims
+
+    def forward(self, x):
+        return x.max(axis=self.axis, keepdims=self.keepdims)
+
+    def backward(self, gy):
+        return _extremum_grad(self, gy)
+
+
+class Min(Max):
+    def forward(self, x):
+        return x.min(axis=self.axis, keepdims=self.keepdims)
+
+
+def _extremum_grad(f, gy):
+    """Backward of max and min: gy goes to the entries equal to the result, split equally among ties."""
+    x, = f.inputs
+    y = f.outputs[0]()
+    shape = utils.keepdims_shape(x.shape, f.axis)
+    hits = x.data == y.data.reshape(shape)
+    weights = hits / hits.sum(axis=f.axis, keepdims=True)
+    weights = weights.astype(np.promote_types(gy.dtype, np.float16))  # the gradient's float type
+    return broadcast_to(reshape(gy, shape), x.shape) * weights
+
+
+def _as_axis(axis):
+    """numpy wants a tuple, not a list, for several axes."""
+    return tuple(axis) if isinstance(axis, list) else axis
+
+
+def sum(x, axis=None, keepdims=False):
+    """Sum over `axis` (None for all, an int or a tuple; negative axes count from the end)."""
+    return Sum(_as_axis(axis), keepdims)(x)
+
+
+def mean(x, axis=None, keepdims=False):
+    """Mean over `axis`, as the sum divided by the number of entries (what np.mean computes)."""
+    x = as_variable(x)
+    count = math.prod(x.shape[a] for a in utils.normalize_axes(axis, x.ndim))
+    return sum(x, axis, keepdims) / count
+
+
+def max(x, axis=None, keepdims=False):
+    """Maximum over `axis`; tied entries share the gradient equally."""
+    return Max(_as_axis(axis), keepdims)(x)
+
+
+def min(x, axis=None, keepdims=False):
+    """Minimum over `axis`; tied entries share the gradient equally."""
+    return Min(_as_axis(axis), keepdims)(x)
+
+
+# =============================================================================
+# Matrix product and indexing
+# =============================================================================
+class MatMul(Function):
+    """a @ b with numpy's rules: 1-D operands, stacks of matrices, and broadcasting of the stack axes."""
+
+    def forward(self, a, b):
+        return np.matmul(a, b)
+
+    def backward(self, gy):
+        a, b = self.inputs
+        # A 1-D a is a row and a 1-D b a column (as numpy treats them), so one rule covers every case.
+        a2 = a if a.ndim > 1 else reshape(a, (1,) + a.shape)
+        b2 = b if b.ndim > 1 else reshape(b, b.shape + (1,))
+        batch = np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
+        gy2 = reshape(gy, batch + (a2.shape[-2], b2.shape[-1]))
+        ga = sum_to(matmul(gy2, _swap_last_axes(b2)), a2.shape)
+        gb = sum_to(matmul(_swap_last_axes(a2), gy2), b2.shape)
+        return reshape(ga, a.shape), reshape(gb, b.shape)
+
+
+def _swap_last_axes(x):
+    axes = list(range(x.ndim))
+    axes[-2], axes[-1] = axes[-1], axes[-2]
+    return transpose(x, axes)
+
+
+class GetItem(Function):
+    def __init__(self, index):
+        self.index = index
+
+    def forward(self, x):
+        return x[self.index]
+
+    def backward(self, gy):
+        x, = self.inputs
+        return GetItemGrad(self.index, x.shape)(gy)
+
+
+class GetItemGrad(Function):
+    """The gradient of x[index]: gy scattered into zeros of x's shape; repeated indices add up."""
+
+    def __init__(self, index, in_shape):
+        self.index = index
+        self.in_shape = in_shape
+
+    def forward(self, gy):
+        gx = np.zeros(self.in_shape, dtype=gy.dtype)
+        np.add.at(gx, self.index, gy)
+        return gx
+
+    def backward(self, ggx):
+        return get_item(ggx, self.index)
+
+
+def matmul(a, b):
+    """Matrix product a @ b (numpy.matmul's rules)."""
+    return MatMul()(a, b)
+
+
+def get_item(x, index):
+    """x[index] for basic (ints, slices, None, ...) and integer-array indexing."""
+    if isinstance(index, Variable):
+        index = index.data
+    return GetItem(index)(x)
+
+
+# =============================================================================
+# Clipping
+# =============================================================================
+class Clip(Function):
+    def __init__(self, x_min, x_max):
+        self.x_min = x_min
+        self.x_max = x_max
+
+    def forward(self, x):
+        return np.clip(x, self.x_min, self.x_max)
+
+    def backward(self, gy):
+        x, = self.inputs
+        inside = np.ones(x.shape, dtype=bool)  # the gradient passes inside and at the bounds
+        if self.x_min is not None:
+            inside &= x.data >= self.x_min
+        if self.x_max is not None:
+            inside &= x.data <= self.x_max
+        return gy * inside
+
+
+def clip(x, x_min, x_max):
+    """x limited to [x_min, x_max] (either may be None); gradient 1 inside and at the bounds, 0 outside."""
+    return Clip(x_min, x_max)(x)
+
+
+# =============================================================================
+# Softmax family and losses
+# =============================================================================
+def _max_and_log_sum(x, axis):
+    """(m, l) with keepdims: m = max of x over `axis`, l = log(sum(exp(x - m))), so logsumexp = m + l.
+
+    The max entry contributes exp(0) = 1 to the sum. Keeping that 1 out of the sum and using log1p keeps
+    l accurate when one entry dominates: log_softmax of that entry is -l, a tiny number that
+    log(1 + tiny) would round to 0. For complex x (complex step) the real part picks the max, and the
+    max entry contributes 1 + expm1(i*im) exactly as before, so the forward stays analytic.
+    """
+    axes = utils.normalize_axes(axis, x.ndim)
+    kept = [i for i in range(x.ndim) if i not in axes]
+    # the reduced axes moved last and flattened: one slice per kept index, one argmax per slice
+    moved = np.transpose(x, kept + list(axes))
+    flat = moved.reshape(moved.shape[:len(kept)] + (-1,))
+    top = np.argmax(flat.real, axis=-1, keepdims=True)
+    m = np.take_along_axis(flat.real, top, axis=-1)
+    s = flat - m
+    e = np.exp(s)
+    np.put_along_axis(e, top, np.expm1(np.take_along_axis(s, top, axis=-1)), axis=-1)
+    l = np.log1p(e.sum(axis=-1, keepdims=True))
+    shape = utils.keepdims_shape(x.shape, axis)
+    return m.reshape(shape), l.reshape(shape)
+
+
+class Softmax(Function):
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, x):
+        e = np.exp(x - x.real.max(axis=self.axis, keepdims=True))  # shifted: exp never overflows
+        return e / e.sum(axis=self.axis, keepdims=True)
+
+    def backward(self, gy):
+        y = self.outputs[0]()
+        gx = y * gy
+        return gx - y * sum(gx, axis=self.axis, keepdims=True)
+
+
+class LogSoftmax(Function):
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, x):
+        m, l = _max_and_log_sum(x, self.axis)
+        return (x - m) - l
+
+    def backward(self, gy):
+        x, = self.inputs
+        # softmax(x) directly, not exp(y): exp would magnify the absolute error of a large negative y
+        return gy - softmax(x, self.axis) * sum(gy, axis=self.axis, keepdims=True)
+
+
+class LogSumExp(Function):
+    def __init__(self, axis, keepdims):
+        self.axis = axis
+        self.keepdims = keepdims
+
+    def forward(self, x):
+        m, l = _max_and_log_sum(x, self.axis)
+        y = m + l
+        return y if self.keepdims else np.squeeze(y, axis=utils.normalize_axes(self.axis, x.ndim))
+
+    def backward(self, gy):
+        x, = self.inputs
+        gy = reshape(gy, utils.keepdims_shape(x.shape, self.axis))
+        return gy * softmax(x, self.axis)
+
+
+def softmax(x, axis=-1):
+    """exp(x) / sum(exp(x)) over `axis`, shifted by the max so that exp cannot overflow."""
+    return Softmax(_as_axis(axis))(x)
+
+
+def log_softmax(x, axis=-1):
+    """log(softmax(x)) over `axis`, computed as x - logsumexp(x) without overflow or loss of tiny values."""
+    return LogSoftmax(_as_axis(axis))(x)
+
+
+def logsumexp(x, axis=None, keepdims=False):
+    """log(sum(exp(x))) over `axis`, max-shifted: finite wherever the result is."""
+    return LogSumExp(_as_axis(axis), keepdims)(x)
+
+
+def mean_squared_error(x0, x1):
+    """The mean over all entries of (x0 - x1) ** 2."""
+    return mean(square(sub(x0, x1)))
+
+
+def softmax_cross_entropy(x, t):
+    """Mean over the batch of -log_softmax(x)[i, t[i]].
+
+    x: logits of shape (N, C); t: integer class labels of shape (N,) (an ndarray or Variable).
+    """
+    x = as_variable(x)
+    t = t.data if isinstance(t, Variable) else np.asarray(t)
+    if x.ndim != 2 or t.shape != (x.shape[0],):
+        raise ValueError(f'softmax_cross_entropy takes logits x of shape (N, C) and labels t of shape '
+                         f'(N,); got x of shape {x.shape} and t of shape {t.shape}')
+    if not np.issubdtype(t.dtype, np.integer):
+        raise TypeError(f'softmax_cross_entropy labels must be integers; got dtype {t.dtype} '
+                        f'(use t.astype(int))')
+    log_p = log_softmax(x, axis=1)
+    return -mean(get_item(log_p, (np.arange(len(t)), t)))
