@@ -1,0 +1,822 @@
+"""The op specification table: what every op *is*, written once.
+
+Each entry gives an op's name, arity, its sympy twin (written from mathematics, never from a backward
+rule), a float64 numpy reference forward, the shape rule, where each argument is drawn and where the
+op is smooth and finite (its domain, with margins), its kinks and the derivatives accepted there, and
+the rounding allowance a correct float64 implementation needs. Strategies, the sympy translation, the
+oracles and the backend adapters all read this table; adding an op is one entry in ``OPS``.
+
+Twins come in two forms. An *elementwise* op's twin takes sympy scalars (the oracle broadcasts it
+over arrays with numpy's rules); an *array* op's twin takes numpy object arrays of sympy expressions
+and returns one (``np.sum``, ``np.matmul`` and indexing work on object arrays unchanged).
+
+Arguments that are not differentiated (an axis, a target shape, labels) are *params*, declared with a
+``Param`` of a known kind so that strategies can draw them and JSON can carry them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+import sympy
+
+# --- margins and limits -------------------------------------------------------------------------
+# Values are drawn at magnitudes where float64 answers are meaningful: |values| of order 1, and no
+# intermediate larger than MAX_MAGNITUDE (exp(9.2) ~ 1e4), so that products of a few derivatives stay
+# far from overflow and relative errors are judged at a sane scale.
+MAX_MAGNITUDE = 1e4
+# Distance kept from a pole or a branch point (log at 0, a divisor at 0, tan at pi/2 + k*pi, sqrt at
+# 0, a pow base at 0). At 0.05 the local derivatives are at most ~1/0.05**2 = 400 (tan, div), so the
+# conditioning of one op stays moderate; a finite-difference step also fits between point and pole.
+POLE_MARGIN = 0.05
+# Distance kept from a kink (abs and relu at 0, clip at its bounds, ties in max/min). A correct
+# float64 forward is within ~1e-12 of the exact value at these magnitudes, so 1e-3 leaves no doubt
+# about which side of the kink the implementation is on, and a numeric step of ~1e-4 never crosses.
+KINK_MARGIN = 1e-3
+# Exponents of exp, and of pow via y*log(x), are kept below this so values stay under MAX_MAGNITUDE.
+MAX_EXPONENT = math.log(MAX_MAGNITUDE)
+
+# --- rounding allowances (in units of the backend's unit roundoff u) ------------------------------
+# IEEE 754 makes + - * / sqrt correctly rounded: 1 ulp, doubled for implementations that compose two
+# of them (e.g. x - y after broadcasting a converted constant).
+ULPS_EXACT = 2
+# libm and vector-math implementations of exp, log, sin, ... are within a few ulps (glibc <= 1-2,
+# SLEEF's u35 variants <= 3.5, NumPy's SIMD kernels <= 4); 4 covers them all.
+ULPS_LIBM = 4
+
+
+def _reduction_ulps(shapes, params, *, extra=ULPS_LIBM):
+    """Allowance for an op that sums n terms: naive summation is off by up to (n - 1) u times the sum
+    of absolute values; pairwise or blocked summation only does better."""
+    shape = shapes[0]
+    n = int(np.prod([shape[a] for a in normalize_axis(params.get("axis"), len(shape))]))
+    return n + extra
+
+
+@dataclass(frozen=True)
+class Interval:
+    """An interval [lo, hi] for drawing one argument's leaf values."""
+
+    lo: float
+    hi: float
+
+
+@dataclass(frozen=True)
+class Param:
+    """A non-differentiated argument of an op (an axis, a target shape, bounds, labels).
+
+    ``kind`` tells strategies how to draw it and JSON how to carry it; see ``PARAM_KINDS``.
+    """
+
+    name: str
+    kind: str
+    default: Any = None
+
+
+PARAM_KINDS = {
+    "axis": "None, an int or a tuple of ints (negative allowed): the axes a reduction runs over",
+    "axis1": "None or one int: the axis of max/min",
+    "axis_int": "one int: the axis softmax-like ops normalise over",
+    "keepdims": "bool: keep reduced axes with length 1",
+    "reshape": "a tuple of ints with the same product as the input's shape",
+    "perm": "None or a permutation of the input's axes",
+    "broadcast": "a shape the input broadcasts to",
+    "sum_to": "a shape the input is summed down to (the inverse of broadcasting)",
+    "index": "a tuple of items, each an int, a slice or a tuple of ints (integer-array indexing)",
+    "bound": "a float (clip's lower or upper bound)",
+    "labels": "a tuple of ints, one class label per row",
+}
+
+
+@dataclass(frozen=True)
+class Kink:
+    """Where an op is not differentiable and which derivatives are acceptable there.
+
+    distance(*args, **params) -> array: for each element of the output, how far its arguments are
+        from the nearest kink (in argument units). Compositions keep this above KINK_MARGIN.
+    snap(args, select, **params) -> args: a copy of the float arguments with the entries chosen by the
+        boolean mask ``select`` (shaped like args[0]) moved exactly onto a kink.
+    check(args, cotangent, grads, **params) -> str | None: None when ``grads`` (one array per argument,
+        the backend's vector-Jacobian product for ``cotangent``) lies in the subdifferential's image,
+        else a sentence saying which entry is outside and what was allowed. Entries away from kinks must
+        equal the ordinary derivative up to rounding.
+    """
+
+    description: str
+    distance: Callable[..., np.ndarray]
+    snap: Callable[..., list]
+    check: Callable[..., str | None]
+
+
+@dataclass(frozen=True)
+class Op:
+    """One entry of the table. See the module docstring for the conventions."""
+
+    name: str
+    arity: int
+    twin: Callable[..., Any]
+    numpy: Callable[..., np.ndarray]
+    shape: Callable[..., tuple]
+    draw: tuple[Interval, ...]
+    valid: Callable[..., bool] | None = None
+    kink: Kink | None = None
+    elementwise: bool = True
+    analytic: bool = True
+    # Linear between its kinks (abs, relu, clip, max, min): second and higher derivatives are 0 away
+    # from the kinks, so the oracle does not differentiate its twin twice (for max over many entries
+    # sympy's second derivatives of Max are large DiracDelta expressions that only ever evaluate to 0).
+    piecewise_linear: bool = False
+    # Has a pole or branch point that ``valid`` keeps POLE_MARGIN away from (log, sqrt, div, tan,
+    # pow): numeric steps must not get there.
+    pole: bool = False
+    params: tuple[Param, ...] = ()
+    symbol: str | None = None
+    ulps: float | Callable[..., float] = ULPS_LIBM
+    jacobian_scale: Callable[..., np.ndarray] | None = None
+    doc: str = ""
+
+    def allowance(self, shapes, params) -> float:
+        """Rounding allowance in ulps for one evaluation of this op on arguments of these shapes."""
+        return float(self.ulps(shapes, params) if callable(self.ulps) else self.ulps)
+
+    def out_shape(self, shapes, params) -> tuple:
+        """The output shape for argument shapes ``shapes``; raises ValueError when they do not fit."""
+        return tuple(self.shape(*[tuple(s) for s in shapes], **params))
+
+    def accepts(self, args, params, const=None) -> bool:
+        """True when float64 argument values lie inside the domain with its margins.
+
+        ``const`` flags which arguments are constants (not differentiated); a constant integer
+        exponent lets pow take a negative base.
+        """
+        const = tuple(const or (False,) * self.arity)
+        if self.valid is not None and not self.valid(*args, const=const, **params):
+            return False
+        if self.kink is not None:
+            d = self.kink.distance(*args, **params)
+            if np.size(d) and not np.all(d > KINK_MARGIN):
+                return False
+        return True
+
+    def defaults(self) -> dict:
+        return {p.name: p.default for p in self.params}
+
+
+# --- shape rules ----------------------------------------------------------------------------------
+
+
+def _broadcast(*shapes):
+    return np.broadcast_shapes(*shapes)
+
+
+def normalize_axis(axis, ndim) -> tuple[int, ...]:
+    """Axis given as None, an int or a tuple of ints -> sorted tuple of non-negative ints."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    out = []
+    for a in axes:
+        if not -ndim <= a < ndim:
+            raise ValueError(f"axis {a} is out of range for {ndim}-d input")
+        out.append(int(a) % ndim if ndim else 0)
+    if len(set(out)) != len(out):
+        raise ValueError(f"repeated axis in {axis}")
+    return tuple(sorted(out))
+
+
+def _reduced(shape, axis, keepdims):
+    axes = normalize_axis(axis, len(shape))
+    if keepdims:
+        return tuple(1 if i in axes else n for i, n in enumerate(shape))
+    return tuple(n for i, n in enumerate(shape) if i not in axes)
+
+
+def _reduce_shape(shape, axis=None, keepdims=False):
+    return _reduced(shape, axis, keepdims)
+
+
+def _same_shape(shape, **_):
+    return shape
+
+
+def _axis_shape(shape, axis=-1, **_):
+    normalize_axis(axis, len(shape))
+    if not shape:
+        raise ValueError("softmax-like ops need at least one axis")
+    return shape
+
+
+def _matmul_shape(a, b):
+    if not a or not b:
+        raise ValueError("matmul operands must be at least 1-d")
+    a2 = (1,) + a if len(a) == 1 else a
+    b2 = b + (1,) if len(b) == 1 else b
+    if a2[-1] != b2[-2]:
+        raise ValueError(f"matmul inner dimensions differ: {a} @ {b}")
+    batch = np.broadcast_shapes(a2[:-2], b2[:-2])
+    out = batch + (a2[-2], b2[-1])
+    if len(a) == 1:
+        out = out[:-2] + out[-1:]
+    if len(b) == 1:
+        out = out[:-1]
+    return out
+
+
+def _reshape_shape(x, shape):
+    if int(np.prod(x)) != int(np.prod(shape)) or any(n < 0 for n in shape):
+        raise ValueError(f"cannot reshape {x} to {shape}")
+    return tuple(shape)
+
+
+def _transpose_shape(shape, axes=None):
+    axes = _perm(axes, len(shape))
+    return tuple(shape[a] for a in axes)
+
+
+def _perm(axes, ndim):
+    if axes is None:
+        return tuple(reversed(range(ndim)))
+    axes = tuple(int(a) % ndim for a in axes) if ndim else ()
+    if sorted(axes) != list(range(ndim)):
+        raise ValueError(f"{axes} is not a permutation of {ndim} axes")
+    return axes
+
+
+def _broadcast_to_shape(x, shape):
+    try:
+        ok = np.broadcast_shapes(x, tuple(shape)) == tuple(shape)
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ValueError(f"{x} does not broadcast to {shape}")
+    return tuple(shape)
+
+
+def _sum_to_shape(x, shape):
+    try:
+        _broadcast_to_shape(tuple(shape), x)
+    except ValueError:
+        raise ValueError(f"{x} cannot be summed to {shape} ({shape} does not broadcast to {x})") from None
+    return tuple(shape)
+
+
+def sum_to_axes(shape, shape_to) -> tuple[tuple[int, ...], int]:
+    """Axes to sum (keepdims) and leading axes to drop so that ``shape`` reduces to ``shape_to``."""
+    lead = len(shape) - len(shape_to)
+    axes = tuple(lead + i for i, n in enumerate(shape_to) if n == 1 and shape[lead + i] != 1)
+    return tuple(range(lead)) + axes, lead
+
+
+def as_index(index):
+    """The JSON-friendly index (ints, slices, tuples of ints) as a numpy index."""
+    return tuple(np.asarray(i, dtype=np.intp) if isinstance(i, (tuple, list)) else i for i in index)
+
+
+def _get_item_shape(shape, index):
+    probe = np.empty(shape)
+    try:
+        return probe[as_index(index)].shape
+    except IndexError as e:
+        raise ValueError(f"index {format_index(index)} does not fit shape {shape}: {e}") from None
+
+
+def format_index(index) -> str:
+    """Index as Python source: ``[1:3, [0, 0, 2]]``."""
+
+    def item(i):
+        if isinstance(i, slice):
+            a = "" if i.start is None else str(i.start)
+            b = "" if i.stop is None else str(i.stop)
+            return f"{a}:{b}" + ("" if i.step in (None, 1) else f":{i.step}")
+        if isinstance(i, (tuple, list)):
+            return "[" + ", ".join(str(int(k)) for k in i) + "]"
+        return str(int(i))
+
+    return "[" + ", ".join(item(i) for i in index) + "]"
+
+
+def _mse_shape(a, b):
+    if a != b:
+        raise ValueError(f"mean_squared_error needs equal shapes, got {a} and {b}")
+    return ()
+
+
+def _sce_shape(x, labels):
+    if len(x) != 2:
+        raise ValueError(f"softmax_cross_entropy needs (N, C) logits, got shape {x}")
+    if len(labels) != x[0] or any(not 0 <= int(t) < x[1] for t in labels):
+        raise ValueError(f"labels {labels} do not fit logits of shape {x}")
+    return ()
+
+
+def _clip_shape(shape, lo, hi):
+    if not lo < hi:
+        raise ValueError(f"clip needs lo < hi, got {lo}, {hi}")
+    return shape
+
+
+# --- helpers shared by twins and numpy forwards ---------------------------------------------------
+
+
+def _obj(x):
+    """Wrap a sympy result (or numpy object scalar) as an object ndarray."""
+    if isinstance(x, np.ndarray):
+        return x
+    a = np.empty((), dtype=object)
+    a[()] = x
+    return a
+
+
+def _emap(fn, x):
+    """Apply a scalar sympy function to every element of an object array."""
+    x = _obj(x)
+    out = np.empty(x.shape, dtype=object)
+    for i, v in np.ndenumerate(x):
+        out[i] = fn(v)
+    return out
+
+
+def _rows(x, axes):
+    """x with ``axes`` moved to the end and flattened into one: shape (*kept, n)."""
+    moved = np.moveaxis(x, axes, tuple(range(x.ndim - len(axes), x.ndim)))
+    return moved.reshape(moved.shape[: x.ndim - len(axes)] + (-1,))
+
+
+def _along(x, axis, keepdims, fn):
+    """Reduce an object array over ``axis`` with ``fn(list_of_elements)``."""
+    x = _obj(x)
+    rows = _rows(x, normalize_axis(axis, x.ndim))
+    lead = rows.shape[:-1]
+    out = np.empty(lead, dtype=object)
+    for i in np.ndindex(lead):
+        out[i] = fn(list(rows[i]))
+    if keepdims:
+        out = out.reshape(_reduced(x.shape, axis, True))
+    return out
+
+
+def _rational(c):
+    """A float as the exact sympy Rational it represents (so constants never lose precision)."""
+    return sympy.Rational(float(c))
+
+
+def _np_sigmoid(x):
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def _np_softplus(x):
+    return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+
+
+def _np_logsumexp(x, axis=None, keepdims=False):
+    m = np.max(x, axis=normalize_axis(axis, np.ndim(x)), keepdims=True)
+    y = m + np.log(np.sum(np.exp(x - m), axis=normalize_axis(axis, np.ndim(x)), keepdims=True))
+    return y if keepdims else np.squeeze(y, axis=normalize_axis(axis, np.ndim(x)))
+
+
+def _np_log_softmax(x, axis=-1):
+    return x - _np_logsumexp(x, axis=axis, keepdims=True)
+
+
+def _np_sum_to(x, shape):
+    axes, _ = sum_to_axes(np.shape(x), tuple(shape))
+    return np.sum(x, axis=axes, keepdims=True).reshape(tuple(shape))
+
+
+def _np_sce(x, labels):
+    ls = _np_log_softmax(x, axis=1)
+    return -np.mean(ls[np.arange(len(labels)), np.asarray(labels, dtype=np.intp)])
+
+
+def _sym_sum_to(x, shape):
+    axes, _ = sum_to_axes(x.shape, tuple(shape))
+    return _obj(np.sum(x, axis=axes, keepdims=True)).reshape(tuple(shape))
+
+
+def _sym_mean(x, axis=None, keepdims=False):
+    n = int(np.prod(x.shape)) // max(1, int(np.prod(_reduced(x.shape, axis, True))))
+    return _emap(lambda s: s / n, _along(x, axis, keepdims, sympy.Add.fromiter))
+
+
+def _sym_logsumexp(x, axis=None, keepdims=False):
+    return _along(x, axis, keepdims, lambda r: sympy.log(sympy.Add.fromiter(sympy.exp(v) for v in r)))
+
+
+def _sym_log_softmax(x, axis=-1):
+    return _obj(x - _sym_logsumexp(x, axis=axis, keepdims=True))
+
+
+def _sym_softmax(x, axis=-1):
+    e = _emap(sympy.exp, x)
+    return _obj(e / _along(e, axis, True, sympy.Add.fromiter))
+
+
+def _sym_sce(x, labels):
+    ls = _sym_log_softmax(x, axis=1)
+    picked = [ls[i, int(t)] for i, t in enumerate(labels)]
+    return _obj(-sympy.Add.fromiter(picked) / len(labels))
+
+
+def _sym_mse(a, b):
+    d = _obj(a - b)
+    return _obj(sympy.Add.fromiter(v**2 for v in d.flat) / d.size)
+
+
+# --- domains -------------------------------------------------------------------------------------
+
+
+def _finite(*args):
+    return all(np.all(np.isfinite(a)) for a in args)
+
+
+def _positive(x, **_):
+    return bool(np.all(x > POLE_MARGIN))
+
+
+def _nonzero(x, y, **_):
+    return bool(np.all(np.abs(y) > POLE_MARGIN))
+
+
+def _exp_ok(x, **_):
+    return bool(np.all(x < MAX_EXPONENT))
+
+
+def _tan_ok(x, **_):
+    return bool(np.all(np.abs(np.cos(x)) > POLE_MARGIN))
+
+
+def _pow_ok(x, y, const=(False, False), **_):
+    y = np.asarray(y, dtype=float)
+    integer = const[1] and np.all(y == np.round(y))
+    if integer:
+        # A constant integer exponent is a polynomial (or 1/polynomial) in x: any base, away from 0
+        # only when the exponent is negative.
+        base_ok = np.all(np.abs(x) > POLE_MARGIN) if np.any(y < 0) else True
+    else:
+        base_ok = np.all(x > POLE_MARGIN)
+    with np.errstate(all="ignore"):
+        big = np.abs(y) * np.log(np.maximum(np.abs(x), POLE_MARGIN))
+    return bool(base_ok and np.all(big < MAX_EXPONENT))
+
+
+# --- kinks ---------------------------------------------------------------------------------------
+
+
+# Slack when checking a gradient against a subdifferential: the backend multiplies the cotangent by
+# the slope, which may round by an ulp or two.
+KINK_CHECK_ULPS = 4
+
+
+def _outside(name, grads, lo, hi, where):
+    """Sentence naming the first entry of grads outside [lo, hi] (with rounding slack), or None."""
+    grads = np.asarray(grads, dtype=float)
+    slack = KINK_CHECK_ULPS * np.finfo(float).eps * np.maximum(np.abs(lo), np.abs(hi))
+    lo, hi = lo - slack, hi + slack
+    bad = ~((grads >= lo) & (grads <= hi)) | ~np.isfinite(grads)
+    if not np.any(bad):
+        return None
+    i = tuple(int(k) for k in np.argwhere(bad)[0])
+    return (
+        f"{name} gradient at index {i} is {float(grads[i])!r}, outside the allowed "
+        f"[{float(lo[i])!r}, {float(hi[i])!r}] ({where[i]})"
+    )
+
+
+def _zero_kink(name, slope_lo, slope_hi, slope):
+    """The kink of a unary elementwise op at x == 0 (abs, relu): there any slope in [slope_lo,
+    slope_hi] is accepted, elsewhere slope(x) up to rounding."""
+
+    def distance(x):
+        return np.abs(x)
+
+    def snap(args, select):
+        (x,) = args
+        return [np.where(select, 0.0, x)]
+
+    def check(args, cotangent, grads):
+        (x,) = args
+        (g,) = grads
+        ct = np.broadcast_to(np.asarray(cotangent, dtype=float), np.shape(x))
+        on = x == 0
+        s = slope(x)
+        lo = np.where(on, np.minimum(slope_lo * ct, slope_hi * ct), s * ct)
+        hi = np.where(on, np.maximum(slope_lo * ct, slope_hi * ct), s * ct)
+        return _outside(name, g, lo, hi, np.where(on, "at the kink", "away from the kink"))
+
+    return Kink(f"{name} at 0: any slope in [{slope_lo:g}, {slope_hi:g}]", distance, snap, check)
+
+
+def _clip_kink():
+    def distance(x, lo, hi):
+        return np.minimum(np.abs(x - lo), np.abs(x - hi))
+
+    def snap(args, select, lo, hi):
+        (x,) = args
+        nearer_lo = np.abs(x - lo) <= np.abs(x - hi)
+        return [np.where(select, np.where(nearer_lo, lo, hi), x)]
+
+    def check(args, cotangent, grads, lo, hi):
+        (x,) = args
+        (g,) = grads
+        ct = np.broadcast_to(np.asarray(cotangent, dtype=float), np.shape(x))
+        on = (x == lo) | (x == hi)
+        inside = (x > lo) & (x < hi)
+        a = np.where(on, np.minimum(0, ct), np.where(inside, ct, 0))
+        b = np.where(on, np.maximum(0, ct), np.where(inside, ct, 0))
+        where = np.where(on, "at a bound", np.where(inside, "inside the bounds", "outside the bounds"))
+        return _outside("clip", g, a, b, where)
+
+    return Kink("clip at its bounds: any slope in [0, 1]", distance, snap, check)
+
+
+def _extreme_kink(pick):
+    """Ties in max (pick=np.max) or min (pick=np.min): the gradient over a tied set is the cotangent
+    times non-negative weights summing to one; zero for entries that are not extreme."""
+
+    def gap(x, axis=None, keepdims=False):
+        # Distance between the extreme and the runner-up of each slice; 0 for a tie, inf for a slice
+        # of one element (no kink at all).
+        axes = normalize_axis(axis, np.ndim(x))
+        rows = _rows(np.asarray(x, dtype=float), axes)
+        if rows.shape[-1] < 2:
+            d = np.full(rows.shape[:-1], np.inf)
+        else:
+            r = np.sort(rows, axis=-1)
+            d = r[..., -1] - r[..., -2] if pick is np.max else r[..., 1] - r[..., 0]
+        return d.reshape(_reduced(np.shape(x), axis, keepdims))
+
+    def snap(args, select, axis=None, keepdims=False):
+        (x,) = args
+        m = pick(x, axis=normalize_axis(axis, np.ndim(x)), keepdims=True)
+        return [np.where(select, np.broadcast_to(m, np.shape(x)), x)]
+
+    def check(args, cotangent, grads, axis=None, keepdims=False):
+        (x,) = args
+        (g,) = grads
+        g = np.asarray(g, dtype=float)
+        axes = normalize_axis(axis, np.ndim(x))
+        ct = np.asarray(cotangent, dtype=float)
+        if not keepdims:
+            ct = np.expand_dims(ct, axes) if axes else ct
+        ct = np.broadcast_to(ct, np.shape(x))
+        m = pick(x, axis=axes, keepdims=True)
+        extreme = x == m
+        eps = KINK_CHECK_ULPS * np.finfo(float).eps
+        if np.any(g[~extreme] != 0):
+            i = tuple(int(k) for k in np.argwhere((g != 0) & ~extreme)[0])
+            return f"gradient {float(g[i])!r} at index {i}, which is not an extreme entry (must be 0)"
+        with np.errstate(divide="ignore", invalid="ignore"):
+            w = np.where(extreme, g / ct, 0.0)
+        zero_ct = ct == 0
+        if np.any(zero_ct & (g != 0)):
+            i = tuple(int(k) for k in np.argwhere(zero_ct & (g != 0))[0])
+            return f"gradient {float(g[i])!r} at index {i} where the cotangent is 0"
+        w = np.where(zero_ct, 0.0, w)
+        if np.any(w < -eps):
+            i = tuple(int(k) for k in np.argwhere(w < -eps)[0])
+            return f"negative weight {float(w[i])!r} on tied entry {i} (weights must be >= 0)"
+        total = np.sum(w, axis=axes, keepdims=True)
+        needs = ~np.all(zero_ct, axis=axes, keepdims=True)
+        off = needs & (np.abs(total - 1) > eps * np.sum(extreme, axis=axes, keepdims=True))
+        if np.any(off):
+            return f"weights on tied entries sum to {float(total[off].ravel()[0])!r}, not 1"
+        return None
+
+    name = "max" if pick is np.max else "min"
+    return Kink(f"{name} over tied entries: non-negative weights summing to one", gap, snap, check)
+
+
+# --- Jacobian scales for ops whose standard derivative formula cancels -------------------------------
+# Each returns a dense (output size, input size) array: for every Jacobian entry, the magnitude of
+# the terms a standard implementation adds when it forms that entry (the "absolute value evaluation"
+# of its formula). A correct implementation's rounding error in the entry is a few ulps of this, not
+# of the entry itself. Arguments: the float arguments, the float output, the op's params.
+
+
+def _js_tanh(args, out):
+    # tanh' computed as 1 - y*y: absolute error ~u whatever the size of the result.
+    return np.diag((1 + out * out).ravel())
+
+
+def _js_sigmoid(args, out):
+    # sigmoid' computed as y * (1 - y): the bracket cancels when y ~ 1.
+    y = np.abs(out).ravel()
+    return np.diag(y * (1 + y))
+
+
+def _same_row(shape, axis):
+    """(n, n) mask: flat entries i and p lie in the same slice along ``axis``."""
+    idx = np.indices(shape).reshape(len(shape), -1)
+    keep = [d for d in range(len(shape)) if d != axis % len(shape)]
+    return np.all(idx[keep][:, :, None] == idx[keep][:, None, :], axis=0)
+
+
+def _js_softmax(args, out, axis=-1):
+    # s_i * (g_i - sum_p g_p s_p): entry (i, p) is s_i (delta_ip + s_p) in size.
+    s = out.ravel()
+    return _same_row(out.shape, axis) * s[:, None] * (np.eye(s.size) + s[None, :])
+
+
+def _js_log_softmax(args, out, axis=-1):
+    # g_p - s_p * sum_i g_i: entry (i, p) is delta_ip + s_p in size.
+    s = np.exp(out).ravel()
+    return _same_row(out.shape, axis) * (np.eye(s.size) + s[None, :])
+
+
+def _js_sce(args, out, labels):
+    # (softmax(x) - onehot) / N
+    (x,) = args
+    s = np.exp(_np_log_softmax(x, axis=1))
+    onehot = np.zeros_like(s)
+    onehot[np.arange(len(labels)), np.asarray(labels, dtype=np.intp)] = 1
+    return ((s + onehot) / x.shape[0]).reshape(1, -1)
+
+
+# --- the table -------------------------------------------------------------------------------------
+
+_S = Interval(-3.0, 3.0)  # default draw for ops that are smooth everywhere
+_POS = Interval(0.1, 4.0)
+_abs_kink = _zero_kink("abs", -1.0, 1.0, np.sign)
+_relu_kink = _zero_kink("relu", 0.0, 1.0, lambda x: (x > 0).astype(float))
+
+
+def _entries():
+    E = Op
+    return [
+        # elementwise arithmetic, simplest first
+        E("add", 2, lambda x, y: x + y, np.add, _broadcast, (_S, _S), symbol="+", ulps=ULPS_EXACT,
+          doc="x + y with numpy broadcasting"),
+        E("mul", 2, lambda x, y: x * y, np.multiply, _broadcast, (_S, _S), symbol="*", ulps=ULPS_EXACT,
+          doc="x * y with numpy broadcasting"),
+        E("sub", 2, lambda x, y: x - y, np.subtract, _broadcast, (_S, _S), symbol="-", ulps=ULPS_EXACT,
+          doc="x - y with numpy broadcasting"),
+        E("neg", 1, lambda x: -x, np.negative, _same_shape, (_S,), symbol="-", ulps=ULPS_EXACT, doc="-x"),
+        E("square", 1, lambda x: x**2, np.square, _same_shape, (_S,), ulps=ULPS_EXACT, doc="x ** 2"),
+        E("exp", 1, sympy.exp, np.exp, _same_shape, (_S,), valid=_exp_ok, doc="e ** x"),
+        E("sin", 1, sympy.sin, np.sin, _same_shape, (Interval(-4.0, 4.0),), doc="sine"),
+        E("cos", 1, sympy.cos, np.cos, _same_shape, (Interval(-4.0, 4.0),), doc="cosine"),
+        E("div", 2, lambda x, y: x / y, np.divide, _broadcast, (_S, Interval(0.5, 3.0)), valid=_nonzero, pole=True,
+          symbol="/", ulps=ULPS_EXACT, doc="x / y with numpy broadcasting; y away from 0"),
+        E("log", 1, sympy.log, np.log, _same_shape, (_POS,), valid=_positive, pole=True, doc="natural log, x > 0"),
+        E("sqrt", 1, sympy.sqrt, np.sqrt, _same_shape, (_POS,), valid=_positive, pole=True, ulps=ULPS_EXACT,
+          doc="square root, x > 0"),
+        E("tanh", 1, sympy.tanh, np.tanh, _same_shape, (_S,), jacobian_scale=_js_tanh,
+          doc="hyperbolic tangent"),
+        E("sigmoid", 1, lambda x: 1 / (1 + sympy.exp(-x)), _np_sigmoid, _same_shape, (Interval(-6.0, 6.0),),
+          jacobian_scale=_js_sigmoid, doc="logistic sigmoid 1 / (1 + e ** -x)"),
+        E("softplus", 1, lambda x: sympy.log(1 + sympy.exp(x)), _np_softplus, _same_shape,
+          (Interval(-6.0, 6.0),), doc="log(1 + e ** x)"),
+        E("tan", 1, sympy.tan, np.tan, _same_shape, (Interval(-1.2, 1.2),), valid=_tan_ok, pole=True,
+          doc="tangent, away from pi/2 + k*pi"),
+        E("pow", 2, lambda x, y: x**y, np.power, _broadcast, (_POS, Interval(-2.0, 3.0)), valid=_pow_ok, pole=True,
+          symbol="**", doc="x ** y; x > 0 unless y is a constant integer"),
+        # kinked elementwise ops
+        E("abs", 1, sympy.Abs, np.abs, _same_shape, (_S,), kink=_abs_kink, analytic=False, piecewise_linear=True, ulps=ULPS_EXACT,
+          doc="|x|"),
+        E("relu", 1, lambda x: sympy.Max(x, 0), lambda x: np.maximum(x, 0.0), _same_shape, (_S,),
+          kink=_relu_kink, analytic=False, piecewise_linear=True, ulps=ULPS_EXACT, doc="max(x, 0)"),
+        E("clip", 1, lambda x, lo, hi: sympy.Min(sympy.Max(x, _rational(lo)), _rational(hi)),
+          lambda x, lo, hi: np.clip(x, lo, hi), _clip_shape, (_S,), kink=_clip_kink(), analytic=False, piecewise_linear=True,
+          params=(Param("lo", "bound", -1.0), Param("hi", "bound", 1.0)), ulps=ULPS_EXACT,
+          doc="x limited to [lo, hi]"),
+        # reductions and shape ops (array twins)
+        E("sum", 1, lambda x, axis=None, keepdims=False: _along(x, axis, keepdims, sympy.Add.fromiter),
+          lambda x, axis=None, keepdims=False: np.sum(x, axis=normalize_axis(axis, np.ndim(x)), keepdims=keepdims),
+          _reduce_shape, (_S,), elementwise=False,
+          params=(Param("axis", "axis"), Param("keepdims", "keepdims", False)),
+          ulps=lambda s, p: _reduction_ulps(s, p, extra=ULPS_EXACT), doc="sum over axes"),
+        E("mean", 1, _sym_mean,
+          lambda x, axis=None, keepdims=False: np.mean(x, axis=normalize_axis(axis, np.ndim(x)), keepdims=keepdims),
+          _reduce_shape, (_S,), elementwise=False,
+          params=(Param("axis", "axis"), Param("keepdims", "keepdims", False)),
+          ulps=lambda s, p: _reduction_ulps(s, p, extra=ULPS_EXACT), doc="mean over axes"),
+        E("reshape", 1, lambda x, shape: x.reshape(tuple(shape)), lambda x, shape: np.reshape(x, tuple(shape)),
+          _reshape_shape, (_S,), elementwise=False, params=(Param("shape", "reshape"),), ulps=0,
+          doc="same elements, new shape"),
+        E("transpose", 1, lambda x, axes=None: np.transpose(x, _perm(axes, x.ndim)),
+          lambda x, axes=None: np.transpose(x, _perm(axes, np.ndim(x))), _transpose_shape, (_S,),
+          elementwise=False, params=(Param("axes", "perm"),), ulps=0, doc="permute axes (reverse by default)"),
+        E("broadcast_to", 1, lambda x, shape: np.broadcast_to(x, tuple(shape)).copy(),
+          lambda x, shape: np.broadcast_to(x, tuple(shape)).copy(), _broadcast_to_shape, (_S,),
+          elementwise=False, params=(Param("shape", "broadcast"),), ulps=0, doc="numpy broadcasting to a shape"),
+        E("sum_to", 1, _sym_sum_to, _np_sum_to, _sum_to_shape, (_S,), elementwise=False,
+          params=(Param("shape", "sum_to"),), ulps=lambda s, p: _sum_to_ulps(s, p),
+          doc="sum broadcast axes away (the inverse of broadcast_to)"),
+        E("get_item", 1, lambda x, index: _obj(x[as_index(index)]).copy(),
+          lambda x, index: np.asarray(x)[as_index(index)].copy(), _get_item_shape, (_S,), elementwise=False,
+          params=(Param("index", "index"),), ulps=ULPS_EXACT,
+          doc="x[index]: basic and integer-array indexing; repeated indices accumulate in the gradient"),
+        E("max", 1, lambda x, axis=None, keepdims=False: _along(x, axis, keepdims, lambda r: sympy.Max(*r)),
+          lambda x, axis=None, keepdims=False: np.max(x, axis=normalize_axis(axis, np.ndim(x)), keepdims=keepdims),
+          _reduce_shape, (_S,), kink=_extreme_kink(np.max), elementwise=False, analytic=False, piecewise_linear=True,
+          params=(Param("axis", "axis1"), Param("keepdims", "keepdims", False)), ulps=ULPS_EXACT,
+          doc="maximum over an axis"),
+        E("min", 1, lambda x, axis=None, keepdims=False: _along(x, axis, keepdims, lambda r: sympy.Min(*r)),
+          lambda x, axis=None, keepdims=False: np.min(x, axis=normalize_axis(axis, np.ndim(x)), keepdims=keepdims),
+          _reduce_shape, (_S,), kink=_extreme_kink(np.min), elementwise=False, analytic=False, piecewise_linear=True,
+          params=(Param("axis", "axis1"), Param("keepdims", "keepdims", False)), ulps=ULPS_EXACT,
+          doc="minimum over an axis"),
+        E("matmul", 2, lambda a, b: _obj(np.matmul(a, b)), np.matmul, _matmul_shape, (_S, _S),
+          elementwise=False, symbol="@", ulps=lambda s, p: _matmul_ulps(s),
+          doc="matrix product with numpy's rules (1-d operands, batch broadcasting)"),
+        E("softmax", 1, _sym_softmax, lambda x, axis=-1: np.exp(_np_log_softmax(x, axis)), _axis_shape,
+          (_S,), elementwise=False, params=(Param("axis", "axis_int", -1),),
+          ulps=lambda s, p: _axis_ulps(s, p), jacobian_scale=_js_softmax, doc="e ** x / sum(e ** x) over an axis"),
+        E("log_softmax", 1, _sym_log_softmax, _np_log_softmax, _axis_shape, (_S,), elementwise=False,
+          params=(Param("axis", "axis_int", -1),), ulps=lambda s, p: _axis_ulps(s, p),
+          jacobian_scale=_js_log_softmax, doc="x - logsumexp(x) over an axis"),
+        E("logsumexp", 1, _sym_logsumexp, _np_logsumexp, _reduce_shape, (_S,), elementwise=False,
+          params=(Param("axis", "axis"), Param("keepdims", "keepdims", False)),
+          ulps=lambda s, p: _reduction_ulps(s, p), doc="log(sum(e ** x)) over axes"),
+        E("mean_squared_error", 2, _sym_mse, lambda a, b: np.mean((a - b) ** 2), _mse_shape, (_S, _S),
+          elementwise=False, ulps=lambda s, p: int(np.prod(s[0])) + ULPS_EXACT + 1,
+          doc="mean of (x0 - x1) ** 2 over all elements"),
+        E("softmax_cross_entropy", 1, _sym_sce, _np_sce, _sce_shape, (_S,), elementwise=False,
+          params=(Param("labels", "labels"),), ulps=lambda s, p: int(np.prod(s[0])) + ULPS_LIBM,
+          jacobian_scale=_js_sce, doc="mean over rows of -log_softmax(x)[i, labels[i]]"),
+    ]
+
+
+def _sum_to_ulps(shapes, params):
+    n = int(np.prod(shapes[0])) // max(1, int(np.prod(params["shape"])))
+    return n + ULPS_EXACT
+
+
+def _matmul_ulps(shapes):
+    # The forward sums K products; a backward sums over the output's other dimension instead.
+    dims = [n for s in shapes for n in s] or [1]
+    return max(dims) + ULPS_EXACT
+
+
+def _axis_ulps(shapes, params):
+    n = shapes[0][params.get("axis", -1)] if shapes[0] else 1
+    return n + 2 * ULPS_LIBM
+
+
+OPS: dict[str, Op] = {op.name: op for op in _entries()}
+"""The table: op name -> Op, simplest ops first (strategies shrink toward the front)."""
+
+
+def get(name: str) -> Op:
+    """The table entry for ``name``; a KeyError that lists the known ops otherwise."""
+    try:
+        return OPS[name]
+    except KeyError:
+        raise KeyError(f"unknown op {name!r}; known ops: {', '.join(OPS)}") from None
+
+
+def check_params(op: Op, params: dict) -> dict:
+    """``params`` completed with the op's defaults; a ValueError naming unknown or missing ones."""
+    names = {p.name for p in op.params}
+    unknown = set(params) - names
+    if unknown:
+        raise ValueError(f"{op.name} takes params {sorted(names) or 'none'}, not {sorted(unknown)}")
+    full = op.defaults()
+    full.update(params)
+    missing = [p.name for p in op.params if full[p.name] is None and p.kind not in ("axis", "axis1", "perm")]
+    if missing:
+        raise ValueError(f"{op.name} needs params {missing}")
+    return full
+
+
+# Params -> JSON and back. Tuples become lists; slices become {"slice": [start, stop, step]}.
+
+
+def param_to_json(kind: str, value):
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return float(value) if kind == "bound" else value
+    if kind == "index":
+        return [
+            {"slice": [i.start, i.stop, i.step]} if isinstance(i, slice) else
+            [int(k) for k in i] if isinstance(i, (tuple, list, np.ndarray)) else int(i)
+            for i in value
+        ]
+    return [int(v) for v in value]
+
+
+def param_from_json(kind: str, value):
+    if value is None:
+        return None
+    if kind == "index":
+        return tuple(
+            slice(*i["slice"]) if isinstance(i, dict) else tuple(int(k) for k in i) if isinstance(i, list) else int(i)
+            for i in value
+        )
+    if kind in ("axis", "axis1") and isinstance(value, list):
+        return tuple(int(v) for v in value)
+    if kind in ("reshape", "perm", "broadcast", "sum_to", "labels"):
+        return tuple(int(v) for v in value)
+    if kind == "bound":
+        return float(value)
+    return value
+
+
+__all__ = [
+    "OPS", "Op", "Param", "Interval", "Kink", "PARAM_KINDS", "get", "check_params", "normalize_axis",
+    "as_index", "format_index", "sum_to_axes", "param_to_json", "param_from_json",
+    "MAX_MAGNITUDE", "POLE_MARGIN", "KINK_MARGIN", "ULPS_EXACT", "ULPS_LIBM",
+]
