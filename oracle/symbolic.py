@@ -1,0 +1,637 @@
+"""The symbolic oracle: exact values and derivatives of a composition, with error bounds.
+
+Exact means: the sympy twins of the spec table, differentiated by sympy, evaluated by mpmath at high
+precision and only then rounded to float64. Two rules shape the implementation.
+
+**Linear cost in DAG size.** A chain of n squarings that share nodes is a tree of 2^n terms when
+expanded. The oracle never expands: it differentiates each node *locally* (the exact first, second and
+third partial derivatives of one op, from sympy, compiled once per op and shape and cached) and
+combines the local derivatives along the DAG in high precision, exactly as reverse mode (VJP),
+forward mode (JVP) and forward-over-reverse (Hessian-vector products) do. The cost is linear in the
+number of nodes.
+
+**Know when it does not know.** Everything is computed at two precisions (``PRECISIONS`` decimal
+digits). When the two disagree by more than a small fraction of the tolerance the verdict will use,
+or when a kink of the composition is closer to the point than float64 rounding can resolve, the
+result carries an ``unsure`` reason and is not judged.
+
+Each result also carries the error bound a *correct* float64 (or float32) implementation must meet,
+derived from the example itself: a first-order running error analysis (Wilkinson's, as in Higham,
+"Accuracy and Stability of Numerical Algorithms", ch. 3) along the same DAG, using the exact local
+derivatives. See ``Exact.bound`` and ``_ErrorModel`` for what goes into it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from dataclasses import dataclass
+from typing import Mapping
+
+import mpmath
+import numpy as np
+import sympy
+
+from . import spec
+from .ir import Composition, Const, apply_twin
+
+# Working precisions in decimal digits. 50 digits leave > 30 digits of headroom over float64's 16 for
+# cancellation inside the composition; the 100-digit run checks the 50-digit one.
+PRECISIONS = (50, 100)
+# Unit roundoff of float64 (half an ulp of 1.0).
+U64 = 2.0**-53
+# The running error analysis is first order and assumes each op is within its allowance; SAFETY
+# covers second-order terms and the freedom implementations have in ordering sums. Measured: the
+# long false-positive runs (bench/false_positives) see no failure on correct backends with 4.
+SAFETY = 4.0
+# A result is "unsure" when the two precisions differ by more than this fraction of the bound the
+# verdict uses: then the oracle's own error could change a verdict.
+UNSURE_FRACTION = 1 / 16
+# A kink closer to the exact point than this many times the forward error bound of its arguments may
+# be on the other side for a correct float64 implementation: not judged.
+NEAR_KINK = 4.0
+
+_MODULES = [
+    {
+        # Away from its root DiracDelta is 0; at the root the point is at a kink and is never judged.
+        "DiracDelta": lambda x, k=0: mpmath.mpf(0) if x != 0 else mpmath.inf,
+    },
+    "mpmath",
+]
+
+
+# --- local derivative programs --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Program:
+    """Compiled exact local derivatives of one op for given params, shapes and constant arguments.
+
+    For an elementwise op, ``fn`` takes one scalar per argument and returns [value, first partials
+    (one per variable argument), second partials (pairs j <= k), third partials (j <= k <= l)]. For an
+    array op ``fn`` takes every element of every argument (flattened, in order) and returns the output
+    elements followed by the nonzero entries listed in ``jac`` (i, j, p) and ``hess`` (i, j, p, k, q).
+    """
+
+    elementwise: bool
+    fn: object
+    var: tuple[int, ...]
+    pairs: tuple[tuple[int, int], ...] = ()
+    triples: tuple[tuple[int, int, int], ...] = ()
+    n_out: int = 0
+    jac: tuple = ()
+    hess: tuple = ()
+
+
+def _param_key(op: spec.Op, params: dict) -> str:
+    kinds = {p.name: p.kind for p in op.params}
+    return json.dumps({k: spec.param_to_json(kinds[k], v) for k, v in params.items()}, sort_keys=True)
+
+
+# Compiled programs by (op, params, argument shapes (array ops only), constants). An elementwise op's
+# constant arguments are substituted into its twin as exact Rationals before differentiating, so that
+# x ** 2 differentiates to 2 x (not 2 x**2 / x, which fails at x = 0); strategies draw constants from a
+# short list, so this keeps the cache small.
+# Compiling costs milliseconds (sympy differentiation and lambdify); compositions reuse a handful of
+# keys, so after warm-up nearly every node is a cache hit.
+_PROGRAMS: dict[tuple, _Program] = {}
+
+
+def _program(op: spec.Op, params: dict, shapes: tuple, const: tuple) -> _Program:
+    """``const``: per argument, None for a variable or the constant's float value."""
+    if not op.elementwise:  # array ops take constants as runtime arguments
+        const = tuple(c is not None for c in const)
+    key = (op.name, _param_key(op, params), tuple(shapes) if not op.elementwise else (), const)
+    prog = _PROGRAMS.get(key)
+    if prog is None:
+        prog = _PROGRAMS[key] = _compile(op, params, shapes, const)
+    return prog
+
+
+def _compile(op: spec.Op, params: dict, shapes: tuple, const: tuple) -> _Program:
+    var = tuple(j for j in range(op.arity) if const[j] is None or const[j] is False)
+    if op.elementwise:
+        syms = [sympy.Symbol(f"s{j}", real=True) for j in range(op.arity)]
+        args = [s if j in var else spec._rational(const[j]) for j, s in enumerate(syms)]
+        f = op.twin(*args, **params)
+        first = [sympy.diff(f, syms[j]) for j in var]
+        pairs = () if op.piecewise_linear else tuple((j, k) for a, j in enumerate(var) for k in var[a:])
+        second = [sympy.diff(f, syms[j], syms[k]) for j, k in pairs]
+        triples = tuple((j, k, m) for j, k in pairs for m in var if m >= k)
+        third = [sympy.diff(f, syms[j], syms[k], syms[m]) for j, k, m in triples]
+        fn = sympy.lambdify(syms, [f, *first, *second, *third], modules=_MODULES, cse=True)
+        return _Program(True, fn, var, pairs, triples)
+    arrays, flat = [], []
+    for j, shape in enumerate(shapes):
+        a = np.empty(shape, dtype=object)
+        for idx in np.ndindex(shape):
+            a[idx] = sympy.Symbol(f"a{j}_" + "_".join(map(str, idx)), real=True)
+        arrays.append(a)
+        flat.extend((j, p, s) for p, s in enumerate(a.flat))
+    out = apply_twin(op, arrays, params).ravel()
+    where = {s: (j, p) for j, p, s in flat}
+    jac, hess, jexprs, hexprs = [], [], [], []
+    for i, y in enumerate(out):
+        for s in sorted(y.free_symbols & where.keys(), key=lambda s: where[s]):
+            j, p = where[s]
+            if j not in var:
+                continue
+            d = sympy.diff(y, s)
+            if d == 0:
+                continue
+            jac.append((i, j, p))
+            jexprs.append(d)
+            if op.piecewise_linear:
+                continue
+            for t in sorted(d.free_symbols & where.keys(), key=lambda s: where[s]):
+                k, q = where[t]
+                if k not in var or (k, q) < (j, p):
+                    continue
+                dd = sympy.diff(d, t)
+                if dd != 0:
+                    hess.append((i, j, p, k, q))
+                    hexprs.append(dd)
+    fn = sympy.lambdify([s for _, _, s in flat], [*out, *jexprs, *hexprs], modules=_MODULES, cse=True)
+    return _Program(False, fn, var, n_out=len(out), jac=tuple(jac), hess=tuple(hess))
+
+
+# --- one node evaluated at one precision ----------------------------------------------------------
+
+
+@dataclass
+class _Local:
+    """Exact value and local partial derivatives of one node, as sparse blocks.
+
+    jac: list of (j, out_idx, in_idx, vals); hess: list of (j, k, out_idx, in_j, in_k, vals) with each
+    unordered pair of argument entries once; third: the same with three entries (elementwise ops only).
+    ``vals`` are object arrays of mpf.
+    """
+
+    value: np.ndarray
+    jac: list
+    hess: list
+    third: list
+
+
+def _bidx(arg_shape, out_shape) -> np.ndarray:
+    """For each output element (flat), the flat index of the argument element broadcast to it."""
+    n = int(np.prod(arg_shape))
+    return np.broadcast_to(np.arange(n).reshape(arg_shape), out_shape).ravel()
+
+
+def _evaluate_node(prog: _Program, args: list[np.ndarray], arg_shapes, out_shape) -> _Local:
+    """Run a compiled program on mpf arguments (flat object arrays) at the current precision."""
+    if prog.elementwise:
+        n = int(np.prod(out_shape))
+        bidx = [_bidx(s, out_shape) for s in arg_shapes]
+        rows = [prog.fn(*[args[j][bidx[j][i]] for j in range(len(args))]) for i in range(n)]
+        cols = list(zip(*rows)) if rows else []
+        col = iter(cols)
+        value = np.array(next(col), dtype=object)
+        ar = np.arange(n)
+        jac = [(j, ar, bidx[j], np.array(next(col), dtype=object)) for j in prog.var]
+        hess = [(j, k, ar, bidx[j], bidx[k], np.array(next(col), dtype=object)) for j, k in prog.pairs]
+        third = [(j, k, m, ar, bidx[j], bidx[k], bidx[m], np.array(next(col), dtype=object))
+                 for j, k, m in prog.triples]
+        return _Local(value, jac, hess, third)
+    flat = [v for a in args for v in a]
+    res = prog.fn(*flat)
+    value = np.array(res[: prog.n_out], dtype=object)
+    vals = res[prog.n_out:]
+    jac, hess = _group(prog.jac, vals[: len(prog.jac)], 2), _group(prog.hess, vals[len(prog.jac):], 4)
+    jac = [(key[0], cols[0], cols[1], v) for key, cols, v in jac]
+    hess = [(key[0], key[1], cols[0], cols[1], cols[2], v) for key, cols, v in hess]
+    return _Local(value, jac, hess, [])
+
+
+def _group(entries, vals, nkeys):
+    """Group sparse entries (i, j, p[, k, q]) by their argument positions into index arrays."""
+    groups: dict = {}
+    for e, v in zip(entries, vals):
+        i, rest = e[0], e[1:]
+        args = rest[0::2]
+        idx = rest[1::2]
+        g = groups.setdefault(args, ([], [[] for _ in idx], []))
+        g[0].append(i)
+        for slot, x in zip(g[1], idx):
+            slot.append(x)
+        g[2].append(v)
+    out = []
+    for args, (iis, idxs, vs) in groups.items():
+        cols = [np.array(iis)] + [np.array(x) for x in idxs]
+        out.append((args, cols, np.array(vs, dtype=object)))
+    return out
+
+
+# --- results -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Exact:
+    """One exact quantity (a value, a gradient, a JVP, an HVP) and what it takes to judge it.
+
+    value: the high-precision result correctly rounded to float64.
+    scale: the error-model coefficient (units of unit roundoff, before SAFETY): a correct
+        implementation with unit roundoff u is expected within ``bound(u)`` of ``value``.
+    oracle_error: |low-precision result - high-precision result|, the oracle's own error estimate.
+    kink: (where, distance, error coefficient) of the kink nearest to the point relative to the
+        forward error of its arguments, or None when the composition has no kinked op.
+    """
+
+    value: np.ndarray
+    scale: np.ndarray
+    oracle_error: np.ndarray
+    kink: tuple[str, float, float] | None = None
+    digits: tuple[int, int] = PRECISIONS
+
+    def bound(self, u: float = U64) -> np.ndarray:
+        """Tolerance for a correct implementation with unit roundoff ``u`` (2**-53 for float64,
+        2**-24 for float32): SAFETY * u * scale, plus the smallest normal number so that exact zeros
+        allow underflow noise."""
+        return SAFETY * u * self.scale + np.finfo(float).tiny
+
+    def unsure(self, u: float = U64) -> str | None:
+        """Why this result cannot be judged at unit roundoff ``u``, or None when it can."""
+        if self.kink is not None:
+            where, distance, coeff = self.kink
+            if distance <= NEAR_KINK * SAFETY * u * coeff:
+                return (f"{where} is {distance:.3g} from a kink, closer than rounding of its arguments "
+                        f"(up to {SAFETY * u * coeff:.3g}) can resolve")
+        over = self.oracle_error > UNSURE_FRACTION * self.bound(u)
+        if np.any(over):
+            i = tuple(int(k) for k in np.argwhere(over)[0])
+            return (f"the {self.digits[0]}- and {self.digits[1]}-digit evaluations differ by "
+                    f"{float(self.oracle_error[i]):.3g} at index {i}, too close to the tolerance to judge")
+        return None
+
+
+def _floats(a: np.ndarray, shape=None) -> np.ndarray:
+    """Flat object array of mpf -> float64 array (correctly rounded), optionally reshaped."""
+    out = np.array([float(v) for v in a], dtype=float)
+    return out if shape is None else out.reshape(shape)
+
+
+def _mp(x) -> np.ndarray:
+    """Float array -> flat object array of exact mpf values."""
+    return np.array([mpmath.mpf(float(v)) for v in np.asarray(x, dtype=float).ravel()], dtype=object)
+
+
+def _zeros(n: int) -> np.ndarray:
+    return np.array([mpmath.mpf(0)] * n, dtype=object)
+
+
+# --- the oracle ----------------------------------------------------------------------------------
+
+
+class Oracle:
+    """Exact answers for one composition at one point.
+
+        >>> from oracle.ir import Composition, Input, Node
+        >>> c = Composition([Input("x0")], [Node("square", ("x0",)), Node("exp", ("n0",)),
+        ...                                 Node("square", ("n1",))])
+        >>> o = Oracle(c, {"x0": np.array(0.5)})
+        >>> float(o.vjp(1.0)["x0"].value)
+        3.297442541400256
+
+    Construction runs the forward pass and the local derivatives at both precisions; ``value``,
+    ``vjp``, ``jvp`` and ``hvp`` then cost one linear pass each (per precision).
+    """
+
+    def __init__(self, comp: Composition, values: Mapping[str, np.ndarray], *, precisions=PRECISIONS):
+        self.comp = comp
+        self.values = {}
+        for i in comp.inputs:
+            if i.name not in values:
+                raise ValueError(f"no value given for input {i.name}")
+            v = np.asarray(values[i.name], dtype=float)
+            if v.shape != i.shape:
+                raise ValueError(f"input {i.name} has shape {v.shape}, the composition says {i.shape}")
+            if not np.all(np.isfinite(v)):
+                raise ValueError(f"input {i.name} is not finite: {v}")
+            self.values[i.name] = v
+        if len(precisions) != 2 or precisions[0] >= precisions[1]:
+            raise ValueError(f"precisions must be two increasing digit counts, got {precisions}")
+        self.precisions = tuple(precisions)
+        self._refs = [[None if isinstance(a, Const) else a for a in n.args] for n in comp.nodes]
+        self._runs = [self._forward(d) for d in self.precisions]
+        self._float = {ref: _floats(v) for ref, v in self._runs[-1][0].items()}
+        self._model = _ErrorModel(self)
+
+    def _forward(self, digits):
+        """mp values of every ref and each node's local derivatives, at ``digits`` digits."""
+        comp = self.comp
+        with mpmath.workdps(digits):
+            env = {name: _mp(v) for name, v in self.values.items()}
+            locals_ = []
+            for k, node in enumerate(comp.nodes):
+                op = spec.get(node.op)
+                const = tuple(a.value if isinstance(a, Const) else None for a in node.args)
+                shapes = tuple(() if isinstance(a, Const) else comp.shape(a) for a in node.args)
+                args = [_mp(a.value) if isinstance(a, Const) else env[a] for a in node.args]
+                prog = _program(op, comp.params(k), shapes, const)
+                loc = _evaluate_node(prog, args, shapes, comp.shape(f"n{k}"))
+                env[f"n{k}"] = loc.value
+                locals_.append(loc)
+        return env, locals_
+
+    # --- queries ----------------------------------------------------------------------------------
+
+    def value(self) -> Exact:
+        """The exact output value."""
+        out = self.comp.output
+        vals = [run[0][out] for run in self._runs]
+        return self._exact(vals, self._model.E[out], self.comp.output_shape)
+
+    def vjp(self, cotangent) -> dict[str, Exact]:
+        """Exact gradient of sum(cotangent * output) with respect to every input."""
+        ct = self._cotangent(cotangent)
+        adj = [self._adjoints(run, d, ct) for run, d in zip(self._runs, self.precisions)]
+        G = self._model.vjp({r: _floats(v) for r, v in adj[-1].items()})
+        return {i.name: self._exact([a[i.name] for a in adj], G[i.name], i.shape) for i in self.comp.inputs}
+
+    def jvp(self, tangents: Mapping[str, np.ndarray]) -> Exact:
+        """Exact directional derivative of the output along ``tangents`` (one array per input;
+        missing inputs have tangent 0)."""
+        tan = self._tangent_inputs(tangents)
+        ts = [self._tangents(run, d, tan) for run, d in zip(self._runs, self.precisions)]
+        T = self._model.jvp({r: _floats(v) for r, v in ts[-1].items()})
+        out = self.comp.output
+        return self._exact([t[out] for t in ts], T[out], self.comp.output_shape)
+
+    def projection(self, cotangent, tangents: Mapping[str, np.ndarray]) -> Exact:
+        """Exact <cotangent, J tangents>, judged as an implementation gets it from a VJP: the sum over
+        inputs of <gradient, tangent>. Its bound is the VJP's error coefficients dotted with
+        |tangent|, plus the rounding of the dot product itself."""
+        ct = self._cotangent(cotangent)
+        tan = self._tangent_inputs(tangents)
+        vals = []
+        for run, digits in zip(self._runs, self.precisions):
+            adj = self._adjoints(run, digits, ct)
+            with mpmath.workdps(digits):
+                vals.append(np.array([sum((g * t for name in tan for g, t in zip(adj[name], _mp(tan[name]))),
+                                          mpmath.mpf(0))], dtype=object))
+            last = adj
+        G = self._model.vjp({r: _floats(v) for r, v in last.items()})
+        terms = [np.abs(_floats(last[name]) * tan[name].ravel()) for name in tan]
+        n = sum(t.size for t in terms)
+        scale = sum(float(G[name] @ np.abs(tan[name].ravel())) for name in tan) + n * sum(float(t.sum()) for t in terms)
+        return self._exact(vals, np.array(scale), ())
+
+    def safe_step(self, tangents: Mapping[str, np.ndarray]) -> float:
+        """How far along ``tangents`` a finite difference may step: moving the inputs by t * tangent
+        moves every node by at most |t| times its absolute tangent (sum of |J| |t| along the DAG);
+        compositions keep each kinked op KINK_MARGIN from its kinks and each op with a pole
+        POLE_MARGIN from it, so half of margin / (that rate) crosses neither (to first order)."""
+        tan = self._tangent_inputs(tangents)
+        rate = {name: np.abs(v).ravel() for name, v in tan.items()}
+        step = float("inf")
+        for k, node in enumerate(self.comp.nodes):
+            nd = self._model.nodes[k]
+            op = spec.get(node.op)
+            margin = spec.KINK_MARGIN if op.kink is not None else spec.POLE_MARGIN if op.pole else None
+            speed = max((float(np.max(rate[nd["refs"][j]], initial=0.0)) for j in nd["J"]), default=0.0)
+            if margin is not None and speed > 0:
+                step = min(step, 0.5 * margin / speed)
+            rate[f"n{k}"] = sum((Jj @ rate[nd["refs"][j]] for j, Jj in nd["J"].items()),
+                                np.zeros(int(np.prod(self.comp.shape(f"n{k}")))))
+        return step
+
+    def hvp(self, cotangent, tangents: Mapping[str, np.ndarray]) -> dict[str, Exact]:
+        """Exact Hessian-vector product: the derivative along ``tangents`` of the gradient of
+        sum(cotangent * output), i.e. H u with H the Hessian of <cotangent, f>."""
+        ct = self._cotangent(cotangent)
+        tan = self._tangent_inputs(tangents)
+        res = [self._second(run, d, ct, tan) for run, d in zip(self._runs, self.precisions)]
+        adj, dadj, t = ({r: _floats(v) for r, v in part.items()} for part in res[-1])
+        D = self._model.hvp(adj, dadj, t)
+        return {i.name: self._exact([r[1][i.name] for r in res], D[i.name], i.shape) for i in self.comp.inputs}
+
+    # --- helpers -------------------------------------------------------------------------------------
+
+    def _cotangent(self, cotangent):
+        ct = np.asarray(cotangent, dtype=float)
+        try:
+            return np.broadcast_to(ct, self.comp.output_shape)
+        except ValueError:
+            raise ValueError(f"cotangent of shape {ct.shape} does not fit the output shape "
+                             f"{self.comp.output_shape}") from None
+
+    def _tangent_inputs(self, tangents):
+        unknown = set(tangents) - set(self.values)
+        if unknown:
+            raise ValueError(f"tangents given for unknown inputs {sorted(unknown)}")
+        return {name: np.broadcast_to(np.asarray(tangents.get(name, 0.0), dtype=float), v.shape)
+                for name, v in self.values.items()}
+
+    def _exact(self, vals, scale, shape):
+        lo, hi = vals
+        with mpmath.workdps(self.precisions[-1]):
+            err = np.array([float(abs(a - b)) for a, b in zip(lo, hi)], dtype=float).reshape(shape)
+        return Exact(_floats(hi, shape), np.asarray(scale, dtype=float).reshape(shape), err,
+                     self._model.kink, self.precisions)
+
+    # --- high-precision passes (every ref, at one precision) -------------------------------------------
+
+    def _adjoints(self, run, digits, ct):
+        env, locals_ = run
+        with mpmath.workdps(digits):
+            adj = {ref: _zeros(v.size) for ref, v in env.items()}
+            adj[self.comp.output] = adj[self.comp.output] + _mp(ct)
+            for k in reversed(range(len(self.comp.nodes))):
+                g, refs = adj[f"n{k}"], self._refs[k]
+                for j, out_idx, in_idx, vals in locals_[k].jac:
+                    np.add.at(adj[refs[j]], in_idx, g[out_idx] * vals)
+        return adj
+
+    def _tangents(self, run, digits, tan):
+        env, locals_ = run
+        with mpmath.workdps(digits):
+            t = {name: _mp(v) for name, v in tan.items()}
+            for k in range(len(self.comp.nodes)):
+                refs = self._refs[k]
+                out = _zeros(env[f"n{k}"].size)
+                for j, out_idx, in_idx, vals in locals_[k].jac:
+                    np.add.at(out, out_idx, vals * t[refs[j]][in_idx])
+                t[f"n{k}"] = out
+        return t
+
+    def _second(self, run, digits, ct, tan):
+        """Forward-over-reverse: tangents t of every ref, then the reverse pass for the adjoint a
+        and its derivative along t: da_j += J_j^T da_n + (H_jm t_m)^T a_n."""
+        env, locals_ = run
+        t = self._tangents(run, digits, tan)
+        with mpmath.workdps(digits):
+            adj = {ref: _zeros(v.size) for ref, v in env.items()}
+            dadj = {ref: _zeros(v.size) for ref, v in env.items()}
+            adj[self.comp.output] = adj[self.comp.output] + _mp(ct)
+            for k in reversed(range(len(self.comp.nodes))):
+                a, da, refs = adj[f"n{k}"], dadj[f"n{k}"], self._refs[k]
+                for j, out_idx, in_idx, vals in locals_[k].jac:
+                    np.add.at(adj[refs[j]], in_idx, a[out_idx] * vals)
+                    np.add.at(dadj[refs[j]], in_idx, da[out_idx] * vals)
+                for j, m, out_idx, in_j, in_m, vals in locals_[k].hess:
+                    w = a[out_idx] * vals
+                    np.add.at(dadj[refs[j]], in_j, w * t[refs[m]][in_m])
+                    off = ~((j == m) & (in_j == in_m))
+                    np.add.at(dadj[refs[m]], in_m[off], w[off] * t[refs[j]][in_j[off]])
+        return adj, dadj, t
+
+
+# --- the error model ------------------------------------------------------------------------------
+
+
+class _ErrorModel:
+    """First-order running error analysis along the DAG, in float64, in units of unit roundoff.
+
+    For node n with exact value y, exact local Jacobians J_j and Hessians H_jm (absolute values,
+    dense), the op's allowance kappa (spec: ulps of one evaluation) and the forward error
+    coefficients E of its arguments a_j:
+
+      forward    E_n = kappa * |y|                  (elementwise ops: relative to the result)
+                 E_n = kappa * (|y| + sum_j J_j|a_j|) (ops that sum terms: relative to the terms)
+                       + sum_j J_j E_j
+      J's error  dJ_j = kappa * S_j + sum_m H_jm E_m, where S_j, the size of the terms a standard
+                 formula for J adds, is J_j + sum_m H_jm |a_m| unless the spec gives a
+                 ``jacobian_scale`` (tanh's 1 - y**2, softmax's s * (g - sum(g s)), ...)
+      VJP        G_j += J_j^T G_n + dJ_j^T |abar_n|; a ref with c consumers adds (c - 1) times the
+                 sum of its incoming |abar_n J_j| for the additions that accumulate its gradient
+      JVP        T_n = sum_j J_j T_j + dJ_j |t_j|
+      HVP        the same recurrences on forward-over-reverse: D_j += J_j^T D_n + dJ_j^T |dabar_n|
+                 + (G_n, |abar_n|) through H_jm |t_m|, with H's own error dH = kappa H + |T3| E for
+                 elementwise ops (T3 their exact third derivatives), (kappa + max E) H for array ops.
+
+    A correct implementation is then within SAFETY * u * coefficient of the exact value. This is the
+    textbook a-priori bound with the example's exact derivatives in place of worst cases, so it
+    follows the example's magnitudes and conditioning instead of one global rtol.
+    """
+
+    def __init__(self, oracle: Oracle):
+        self.o = oracle
+        comp = oracle.comp
+        self.consumers = comp.consumers()
+        self.E = {name: np.zeros(v.size) for name, v in oracle.values.items()}
+        self.nodes = [self._node(k) for k in range(len(comp.nodes))]
+        self.kink = self._nearest_kink()
+
+    def _node(self, k):
+        o, comp = self.o, self.o.comp
+        node = comp.nodes[k]
+        op = spec.get(node.op)
+        loc = o._runs[-1][1][k]
+        refs = o._refs[k]
+        params = comp.params(k)
+        shapes = [() if r is None else comp.shape(r) for r in refs]
+        n_out = int(np.prod(comp.shape(f"n{k}")))
+        sizes = [int(np.prod(s)) for s in shapes]
+        kappa = op.allowance(shapes, params)
+        a = [np.abs(np.atleast_1d(c.value)) if r is None else np.abs(o._float[r]) for r, c in zip(refs, node.args)]
+        E = [np.zeros(1) if r is None else self.E[r] for r in refs]
+        J = {j: np.zeros((n_out, sizes[j])) for j in range(op.arity) if refs[j] is not None}
+        for j, out_idx, in_idx, vals in loc.jac:
+            np.add.at(J[j], (out_idx, in_idx), np.abs(_floats(vals)))
+        H = {}
+        for j, m, out_idx, in_j, in_m, vals in loc.hess:
+            v = np.abs(_floats(vals))
+            np.add.at(H.setdefault((j, m), np.zeros((n_out, sizes[j], sizes[m]))), (out_idx, in_j, in_m), v)
+            off = ~((j == m) & (in_j == in_m))
+            np.add.at(H.setdefault((m, j), np.zeros((n_out, sizes[m], sizes[j]))),
+                      (out_idx[off], in_m[off], in_j[off]), v[off])
+        y = np.abs(o._float[f"n{k}"])
+        own = y if op.elementwise else y + sum(J[j] @ a[j] for j in J)
+        self.E[f"n{k}"] = kappa * own + sum((J[j] @ E[j] for j in J), np.zeros(n_out))
+        if op.jacobian_scale is not None:
+            args_f = [o._float[r].reshape(comp.shape(r)) for r in refs]
+            S = {0: np.asarray(op.jacobian_scale(args_f, o._float[f"n{k}"].reshape(comp.shape(f"n{k}")), **params))}
+        else:
+            S = {j: J[j] + sum((H[(j, m)] @ a[m] for m in J if (j, m) in H), np.zeros_like(J[j])) for j in J}
+        dJ = {j: kappa * S[j] + sum((H[(j, m)] @ E[m] for m in J if (j, m) in H), np.zeros_like(J[j])) for j in J}
+        # the error of H itself, for second order
+        if op.elementwise:
+            dH = {key: kappa * blk for key, blk in H.items()}
+            for j, m, l, out_idx, in_j, in_m, in_l, vals in loc.third:
+                v = np.abs(_floats(vals))
+                idx = {j: in_j, m: in_m, l: in_l}
+                for p, q, r in set(itertools.permutations((j, m, l))):
+                    np.add.at(dH[(p, q)], (out_idx, idx[p], idx[q]), v * E[r][idx[r]])
+        else:
+            emax = max((float(np.max(e)) for e in E), default=0.0)
+            dH = {key: (kappa + emax) * blk for key, blk in H.items()}
+        return dict(refs=refs, J=J, H=H, dJ=dJ, dH=dH)
+
+    def _nearest_kink(self):
+        """The kinked node whose kink is nearest relative to its arguments' forward error."""
+        o, comp = self.o, self.o.comp
+        best = None
+        for k, node in enumerate(comp.nodes):
+            op = spec.get(node.op)
+            if op.kink is None:
+                continue
+            refs = o._refs[k]
+            args = [o._float[r].reshape(comp.shape(r)) for r in refs]
+            d = float(np.min(op.kink.distance(*args, **comp.params(k)), initial=np.inf))
+            coeff = max(float(np.max(self.E[r], initial=0.0)) for r in refs)
+            ratio = d / coeff if coeff > 0 else np.inf
+            if best is None or ratio < best[0]:
+                best = (ratio, (f"n{k} ({node.op})", d, coeff))
+        return None if best is None else best[1]
+
+    def _settle(self, ref, G, contrib):
+        """Add the rounding of accumulating a shared ref's gradient from its consumers."""
+        G[ref] += max(self.consumers.get(ref, 0) - 1, 0) * contrib[ref]
+
+    def vjp(self, adj):
+        comp = self.o.comp
+        G = {ref: np.zeros(v.size) for ref, v in adj.items()}
+        contrib = {ref: np.zeros(v.size) for ref, v in adj.items()}
+        for k in reversed(range(len(comp.nodes))):
+            n = f"n{k}"
+            self._settle(n, G, contrib)
+            nd, gn = self.nodes[k], np.abs(adj[n])
+            for j, Jj in nd["J"].items():
+                ref = nd["refs"][j]
+                G[ref] += Jj.T @ G[n] + nd["dJ"][j].T @ gn
+                contrib[ref] += Jj.T @ gn
+        for i in comp.inputs:
+            self._settle(i.name, G, contrib)
+        return G
+
+    def jvp(self, t):
+        comp = self.o.comp
+        T = {name: np.zeros(v.size) for name, v in self.o.values.items()}
+        for k in range(len(comp.nodes)):
+            nd = self.nodes[k]
+            T[f"n{k}"] = sum((Jj @ T[nd["refs"][j]] + nd["dJ"][j] @ np.abs(t[nd["refs"][j]])
+                              for j, Jj in nd["J"].items()), np.zeros(t[f"n{k}"].size))
+        return T
+
+    def hvp(self, adj, dadj, t):
+        comp = self.o.comp
+        G = self.vjp(adj)
+        T = self.jvp(t)
+        D = {ref: np.zeros(v.size) for ref, v in adj.items()}
+        contrib = {ref: np.zeros(v.size) for ref, v in adj.items()}
+        for k in reversed(range(len(comp.nodes))):
+            n = f"n{k}"
+            self._settle(n, D, contrib)
+            nd = self.nodes[k]
+            an, dan = np.abs(adj[n]), np.abs(dadj[n])
+            for j, Jj in nd["J"].items():
+                ref = nd["refs"][j]
+                D[ref] += Jj.T @ D[n] + nd["dJ"][j].T @ dan
+                contrib[ref] += Jj.T @ dan
+                for m in nd["J"]:
+                    if (j, m) not in nd["H"]:
+                        continue
+                    Hjm, tm = nd["H"][(j, m)], np.abs(t[nd["refs"][m]])
+                    Tm = T[nd["refs"][m]]
+                    # d(J_j)/dt = H_jm t_m, with the adjoint's error, the tangent's error and H's own
+                    D[ref] += np.einsum("i,ipq,q->p", G[n], Hjm, tm)
+                    D[ref] += np.einsum("i,ipq,q->p", an, Hjm, Tm)
+                    D[ref] += np.einsum("i,ipq,q->p", an, nd["dH"][(j, m)], tm)
+                    contrib[ref] += np.einsum("i,ipq,q->p", an, Hjm, tm)
+        for i in comp.inputs:
+            self._settle(i.name, D, contrib)
+        return D
+
+
+__all__ = ["Oracle", "Exact", "PRECISIONS", "SAFETY", "U64", "UNSURE_FRACTION", "NEAR_KINK"]
