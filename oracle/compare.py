@@ -117,7 +117,8 @@ def judge(autograd, exact: Exact, *, numeric=None, u: float = U64, what: str = "
     else:
         index = tuple(int(k) for k in np.unravel_index(int(np.argmax(diff / bound)), ad.shape)) if ad.shape else ()
     a, e, b = float(ad[index]), float(exact.value[index]), float(bound[index])
-    num = numeric(index) if callable(numeric) else numeric
+    # a numeric callable costs forward evaluations: asked only when autograd disagrees
+    num = (numeric(index) if np.any(bad) else None) if callable(numeric) else numeric
     n = None if num is None else float(num.value)
     evidence = dict(what=what, index=index or None, autograd=a, exact=e, numeric=n, bound=b)
 

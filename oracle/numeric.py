@@ -44,6 +44,7 @@ small remainder <v, J (u - u')> is added from one extra central pair.
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Callable, Sequence
@@ -418,6 +419,23 @@ class _Richardson:
 
 # --- public API ---------------------------------------------------------------------------------
 
+def _total(estimator):
+    """Make an estimator total: arithmetic that breaks down in the step planning (steps that
+    underflow at points of tiny magnitude, or overflow) gives a failed Estimate, not an exception."""
+
+    @functools.wraps(estimator)
+    def run(*args, **kwargs):
+        try:
+            return estimator(*args, **kwargs)
+        except (ZeroDivisionError, OverflowError) as exc:
+            budget = kwargs.get("max_evaluations", DEFAULT_EVALUATIONS)
+            return Estimate(math.nan, math.inf, budget, f"failed: {type(exc).__name__} in step planning: {exc}",
+                            math.nan)
+
+    return run
+
+
+@_total
 def derivative(phi: Callable, *, scale: float = 1.0, max_step: float = math.inf,
                complex_step: bool = False, max_evaluations: int = DEFAULT_EVALUATIONS) -> Estimate:
     """d/dt phi(t) at t = 0 for a scalar function phi: float -> float.
@@ -447,6 +465,7 @@ def derivative(phi: Callable, *, scale: float = 1.0, max_step: float = math.inf,
     return _Richardson(_Central(counter), scale, max_step, "central-richardson").run()
 
 
+@_total
 def directional(f: Callable, xs: Sequence, us: Sequence, v=None, *, complex_step: bool = False,
                 max_step: float = math.inf, max_evaluations: int = DEFAULT_EVALUATIONS) -> Estimate:
     """<v, J_f(xs) us>: d/dt at t = 0 of sum(v * f([x + t*u for x, u in zip(xs, us)])).
@@ -496,6 +515,7 @@ def directional(f: Callable, xs: Sequence, us: Sequence, v=None, *, complex_step
     return _exact_direction(xs, us, along, max_evaluations, scale, t_max, ratio)
 
 
+@_total
 def second_directional(f: Callable, xs: Sequence, us: Sequence, ws: Sequence, v=None, *,
                        max_step: float = math.inf,
                        max_evaluations: int = SECOND_DEFAULT_EVALUATIONS) -> Estimate:

@@ -590,50 +590,18 @@ def _extreme_kink(pick):
     return Kink(f"{name} over tied entries: non-negative weights summing to one", gap, snap, check)
 
 
-# --- Jacobian scales for ops whose standard derivative formula cancels -------------------------------
-# Each returns a dense (output size, input size) array: for every Jacobian entry, the magnitude of
-# the terms a standard implementation adds when it forms that entry (the "absolute value evaluation"
-# of its formula). A correct implementation's rounding error in the entry is a few ulps of this, not
-# of the entry itself. Arguments: the float arguments, the float output, the op's params.
-
-
-def _js_tanh(args, out):
-    # tanh' computed as 1 - y*y: absolute error ~u whatever the size of the result.
-    return np.diag((1 + out * out).ravel())
+# --- Jacobian scales where a standard implementation cancels but the twin's derivative does not ---------
+# The oracle bounds the rounding of a derivative formula by its magnitude (symbolic._magnitude: the
+# terms its evaluation adds up), which covers tanh' = 1 - tanh**2, softmax's s_i (delta_ij - s_j)
+# and the like automatically. sympy writes sigmoid' as e**-x / (1 + e**-x)**2, which does not
+# cancel, but libraries compute y * (1 - y), which does once y ~ 1: its entry gives that size. A
+# function gets (float arguments, float output, params) and returns a dense (output size, input
+# size) array.
 
 
 def _js_sigmoid(args, out):
-    # sigmoid' computed as y * (1 - y): the bracket cancels when y ~ 1.
     y = np.abs(out).ravel()
     return np.diag(y * (1 + y))
-
-
-def _same_row(shape, axis):
-    """(n, n) mask: flat entries i and p lie in the same slice along ``axis``."""
-    idx = np.indices(shape).reshape(len(shape), -1)
-    keep = [d for d in range(len(shape)) if d != axis % len(shape)]
-    return np.all(idx[keep][:, :, None] == idx[keep][:, None, :], axis=0)
-
-
-def _js_softmax(args, out, axis=-1):
-    # s_i * (g_i - sum_p g_p s_p): entry (i, p) is s_i (delta_ip + s_p) in size.
-    s = out.ravel()
-    return _same_row(out.shape, axis) * s[:, None] * (np.eye(s.size) + s[None, :])
-
-
-def _js_log_softmax(args, out, axis=-1):
-    # g_p - s_p * sum_i g_i: entry (i, p) is delta_ip + s_p in size.
-    s = np.exp(out).ravel()
-    return _same_row(out.shape, axis) * (np.eye(s.size) + s[None, :])
-
-
-def _js_sce(args, out, labels):
-    # (softmax(x) - onehot) / N
-    (x,) = args
-    s = np.exp(_np_log_softmax(x, axis=1))
-    onehot = np.zeros_like(s)
-    onehot[np.arange(len(labels)), np.asarray(labels, dtype=np.intp)] = 1
-    return ((s + onehot) / x.shape[0]).reshape(1, -1)
 
 
 # --- the table -------------------------------------------------------------------------------------
@@ -664,7 +632,7 @@ def _entries():
         E("log", 1, sympy.log, np.log, _same_shape, (_POS,), valid=_positive, pole=True, doc="natural log, x > 0"),
         E("sqrt", 1, sympy.sqrt, np.sqrt, _same_shape, (_POS,), valid=_positive, pole=True, ulps=ULPS_EXACT,
           doc="square root, x > 0"),
-        E("tanh", 1, sympy.tanh, np.tanh, _same_shape, (_S,), jacobian_scale=_js_tanh,
+        E("tanh", 1, sympy.tanh, np.tanh, _same_shape, (_S,),
           doc="hyperbolic tangent"),
         E("sigmoid", 1, lambda x: 1 / (1 + sympy.exp(-x)), _np_sigmoid, _same_shape, (Interval(-6.0, 6.0),),
           jacobian_scale=_js_sigmoid, doc="logistic sigmoid 1 / (1 + e ** -x)"),
@@ -725,10 +693,10 @@ def _entries():
           doc="matrix product with numpy's rules (1-d operands, batch broadcasting)"),
         E("softmax", 1, _sym_softmax, lambda x, axis=-1: np.exp(_np_log_softmax(x, axis)), _axis_shape,
           (_S,), elementwise=False, params=(Param("axis", "axis_int", -1),),
-          ulps=lambda s, p: _axis_ulps(s, p), jacobian_scale=_js_softmax, doc="e ** x / sum(e ** x) over an axis"),
+          ulps=lambda s, p: _axis_ulps(s, p), doc="e ** x / sum(e ** x) over an axis"),
         E("log_softmax", 1, _sym_log_softmax, _np_log_softmax, _axis_shape, (_S,), elementwise=False,
           params=(Param("axis", "axis_int", -1),), ulps=lambda s, p: _axis_ulps(s, p),
-          jacobian_scale=_js_log_softmax, doc="x - logsumexp(x) over an axis"),
+          doc="x - logsumexp(x) over an axis"),
         E("logsumexp", 1, _sym_logsumexp, _np_logsumexp, _reduce_shape, (_S,), elementwise=False,
           params=(Param("axis", "axis"), Param("keepdims", "keepdims", False)),
           ulps=lambda s, p: _reduction_ulps(s, p), doc="log(sum(e ** x)) over axes"),
@@ -737,7 +705,7 @@ def _entries():
           doc="mean of (x0 - x1) ** 2 over all elements"),
         E("softmax_cross_entropy", 1, _sym_sce, _np_sce, _sce_shape, (_S,), elementwise=False,
           params=(Param("labels", "labels"),), ulps=lambda s, p: int(np.prod(s[0])) + ULPS_LIBM,
-          jacobian_scale=_js_sce, doc="mean over rows of -log_softmax(x)[i, labels[i]]"),
+          doc="mean over rows of -log_softmax(x)[i, labels[i]]"),
     ]
 
 

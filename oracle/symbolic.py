@@ -50,6 +50,8 @@ UNSURE_FRACTION = 1 / 16
 # A kink closer to the exact point than this many times the forward error bound of its arguments may
 # be on the other side for a correct float64 implementation: not judged.
 NEAR_KINK = 4.0
+# Digits for evaluating formula magnitudes (only their size matters).
+MAGNITUDE_DIGITS = 20
 
 _MODULES = [
     {
@@ -81,6 +83,23 @@ class _Program:
     n_out: int = 0
     jac: tuple = ()
     hess: tuple = ()
+    # The magnitudes of the first and second derivatives' formulas (see _magnitude), in the order of
+    # ``fn``'s first and second partials (elementwise) or of ``jac`` and ``hess`` (array ops).
+    magnitudes: object = None
+
+
+def _magnitude(e):
+    """The size of the terms floating-point evaluation of ``e`` adds up: sums become sums of the
+    terms' magnitudes, products multiply them, anything else (a function value, a denominator) is
+    its absolute value. A few ulps of it bound the rounding error of evaluating ``e`` as written,
+    e.g. sigmoid'' = 2e^-2x/(1+e^-x)^3 - e^-x/(1+e^-x)^2 cancels near 0 where both terms are ~1/4."""
+    if e.is_Add:
+        return sympy.Add(*[_magnitude(a) for a in e.args])
+    if e.is_Mul:
+        return sympy.Mul(*[_magnitude(a) for a in e.args])
+    if e.is_Pow and e.exp.is_number and e.exp.is_positive:
+        return _magnitude(e.base) ** e.exp
+    return sympy.Abs(e)
 
 
 def _param_key(op: spec.Op, params: dict) -> str:
@@ -120,7 +139,8 @@ def _compile(op: spec.Op, params: dict, shapes: tuple, const: tuple) -> _Program
         triples = tuple((j, k, m) for j, k in pairs for m in var if m >= k)
         third = [sympy.diff(f, syms[j], syms[k], syms[m]) for j, k, m in triples]
         fn = sympy.lambdify(syms, [f, *first, *second, *third], modules=_MODULES, cse=True)
-        return _Program(True, fn, var, pairs, triples)
+        mags = sympy.lambdify(syms, [_magnitude(d) for d in first + second], modules=_MODULES, cse=True)
+        return _Program(True, fn, var, pairs, triples, magnitudes=mags)
     arrays, flat = [], []
     for j, shape in enumerate(shapes):
         a = np.empty(shape, dtype=object)
@@ -151,8 +171,10 @@ def _compile(op: spec.Op, params: dict, shapes: tuple, const: tuple) -> _Program
                 if dd != 0:
                     hess.append((i, j, p, k, q))
                     hexprs.append(dd)
-    fn = sympy.lambdify([s for _, _, s in flat], [*out, *jexprs, *hexprs], modules=_MODULES, cse=True)
-    return _Program(False, fn, var, n_out=len(out), jac=tuple(jac), hess=tuple(hess))
+    symbols = [s for _, _, s in flat]
+    fn = sympy.lambdify(symbols, [*out, *jexprs, *hexprs], modules=_MODULES, cse=True)
+    mags = sympy.lambdify(symbols, [_magnitude(d) for d in jexprs + hexprs], modules=_MODULES, cse=True)
+    return _Program(False, fn, var, n_out=len(out), jac=tuple(jac), hess=tuple(hess), magnitudes=mags)
 
 
 # --- one node evaluated at one precision ----------------------------------------------------------
@@ -171,6 +193,23 @@ class _Local:
     jac: list
     hess: list
     third: list
+    prog: _Program = None
+    args: list = None
+
+    def magnitudes(self) -> tuple[list, list]:
+        """Float magnitudes (see _magnitude) of the first and second derivatives, as value arrays
+        aligned with ``jac`` and ``hess``."""
+        with mpmath.workdps(MAGNITUDE_DIGITS):
+            if self.prog.elementwise:
+                n = self.value.size
+                rows = [self.prog.magnitudes(*[a[idx[i]] for a, idx in zip(self.args, self._bidx)]) for i in range(n)]
+                cols = [np.abs(_floats(np.array(c, dtype=object))) for c in zip(*rows)] if rows else []
+                k = len(self.jac)
+                return cols[:k], cols[k:]
+            res = np.abs(_floats(np.array(self.prog.magnitudes(*[v for a in self.args for v in a]), dtype=object)))
+            k = len(self.prog.jac)
+            return ([v.astype(float) for _, _, v in _group(self.prog.jac, res[:k], 2)],
+                    [v.astype(float) for _, _, v in _group(self.prog.hess, res[k:], 4)])
 
 
 def _bidx(arg_shape, out_shape) -> np.ndarray:
@@ -193,7 +232,9 @@ def _evaluate_node(prog: _Program, args: list[np.ndarray], arg_shapes, out_shape
         hess = [(j, k, ar, bidx[j], bidx[k], np.array(next(col), dtype=object)) for j, k in prog.pairs]
         third = [(j, k, m, ar, bidx[j], bidx[k], bidx[m], np.array(next(col), dtype=object))
                  for j, k, m in prog.triples]
-        return _Local(value, jac, hess, third)
+        loc = _Local(value, jac, hess, third, prog, args)
+        loc._bidx = bidx
+        return loc
     flat = [v for a in args for v in a]
     res = prog.fn(*flat)
     value = np.array(res[: prog.n_out], dtype=object)
@@ -201,7 +242,7 @@ def _evaluate_node(prog: _Program, args: list[np.ndarray], arg_shapes, out_shape
     jac, hess = _group(prog.jac, vals[: len(prog.jac)], 2), _group(prog.hess, vals[len(prog.jac):], 4)
     jac = [(key[0], cols[0], cols[1], v) for key, cols, v in jac]
     hess = [(key[0], key[1], cols[0], cols[1], cols[2], v) for key, cols, v in hess]
-    return _Local(value, jac, hess, [])
+    return _Local(value, jac, hess, [], prog, args)
 
 
 def _group(entries, vals, nkeys):
@@ -480,6 +521,19 @@ class Oracle:
 # --- the error model ------------------------------------------------------------------------------
 
 
+def _dense_hessian(blocks, values, n_out, sizes) -> dict:
+    """Sparse second-derivative blocks (each unordered pair of entries once) -> dense symmetric
+    (n_out, n_j, n_m) arrays for every ordered pair of arguments (j, m)."""
+    H = {}
+    for (j, m, out_idx, in_j, in_m, _), v in zip(blocks, values):
+        np.add.at(H.setdefault((j, m), np.zeros((n_out, sizes[j], sizes[m]))), (out_idx, in_j, in_m), v)
+        off = ~((j == m) & (in_j == in_m))
+        np.add.at(H.setdefault((m, j), np.zeros((n_out, sizes[m], sizes[j]))), (out_idx[off], in_m[off], in_j[off]),
+                  v[off])
+    return H
+
+
+
 class _ErrorModel:
     """First-order running error analysis along the DAG, in float64, in units of unit roundoff.
 
@@ -529,13 +583,12 @@ class _ErrorModel:
         J = {j: np.zeros((n_out, sizes[j])) for j in range(op.arity) if refs[j] is not None}
         for j, out_idx, in_idx, vals in loc.jac:
             np.add.at(J[j], (out_idx, in_idx), np.abs(_floats(vals)))
-        H = {}
-        for j, m, out_idx, in_j, in_m, vals in loc.hess:
-            v = np.abs(_floats(vals))
-            np.add.at(H.setdefault((j, m), np.zeros((n_out, sizes[j], sizes[m]))), (out_idx, in_j, in_m), v)
-            off = ~((j == m) & (in_j == in_m))
-            np.add.at(H.setdefault((m, j), np.zeros((n_out, sizes[m], sizes[j]))),
-                      (out_idx[off], in_m[off], in_j[off]), v[off])
+        jmag, hmag = loc.magnitudes()
+        Jmag = {j: np.zeros((n_out, sizes[j])) for j in J}
+        for (j, out_idx, in_idx, _), v in zip(loc.jac, jmag):
+            np.add.at(Jmag[j], (out_idx, in_idx), v)
+        H = _dense_hessian(loc.hess, [np.abs(_floats(b[-1])) for b in loc.hess], n_out, sizes)
+        Hmag = _dense_hessian(loc.hess, hmag, n_out, sizes)
         y = np.abs(o._float[f"n{k}"])
         own = y if op.elementwise else y + sum(J[j] @ a[j] for j in J)
         self.E[f"n{k}"] = kappa * own + sum((J[j] @ E[j] for j in J), np.zeros(n_out))
@@ -543,11 +596,11 @@ class _ErrorModel:
             args_f = [o._float[r].reshape(comp.shape(r)) for r in refs]
             S = {0: np.asarray(op.jacobian_scale(args_f, o._float[f"n{k}"].reshape(comp.shape(f"n{k}")), **params))}
         else:
-            S = {j: J[j] + sum((H[(j, m)] @ a[m] for m in J if (j, m) in H), np.zeros_like(J[j])) for j in J}
+            S = {j: Jmag[j] + sum((H[(j, m)] @ a[m] for m in J if (j, m) in H), np.zeros_like(J[j])) for j in J}
         dJ = {j: kappa * S[j] + sum((H[(j, m)] @ E[m] for m in J if (j, m) in H), np.zeros_like(J[j])) for j in J}
         # the error of H itself, for second order
         if op.elementwise:
-            dH = {key: kappa * blk for key, blk in H.items()}
+            dH = {key: kappa * blk for key, blk in Hmag.items()}
             for j, m, l, out_idx, in_j, in_m, in_l, vals in loc.third:
                 v = np.abs(_floats(vals))
                 idx = {j: in_j, m: in_m, l: in_l}
@@ -555,7 +608,7 @@ class _ErrorModel:
                     np.add.at(dH[(p, q)], (out_idx, idx[p], idx[q]), v * E[r][idx[r]])
         else:
             emax = max((float(np.max(e)) for e in E), default=0.0)
-            dH = {key: (kappa + emax) * blk for key, blk in H.items()}
+            dH = {key: (kappa + emax) * blk for key, blk in Hmag.items()}
         return dict(refs=refs, J=J, H=H, dJ=dJ, dH=dH)
 
     def _nearest_kink(self):
