@@ -1,0 +1,7 @@
+"""``python -m properties`` is the ``trigrad`` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

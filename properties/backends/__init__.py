@@ -1,0 +1,191 @@
+"""Backend adapters: how trigrad talks to an autograd library.
+
+An adapter is one small class (see ``Backend``): it turns numpy arrays into the library's values and
+back, looks up an op of the spec table by name (or says it is unsupported), and computes a value and
+its vector-Jacobian product for a cotangent; optionally forward mode (JVP) and second order (HVP).
+Everything else (drawing compositions, the oracles, verdicts, reports) is trigrad's.
+
+Backends are named ``builtin``, ``torch``, ``jax``, ``dezero``, or ``package.module:object`` for a
+user's adapter (a Backend instance, or a class or factory that returns one).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import sys
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from oracle import spec
+
+BUILTIN_NAMES = ("builtin", "torch", "jax", "dezero")
+ENV_VAR = "TRIGRAD_BACKEND"
+
+
+class Unsupported(Exception):
+    """The backend has no such op or capability; reported as "unsupported", never as a failure."""
+
+
+class BackendError(ValueError):
+    """A backend name that cannot be resolved, with a one-line message that says how to fix it."""
+
+
+class Backend:
+    """The adapter protocol. Subclass it and override what your library does.
+
+    Required:
+        name, version: shown in reports.
+        ops: the spec op names the library implements (see ``oracle.spec.OPS``).
+        asarray(x): numpy float64 array -> the library's value (a leaf it can differentiate).
+        tonumpy(v): the library's value -> numpy array.
+        op(name): a callable ``f(*args, **params)`` on library values implementing spec op ``name``
+            (constant arguments arrive as Python floats; params always include the op's defaults,
+            e.g. ``sum(x, axis=None, keepdims=False)``); raise ``Unsupported`` if there is none.
+        vjp(fn, xs, cotangent): (value, gradients): run ``fn(*xs)`` on library values and return its
+            output and the gradient of sum(cotangent * output) for each of ``xs``, all as numpy arrays.
+
+    Optional (raise ``Unsupported``, the default, when the library cannot):
+        jvp(fn, xs, tangents): (value, directional derivative along ``tangents``).
+        hvp(fn, xs, cotangent, tangents): the derivative along ``tangents`` of the gradients of
+            sum(cotangent * fn(*xs)), one array per input (a Hessian-vector product).
+
+    Declarations:
+        dtype: the floating type the library computes in (float64 unless it says otherwise); the
+            error bounds scale with its unit roundoff, so a correct float32 library passes too.
+        complex_ops: ops whose forward accepts complex input correctly (enables the complex step in
+            the numeric oracle, for analytic compositions of these ops only).
+        source(name): how op ``name`` is written in a reproducer snippet: a format string with the
+            arguments as {0}, {1} and the params by name, e.g. ``"F.sum({0}, axis={axis})"``.
+        preamble: the lines a reproducer snippet starts with (imports).
+        leaf_source(array): the snippet's source for an input leaf made from numpy source ``array``.
+        vjp_source(out, inputs, cotangent): the snippet's lines that compute and print the value of
+            ``out`` and the gradients of sum(cotangent * out) for the named inputs.
+    """
+
+    name = "backend"
+    version = "unknown"
+    ops: frozenset = frozenset()
+    dtype = np.dtype(np.float64)
+    complex_ops: frozenset = frozenset()
+    preamble = "import numpy as np"
+
+    # --- required ---------------------------------------------------------------------------------
+    def asarray(self, x: np.ndarray) -> Any:
+        raise NotImplementedError
+
+    def tonumpy(self, v) -> np.ndarray:
+        raise NotImplementedError
+
+    def op(self, name: str) -> Callable:
+        raise Unsupported(f"{self.name} has no op {name!r}")
+
+    def vjp(self, fn: Callable, xs: Sequence, cotangent: np.ndarray):
+        raise NotImplementedError
+
+    # --- optional ---------------------------------------------------------------------------------
+    def jvp(self, fn: Callable, xs: Sequence, tangents: Sequence[np.ndarray]):
+        raise Unsupported(f"{self.name} has no forward mode")
+
+    def hvp(self, fn: Callable, xs: Sequence, cotangent: np.ndarray, tangents: Sequence[np.ndarray]):
+        raise Unsupported(f"{self.name} has no second order")
+
+    def source(self, name: str) -> str:
+        return _default_source(name)
+
+    def leaf_source(self, array: str) -> str:
+        return array
+
+    def vjp_source(self, out: str, inputs: list[str], cotangent: str) -> str:
+        return (f"print('value:', {out})\n"
+                f"# the gradient of sum({cotangent} * {out}) wrt {', '.join(inputs)}: use your library's reverse mode")
+
+    # --- derived ----------------------------------------------------------------------------------
+    @property
+    def unit_roundoff(self) -> float:
+        """u for the error bounds: 2**-53 for float64, 2**-24 for float32."""
+        return float(np.finfo(self.dtype).eps) / 2
+
+    def supports(self, op: str) -> bool:
+        return op in self.ops
+
+    def capable(self, what: str) -> bool:
+        """Whether the adapter overrides the optional ``jvp`` or ``hvp``."""
+        return getattr(type(self), what) is not getattr(Backend, what)
+
+    def forward(self, comp, values: dict[str, np.ndarray]) -> np.ndarray:
+        """Evaluate a composition on numpy inputs, returning numpy: what the numeric oracle differentiates."""
+        xs = {k: self.asarray(v) for k, v in values.items()}
+        return self.tonumpy(comp.evaluate(xs, self.op))
+
+    def describe(self) -> str:
+        return f"{self.name} {self.version} ({np.dtype(self.dtype).name})"
+
+
+def _default_source(name: str) -> str:
+    op = spec.get(name)
+    if name == "neg":
+        return "-{0}"
+    if op.symbol and op.arity == 2:
+        return "{0} %s {1}" % op.symbol
+    if name == "get_item":
+        return "{0}[{index}]"
+    args = ", ".join("{%d}" % i for i in range(op.arity))
+    params = "".join(f", {p.name}={{{p.name}}}" for p in op.params)
+    return f"{name}({args}{params})"
+
+
+def resolve(name: str | None = None) -> Backend:
+    """The backend called ``name`` (default: $TRIGRAD_BACKEND, else builtin).
+
+    ``name`` is one of builtin, torch, jax, dezero, or ``package.module:object`` (or
+    ``path/to/file.py:object``) naming a Backend instance, or a class or zero-argument factory
+    returning one.
+    """
+    name = name or os.environ.get(ENV_VAR) or "builtin"
+    if name in BUILTIN_NAMES:
+        module = importlib.import_module(f"properties.backends.{name}")
+        return module.make()
+    if ":" not in name:
+        raise BackendError(f"unknown backend {name!r}; expected {', '.join(BUILTIN_NAMES[:-1])} or "
+                           f"{BUILTIN_NAMES[-1]}, or module:object for your own adapter")
+    module_name, _, attr = name.rpartition(":")
+    try:
+        module = _import(module_name)
+    except Exception as e:  # noqa: BLE001 - ImportError, or the user's module failing as it loads
+        raise BackendError(f"cannot import {module_name!r} for backend {name!r}: {e}") from None
+    try:
+        obj = getattr(module, attr)
+    except AttributeError:
+        raise BackendError(f"module {module_name!r} has no attribute {attr!r} (backend {name!r})") from None
+    if isinstance(obj, type) and not issubclass(obj, Backend):
+        raise BackendError(f"{name!r} is the class {obj.__name__}, not a properties.backends.Backend")
+    try:
+        backend = obj() if isinstance(obj, type) or (callable(obj) and not isinstance(obj, Backend)) else obj
+    except Exception as e:  # noqa: BLE001 - the user's constructor failing
+        raise BackendError(f"making the backend {name!r} failed: {type(e).__name__}: {e}") from None
+    if not isinstance(backend, Backend):
+        raise BackendError(f"{name!r} is a {type(backend).__name__}, not a properties.backends.Backend")
+    return backend
+
+
+def _import(module_name: str):
+    """A module by dotted name, or by file path when it ends with .py (path/to/adapter.py)."""
+    if not module_name.endswith(".py"):
+        return importlib.import_module(module_name)
+    path = os.path.abspath(module_name)
+    if not os.path.exists(path):
+        raise ImportError(f"no file {path}")
+    name = os.path.splitext(os.path.basename(path))[0]
+    if name in sys.modules and getattr(sys.modules[name], "__file__", None) == path:
+        return sys.modules[name]
+    loader = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(loader)
+    sys.modules[name] = module  # as an import would: its classes must find their module
+    loader.loader.exec_module(module)
+    return module
+
+
+__all__ = ["Backend", "Unsupported", "BackendError", "resolve", "BUILTIN_NAMES", "ENV_VAR"]

@@ -1,0 +1,140 @@
+"""The adapter for trigrad's own autograd core (the default backend).
+
+Reverse mode is the core's ``backward``. The core has no forward mode, so the JVP is taken the way
+reverse-mode libraries without one do it: the VJP g(v) = J^T v is linear in v, so differentiating
+<g(v), u> with respect to v (a second backward through the recorded first one, ``create_graph=True``)
+gives J u. Hessian-vector products differentiate <grad, u> with respect to the inputs the same way.
+Both exercise ``create_graph``, so they check the core's second order as well.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import autograd as F
+from oracle import spec
+
+from . import Backend, Unsupported
+
+# How each spec op is called in the core (the spec's param names to the core's signatures).
+_CALLS = {
+    "neg": lambda x: -x,
+    "add": lambda x, y: x + y,
+    "sub": lambda x, y: x - y,
+    "mul": lambda x, y: x * y,
+    "div": lambda x, y: x / y,
+    "pow": lambda x, y: x ** y,
+    "clip": lambda x, lo, hi: F.clip(x, lo, hi),
+    "sum": lambda x, axis, keepdims: F.sum(x, axis, keepdims),
+    "mean": lambda x, axis, keepdims: F.mean(x, axis, keepdims),
+    "max": lambda x, axis, keepdims: F.max(x, axis, keepdims),
+    "min": lambda x, axis, keepdims: F.min(x, axis, keepdims),
+    "logsumexp": lambda x, axis, keepdims: F.logsumexp(x, axis, keepdims),
+    "reshape": lambda x, shape: F.reshape(x, shape),
+    "transpose": lambda x, axes: F.transpose(x, axes),
+    "broadcast_to": lambda x, shape: F.broadcast_to(x, shape),
+    "sum_to": lambda x, shape: F.sum_to(x, shape),
+    "get_item": lambda x, index: F.get_item(x, spec.as_index(index)),
+    "softmax": lambda x, axis: F.softmax(x, axis),
+    "log_softmax": lambda x, axis: F.log_softmax(x, axis),
+    "softmax_cross_entropy": lambda x, labels: F.softmax_cross_entropy(x, np.asarray(labels, dtype=np.intp)),
+}
+_SOURCE = {
+    "clip": "F.clip({0}, {lo}, {hi})",
+    "get_item": "{0}[{index}]",
+    "softmax_cross_entropy": "F.softmax_cross_entropy({0}, np.array({labels}))",
+}
+
+
+class Builtin(Backend):
+    """trigrad's DeZero-style core, in float64."""
+
+    name = "builtin"
+    ops = frozenset(spec.OPS)
+    # Every analytic op of the core runs on complex arrays (autograd's tests check it), which lets the
+    # numeric oracle use the complex step on analytic compositions.
+    complex_ops = frozenset(name for name, op in spec.OPS.items() if op.analytic)
+    preamble = "import numpy as np\nimport autograd as F"
+
+    def __init__(self):
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            self.version = version("trigrad")
+        except PackageNotFoundError:
+            self.version = "source checkout"
+
+    def asarray(self, x):
+        return F.Variable(np.array(x, dtype=np.result_type(x, np.float64)))
+
+    def tonumpy(self, v):
+        return np.asarray(v.data if isinstance(v, F.Variable) else v)
+
+    def op(self, name):
+        if name not in self.ops:
+            raise Unsupported(f"builtin has no op {name!r}")
+        return _CALLS.get(name) or getattr(F, name)
+
+    def source(self, name):
+        if name in _SOURCE:
+            return _SOURCE[name]
+        text = super().source(name)
+        return text if not text[0].isalpha() else "F." + text
+
+    def leaf_source(self, array):
+        return f"F.Variable({array})"
+
+    def vjp_source(self, out, inputs, cotangent):
+        lines = [f"{out}.grad = F.Variable({cotangent})", f"{out}.backward()", f"print('value:', {out}.data)"]
+        lines += [f"print('gradient wrt {x}:', {x}.grad.data if {x}.grad is not None else 0.0)" for x in inputs]
+        return "\n".join(lines)
+
+    def vjp(self, fn, xs, cotangent):
+        y = fn(*xs)
+        y = F.as_variable(y)
+        # the caller's array itself (no copy), so that a backward writing into it can be detected
+        y.grad = F.Variable(np.asarray(cotangent, dtype=y.dtype))
+        y.backward()
+        return y.data, [_grad(x) for x in xs]
+
+    def jvp(self, fn, xs, tangents):
+        y = F.as_variable(fn(*xs))
+        v = F.Variable(np.zeros_like(y.data))
+        # <J^T v, u> is linear in v; its gradient with respect to v is J u
+        inner = _grad_dot_tangents(y, v, xs, tangents)
+        if inner is None:
+            return y.data, np.zeros_like(y.data)
+        inner.backward()
+        return y.data, _grad(v)
+
+    def hvp(self, fn, xs, cotangent, tangents):
+        y = F.as_variable(fn(*xs))
+        # the gradient of <grad, u> with respect to the inputs is H u
+        inner = _grad_dot_tangents(y, F.Variable(np.array(cotangent, dtype=y.dtype)), xs, tangents)
+        if inner is None:
+            return [np.zeros_like(x.data) for x in xs]
+        inner.backward()
+        return [_grad(x) for x in xs]
+
+
+def _grad_dot_tangents(y, seed, xs, tangents):
+    """sum over inputs of <d<seed, y>/dx, u>, recorded as a graph (create_graph); the inputs' .grad
+    are cleared so that the next backward leaves only its own result there. None if no input has a
+    gradient."""
+    y.grad = seed
+    y.backward(create_graph=True)
+    inner = None
+    for x, u in zip(xs, tangents):
+        if x.grad is not None:
+            term = F.sum(x.grad * u)
+            inner = term if inner is None else inner + term
+        x.cleargrad()
+    return inner
+
+
+def _grad(x):
+    return np.zeros_like(x.data) if x.grad is None else np.array(x.grad.data)
+
+
+def make() -> Builtin:
+    return Builtin()

@@ -1,0 +1,277 @@
+"""The properties: each judges one example on one backend and raises ``Failure`` with a report.
+
+Each check runs the backend, asks the symbolic oracle for the exact answer and its error bound, and
+consults the numeric oracle (finite differences or the complex step of the backend's own forward)
+where a verdict needs confirming. A wrong answer raises ``Failure`` (an AssertionError carrying a
+``Report``); an example the oracles cannot judge (oracle unsure, a point too close to a kink, three
+answers that all disagree) is rejected with ``hypothesis.reject()`` after recording the reason with
+``event()``, so it is neither passed silently nor reported as a bug.
+"""
+
+from __future__ import annotations
+
+import functools
+import traceback
+
+import numpy as np
+from hypothesis import event, reject
+
+from oracle import numeric, spec
+from oracle.compare import Judgement, Verdict, judge, judge_value
+from oracle.symbolic import Oracle
+
+from .backends import Backend, Unsupported
+from .report import Failure, Report
+from .strategies import Example
+
+
+class _Run:
+    """One example on one backend: leaves, the forward as a function of leaves, the oracle."""
+
+    def __init__(self, backend: Backend, example: Example):
+        self.backend = backend
+        self.example = example
+        self.comp = example.comp
+        self.names = [i.name for i in self.comp.inputs]
+        self.arrays = [example.values[n] for n in self.names]
+        self.u = backend.unit_roundoff
+        live = [self.comp.nodes[k].op for k in self.comp.live()]
+        self.complex_step = all(spec.get(op).analytic and op in backend.complex_ops for op in live)
+
+    @functools.cached_property
+    def oracle(self) -> Oracle:
+        return Oracle(self.comp, self.example.values)
+
+    def fn(self, *xs):
+        return self.comp.evaluate(dict(zip(self.names, xs)), self.backend.op)
+
+    def leaves(self):
+        return [self.backend.asarray(a) for a in self.arrays]
+
+    def forward_numpy(self, arrays):
+        """The backend's forward on a list of numpy arrays (what the numeric oracle differentiates)."""
+        return self.backend.forward(self.comp, dict(zip(self.names, arrays)))
+
+    def call(self, prop, what, vectors, *args):
+        """Run a backend method; an exception from the library is a finding, not a crash."""
+        try:
+            return what(*args)
+        except Unsupported:
+            raise
+        except Exception as e:  # noqa: BLE001 - anything the library raises is reported
+            tb = traceback.format_exception_only(type(e), e)[-1].strip()
+            raise Failure(self.report(prop, None, vectors, f"the backend raised {tb}")) from e
+
+    def report(self, prop, judgement, vectors, detail=""):
+        return Report(prop, self.backend, self.example, judgement, detail, dict(vectors))
+
+    # --- numeric estimates for one element ---------------------------------------------------------
+    def partial(self, name, cotangent):
+        """index -> numeric d<cotangent, f>/d input[name][index]."""
+
+        def estimate(index):
+            us = [np.zeros_like(a) for a in self.arrays]
+            us[self.names.index(name)][index] = 1.0
+            step = self.oracle.safe_step(dict(zip(self.names, us)))
+            return numeric.directional(self.forward_numpy, self.arrays, us, cotangent,
+                                       complex_step=self.complex_step, max_step=step)
+
+        return estimate
+
+    def directional(self, tangents):
+        """index -> numeric derivative of output[index] along tangents."""
+
+        def estimate(index):
+            v = np.zeros(self.comp.output_shape)
+            v[index] = 1.0
+            step = self.oracle.safe_step(dict(zip(self.names, tangents)))
+            return numeric.directional(self.forward_numpy, self.arrays, tangents, v,
+                                       complex_step=self.complex_step, max_step=step)
+
+        return estimate
+
+    def second(self, name, cotangent, tangents):
+        """index -> numeric derivative along tangents of d<cotangent, f>/d input[name][index]."""
+
+        def estimate(index):
+            ws = [np.zeros_like(a) for a in self.arrays]
+            ws[self.names.index(name)][index] = 1.0
+            step = min(self.oracle.safe_step(dict(zip(self.names, tangents))),
+                       self.oracle.safe_step(dict(zip(self.names, ws))))
+            return numeric.second_directional(self.forward_numpy, self.arrays, tangents, ws, cotangent, max_step=step)
+
+        return estimate
+
+
+def _tangent_list(run: _Run, tangents: dict):
+    """Tangents by input name -> (the same dict of float arrays, a list in input order)."""
+    tan = {n: np.asarray(tangents[n], dtype=float) for n in run.names}
+    return tan, [tan[n] for n in run.names]
+
+
+def _settle(run: _Run, prop: str, judgements: list[Judgement], vectors: dict):
+    """Raise for a failure, reject what cannot be judged, record the rest."""
+    for j in judgements:
+        if j.failed:
+            raise Failure(run.report(prop, j, vectors))
+    for j in judgements:
+        if not j.verdict.judged:
+            event(f"not judged ({j.verdict.value}): {j.reason.split(':')[0]}")
+            reject()
+    for j in judgements:
+        if j.verdict is Verdict.ILL_CONDITIONED:
+            event("numeric disagreed with exact (ill-conditioned for differences); autograd agreed")
+
+
+def _check_forward(run, prop, value, vectors):
+    """A wrong forward makes every derivative check meaningless: report it first."""
+    j = judge_value(value, run.oracle.value(), u=run.u)
+    if j.failed:
+        raise Failure(run.report(prop, j, vectors))
+
+
+# --- the properties ------------------------------------------------------------------------------------
+
+
+def check_value(backend: Backend, example: Example):
+    """The forward value against the exact value."""
+    run = _Run(backend, example)
+    value = run.call("value", lambda: backend.tonumpy(run.fn(*run.leaves())), {})
+    _settle(run, "value", [judge_value(value, run.oracle.value(), u=run.u)], {})
+
+
+def check_vjp(backend: Backend, example: Example, cotangent):
+    """The VJP for a random cotangent against exact, elementwise; numeric confirms a disagreement."""
+    run = _Run(backend, example)
+    vec = {"cotangent": cotangent}
+    value, grads = run.call("vjp", backend.vjp, vec, run.fn, run.leaves(), cotangent)
+    _check_forward(run, "vjp", value, vec)
+    exact = run.oracle.vjp(cotangent)
+    js = [judge(g, exact[n], numeric=run.partial(n, cotangent), u=run.u, what=f"VJP wrt {n}")
+          for n, g in zip(run.names, grads)]
+    _settle(run, "vjp", js, vec)
+
+
+def check_vjp_numeric(backend: Backend, example: Example, cotangent, tangents):
+    """<VJP, u> against the numeric directional derivative <v, J u> of the backend's own forward
+    (and the exact one): the backend's backward must agree with its forward."""
+    run = _Run(backend, example)
+    tan, tangents = _tangent_list(run, tangents)
+    vec = {"cotangent": cotangent, **{f"tangent {n}": t for n, t in zip(run.names, tangents)}}
+    value, grads = run.call("vjp_numeric", backend.vjp, vec, run.fn, run.leaves(), cotangent)
+    _check_forward(run, "vjp_numeric", value, vec)
+    projected = sum(float(np.sum(np.asarray(g, dtype=float) * t)) for g, t in zip(grads, tangents))
+    est = numeric.directional(run.forward_numpy, run.arrays, tangents, cotangent,
+                              complex_step=run.complex_step, max_step=run.oracle.safe_step(tan))
+    event(f"numeric by {est.method}")
+    j = judge(projected, run.oracle.projection(cotangent, tan), numeric=est, u=run.u, what="<VJP, u>")
+    _settle(run, "vjp_numeric", [j], vec)
+
+
+def check_jvp(backend: Backend, example: Example, tangents):
+    """The JVP (forward mode) against exact; numeric confirms a disagreement."""
+    run = _Run(backend, example)
+    tan, tangents = _tangent_list(run, tangents)
+    vec = {f"tangent {n}": t for n, t in zip(run.names, tangents)}
+    value, jvp = run.call("jvp", backend.jvp, vec, run.fn, run.leaves(), tangents)
+    _check_forward(run, "jvp", value, vec)
+    exact = run.oracle.jvp(tan)
+    _settle(run, "jvp", [judge(jvp, exact, numeric=run.directional(tangents), u=run.u, what="JVP")], vec)
+
+
+def check_adjoint(backend: Backend, example: Example, cotangent, tangents):
+    """The adjoint identity <v, J u> (from the backend's JVP) = <J^T v, u> (from its VJP)."""
+    run = _Run(backend, example)
+    tan, tangents = _tangent_list(run, tangents)
+    vec = {"cotangent": cotangent, **{f"tangent {n}": t for n, t in zip(run.names, tangents)}}
+    _, jvp = run.call("adjoint", backend.jvp, vec, run.fn, run.leaves(), tangents)
+    _, grads = run.call("adjoint", backend.vjp, vec, run.fn, run.leaves(), cotangent)
+    forward_side = float(np.sum(np.asarray(cotangent) * np.asarray(jvp, dtype=float)))
+    reverse_side = sum(float(np.sum(np.asarray(g, dtype=float) * t)) for g, t in zip(grads, tangents))
+    proj = run.oracle.projection(cotangent, tan)
+    jvp_exact = run.oracle.jvp(tan)
+    allowed = float(proj.bound(run.u)) + float(np.sum(np.abs(cotangent) * jvp_exact.bound(run.u)))
+    if proj.unsure(run.u) or jvp_exact.unsure(run.u):
+        event("not judged (oracle unsure)")
+        reject()
+    if not abs(forward_side - reverse_side) <= allowed:
+        j = Judgement(Verdict.FAIL, f"<v, J u> by forward mode is {forward_side!r} and <J^T v, u> by reverse mode is "
+                      f"{reverse_side!r}: they differ by {abs(forward_side - reverse_side):.3g}, more than the "
+                      f"{allowed:.3g} rounding allows", "adjoint identity", None, reverse_side,
+                      float(proj.value), forward_side, allowed)
+        raise Failure(run.report("adjoint", j, vec, "the 'numeric' column holds the forward-mode side"))
+
+
+def check_hvp(backend: Backend, example: Example, cotangent, tangents):
+    """Hessian-vector products (second order) against exact; numeric second differences confirm."""
+    run = _Run(backend, example)
+    tan, tangents = _tangent_list(run, tangents)
+    vec = {"cotangent": cotangent, **{f"tangent {n}": t for n, t in zip(run.names, tangents)}}
+    hvps = run.call("hvp", backend.hvp, vec, run.fn, run.leaves(), cotangent, tangents)
+    exact = run.oracle.hvp(cotangent, tan)
+    js = [judge(h, exact[n], numeric=run.second(n, cotangent, tangents), u=run.u, what=f"HVP wrt {n}")
+          for n, h in zip(run.names, hvps)]
+    _settle(run, "hvp", js, vec)
+
+
+def check_purity(backend: Backend, example: Example, cotangent):
+    """Backward modifies neither its inputs nor the cotangent it is given (copies before and after)."""
+    run = _Run(backend, example)
+    vec = {"cotangent": cotangent}
+    leaves = run.leaves()
+    before = [np.array(backend.tonumpy(x), copy=True) for x in leaves]
+    ct = np.array(cotangent, copy=True)
+    run.call("purity", backend.vjp, vec, run.fn, leaves, ct)
+    for name, x, old in zip(run.names, leaves, before):
+        if not np.array_equal(backend.tonumpy(x), old, equal_nan=True):
+            raise Failure(run.report("purity", None, vec, f"input {name} was modified by the forward or backward pass: "
+                                     f"{old.tolist()} became {np.asarray(backend.tonumpy(x)).tolist()}"))
+    if not np.array_equal(ct, cotangent, equal_nan=True):
+        raise Failure(run.report("purity", None, vec, f"the cotangent given to backward was modified: "
+                                 f"{np.asarray(cotangent).tolist()} became {ct.tolist()}"))
+
+
+def check_determinism(backend: Backend, example: Example, cotangent):
+    """The same example twice gives bitwise identical values and gradients."""
+    run = _Run(backend, example)
+    vec = {"cotangent": cotangent}
+    first = run.call("determinism", backend.vjp, vec, run.fn, run.leaves(), np.array(cotangent))
+    second = run.call("determinism", backend.vjp, vec, run.fn, run.leaves(), np.array(cotangent))
+    for label, a, b in [("value", first[0], second[0])] + [
+            (f"gradient wrt {n}", g, h) for n, g, h in zip(run.names, first[1], second[1])]:
+        if not np.array_equal(np.asarray(a), np.asarray(b), equal_nan=True):
+            raise Failure(run.report("determinism", None, vec, f"the {label} differs between two identical runs: "
+                                     f"{np.asarray(a).tolist()} then {np.asarray(b).tolist()}"))
+
+
+def check_shapes(backend: Backend, example: Example, cotangent):
+    """The value has the output's shape and each gradient its input's shape (under broadcasting)."""
+    run = _Run(backend, example)
+    vec = {"cotangent": cotangent}
+    value, grads = run.call("shapes", backend.vjp, vec, run.fn, run.leaves(), cotangent)
+    problems = []
+    if np.shape(value) != run.comp.output_shape:
+        problems.append(f"the value has shape {np.shape(value)}, not {run.comp.output_shape}")
+    for n, a, g in zip(run.names, run.arrays, grads):
+        if np.shape(g) != a.shape:
+            problems.append(f"the gradient wrt {n} has shape {np.shape(g)}, its input {a.shape}")
+    if problems:
+        raise Failure(run.report("shapes", None, vec, "; ".join(problems)))
+
+
+def check_kink(backend: Backend, example: Example, cotangent):
+    """At its kinks an op's VJP is an element of its subdifferential (spec table), e.g. abs'(0) in
+    [-1, 1]; away from them it is the ordinary derivative."""
+    comp = example.comp
+    (node,) = comp.nodes
+    op = spec.get(node.op)
+    run = _Run(backend, example)  # its oracle is never built: the subdifferential check needs none
+    vec = {"cotangent": cotangent}
+    _, grads = run.call("kink", backend.vjp, vec, run.fn, [backend.asarray(a) for a in run.arrays], cotangent)
+    why = op.kink.check(run.arrays, cotangent, [np.asarray(g, dtype=float) for g in grads], **comp.params(0))
+    if why:
+        raise Failure(run.report("kink", None, vec, f"{op.kink.description}; but {why}"))
+
+
+__all__ = ["check_value", "check_vjp", "check_vjp_numeric", "check_jvp", "check_adjoint", "check_hvp",
+           "check_purity", "check_determinism", "check_shapes", "check_kink", "Failure"]

@@ -1,0 +1,104 @@
+"""A structural pass after Hypothesis's shrinking: make a failing composition smaller while it fails.
+
+Hypothesis shrinks the choices a composition was drawn from; a DAG encoded as choices has local
+minima (deleting one node shifts what later nodes refer to). This pass works on the composition
+itself, greedily, keeping any change after which the same check still fails:
+
+- cut: replace a node by a new input holding its value (the subgraph above it disappears);
+- bypass: replace a node by one of its arguments of the same shape;
+- merge: replace an input by another input of the same shape.
+
+Every candidate must still be a valid example (every op inside its domain with the spec's margins),
+so the result is as trustworthy as what Hypothesis drew.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+import numpy as np
+
+from oracle.ir import Composition, Input, Node
+
+from .strategies import Example, is_valid
+
+# Wall-clock budget of the pass (each candidate reruns the failing check: oracle, backend, numeric).
+MINIMIZE_SECONDS = 10.0
+
+
+def minimize(example: Example, still_fails: Callable[[Example], bool], *,
+             seconds: float = MINIMIZE_SECONDS) -> Example:
+    """The smallest example found by greedy cut / bypass / merge steps for which ``still_fails``."""
+    deadline = time.perf_counter() + seconds
+    start, improved = example, True
+    while improved and time.perf_counter() < deadline:
+        improved = False
+        for cand in sorted(_candidates(example), key=_size):
+            if _size(cand) >= _size(example) or not is_valid(cand):
+                continue
+            if time.perf_counter() >= deadline:
+                break
+            if still_fails(cand):
+                example, improved = cand, True
+                break
+    if example is start:
+        return start
+    renamed = _renamed(example)
+    return renamed if still_fails(renamed) else example
+
+
+def _renamed(example: Example) -> Example:
+    """Inputs renamed x0, x1, ... in order (cuts add new names; pruning leaves gaps)."""
+    rename = {i.name: f"x{k}" for k, i in enumerate(example.comp.inputs)}
+    return _rebuild(example.comp, example.values, rename, [], rename_inputs=True)
+
+
+def _size(example: Example):
+    comp = example.comp
+    return (len(comp.nodes), len(comp.inputs), sum(int(np.prod(i.shape)) for i in comp.inputs))
+
+
+def _rebuild(comp: Composition, values: dict, rename: dict[str, str], extra: list[tuple[Input, np.ndarray]],
+             rename_inputs: bool = False):
+    """The composition with argument refs renamed (and new inputs added), pruned; None if invalid.
+    With ``rename_inputs`` the inputs themselves take their new names too."""
+    nodes = [Node(n.op, tuple(rename.get(a, a) if isinstance(a, str) else a for a in n.args), n.params)
+             for n in comp.nodes]
+    inputs = list(comp.inputs) + [i for i, _ in extra]
+    vals = dict(values) | {i.name: v for i, v in extra}
+    if rename_inputs:
+        inputs = [Input(rename.get(i.name, i.name), i.shape) for i in inputs]
+        vals = {rename.get(k, k): v for k, v in vals.items()}
+    try:
+        new = Composition(inputs, nodes, rename.get(comp.output, comp.output)).pruned()
+    except ValueError:
+        return None
+    if not new.nodes:
+        return None
+    return Example(new, {i.name: np.asarray(vals[i.name], dtype=float) for i in new.inputs})
+
+
+def _candidates(example: Example):
+    comp, values = example.comp, example.values
+    with np.errstate(all="ignore"):
+        trace = comp.evaluate_numpy(values, trace=True)
+    names = {i.name for i in comp.inputs}
+    fresh = next(f"x{k}" for k in range(len(names) + len(comp.nodes) + 1) if f"x{k}" not in names)
+    out = []
+    for k in sorted(comp.live()):
+        ref = f"n{k}"
+        if ref != comp.output:
+            value = np.asarray(trace[ref], dtype=float)
+            out.append(_rebuild(comp, values, {ref: fresh}, [(Input(fresh, value.shape), value)]))
+        for a in comp.nodes[k].args:
+            if isinstance(a, str) and comp.shape(a) == comp.shape(ref):
+                out.append(_rebuild(comp, values, {ref: a}, []))
+    for i in comp.inputs:
+        for j in comp.inputs:
+            if i.name != j.name and i.shape == j.shape:
+                out.append(_rebuild(comp, values, {i.name: j.name}, []))
+    return [c for c in out if c is not None]
+
+
+__all__ = ["minimize", "MINIMIZE_SECONDS"]

@@ -1,0 +1,186 @@
+"""Failure reports for people: the composition, the exact inputs, the three numbers, the verdict and
+why, a reproducer snippet for the backend, and the DOT graph.
+
+    trigrad: vjp failed on builtin 0.1.0 (float64)
+      composition  a = x0 * x0; sin(a) + a
+      inputs       x0 = 0.7  (0x1.6666666666666p-1)
+      cotangent    1.0
+      check        VJP wrt x0: autograd 0.81, exact 1.2352660020541701, numeric 1.2352660020541703,
+                   allowed error 3.3e-16
+      verdict      fail: autograd is off by ... numeric agrees with exact (autograd wrong)
+      reproduce    (python, with the backend only)
+        ...
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from oracle import spec
+from oracle.compare import Judgement
+from oracle.ir import Composition, Const, values_to_json
+
+from .strategies import Example
+
+
+class Failure(AssertionError):
+    """A check found a real discrepancy; ``str(failure)`` is the report, ``failure.report`` its data.
+
+    The message is made when it is first shown: by then Hypothesis has shrunk the example, and the
+    report is made smaller still by trigrad's structural pass (``Report.minimized``)."""
+
+    def __init__(self, report: "Report"):
+        super().__init__(report.prop)
+        self.report = report
+        self._text = None
+
+    def __str__(self):
+        if self._text is None:
+            self.report = self.report.minimized()
+            self._text = self.report.text()
+        return self._text
+
+
+@dataclass
+class Report:
+    """Everything a person needs to see and reproduce one failure."""
+
+    prop: str
+    backend: object
+    example: Example
+    judgement: Judgement | None
+    detail: str = ""
+    vectors: dict = field(default_factory=dict)  # "cotangent" / "tangent x0" -> ndarray
+    # example -> the report of the same check failing on it, or None (set by suite.run_case)
+    recheck: Callable | None = field(default=None, repr=False, compare=False)
+
+    def minimized(self) -> "Report":
+        """This failure on the smallest composition the structural pass finds (properties.minimize)."""
+        if self.recheck is None:
+            return self
+        from .minimize import minimize
+
+        smallest = minimize(self.example, lambda ex: self.recheck(ex) is not None)
+        if smallest is self.example:
+            return self
+        report = self.recheck(smallest)
+        return self if report is None else report
+
+    # --- text ---------------------------------------------------------------------------------------
+    def text(self) -> str:
+        comp = self.example.comp
+        lines = [f"trigrad: {self.prop} failed on {self.backend.describe()}",
+                 _row("composition", comp.formula())]
+        for i, name in enumerate(self.example.values):
+            lines.append(_row("inputs" if i == 0 else "", f"{name} = {format_array(self.example.values[name])}"))
+        for label, v in self.vectors.items():
+            lines.append(_row(label, format_array(v)))
+        if self.judgement is not None:
+            lines.append(_row("check", str(self.judgement).split(" (")[0]))
+            lines.append(_row("verdict", f"{self.judgement.verdict.value}: {self.judgement.reason}"))
+        if self.detail:
+            lines.append(_row("detail", self.detail))
+        lines.append("  reproduce (Python, with the backend alone):")
+        lines.append(textwrap.indent(self.reproducer(), "    "))
+        lines.append("  graph (DOT):")
+        lines.append(textwrap.indent(comp.to_dot(), "    "))
+        return "\n".join(lines)
+
+    def to_json(self) -> dict:
+        j = self.judgement
+        return {
+            "property": self.prop,
+            "backend": self.backend.describe(),
+            "formula": self.example.comp.formula(),
+            "composition": self.example.comp.to_json(),
+            "inputs": values_to_json(self.example.values),
+            "inputs_hex": {k: _hex(v) for k, v in self.example.values.items()},
+            "vectors": {k: np.asarray(v, dtype=float).tolist() for k, v in self.vectors.items()},
+            "verdict": None if j is None else j.verdict.value,
+            "reason": self.detail if j is None else j.reason,
+            "what": None if j is None else j.what,
+            "index": None if j is None or j.index is None else list(j.index),
+            "autograd": None if j is None else j.autograd,
+            "exact": None if j is None else j.exact,
+            "numeric": None if j is None else j.numeric,
+            "allowed_error": None if j is None else j.bound,
+            "reproducer": self.reproducer(),
+            "dot": self.example.comp.to_dot(),
+        }
+
+    # --- reproducer ------------------------------------------------------------------------------
+    def reproducer(self) -> str:
+        """A snippet that rebuilds the composition with the backend's own API and prints the value
+        and the gradient of sum(cotangent * output) for the inputs that were checked."""
+        b, comp = self.backend, self.example.comp
+        out = [b.preamble, ""]
+        for name, v in self.example.values.items():
+            out.append(f"{name} = {b.leaf_source(array_source(v))}")
+        out.extend(f"{lhs} = {rhs}" for lhs, rhs in node_lines(comp, b))
+        ct = self.vectors.get("cotangent")
+        ct_src = array_source(ct if ct is not None else np.ones(comp.output_shape))
+        out.append(b.vjp_source("y", list(self.example.values), ct_src))
+        if self.judgement is not None and self.judgement.exact is not None:
+            j = self.judgement
+            where = "" if not j.index else "[" + ", ".join(map(str, j.index)) + "]"
+            out.append(f"# exact {j.what}{where}: {j.exact!r}")
+        return "\n".join(out)
+
+
+def node_lines(comp: Composition, backend) -> list[tuple[str, str]]:
+    """One assignment per live node, in order, with the backend's spelling of each op."""
+    live = sorted(comp.live())
+    names = {f"n{k}": ("y" if f"n{k}" == comp.output else f"n{k}") for k in live}
+    lines = []
+    for k in live:
+        node = comp.nodes[k]
+        args = [repr(a.value) if isinstance(a, Const) else names.get(a, a) for a in node.args]
+        params = {p: _param_source(v) for p, v in comp.params(k).items()}
+        lines.append((names[f"n{k}"], backend.source(node.op).format(*args, **params)))
+    return lines
+
+
+def _param_source(v):
+    if isinstance(v, tuple) and any(isinstance(i, (slice, tuple)) for i in v):
+        return spec.format_index(v)[1:-1]
+    return repr(v)
+
+
+def array_source(v) -> str:
+    """Python source for a float64 array that round-trips exactly (via float.hex)."""
+    v = np.asarray(v, dtype=float)
+    if v.ndim == 0:
+        return f"np.array(float.fromhex({float(v).hex()!r}))"
+    flat = ", ".join(f"float.fromhex({float(x).hex()!r})" for x in v.ravel())
+    return f"np.array([{flat}]).reshape({v.shape})"
+
+
+def format_array(v) -> str:
+    """Values for reading (repr, which round-trips) with their exact hex form."""
+    v = np.asarray(v, dtype=float)
+    if v.ndim == 0:
+        return f"{float(v)!r}  ({float(v).hex()})"
+    return f"shape {v.shape}: {v.tolist()!r}  (hex: {_hex(v)})"
+
+
+def _hex(v):
+    v = np.asarray(v, dtype=float)
+    return float(v).hex() if v.ndim == 0 else np.vectorize(lambda x: float(x).hex(), otypes=[object])(v).tolist()
+
+
+def _row(label, text):
+    pad = " " * 15
+    body = str(text).replace("\n", "\n" + pad)
+    return f"  {label:<12} {body}"
+
+
+def dumps(reports) -> str:
+    return json.dumps([r.to_json() for r in reports], indent=2)
+
+
+__all__ = ["Failure", "Report", "array_source", "format_array", "node_lines"]

@@ -1,0 +1,200 @@
+"""The catalogue of properties, and how one (property, op) cell of the conformance table is run.
+
+Both faces of trigrad use it: the pytest suites (``properties/test_properties.py``) run each cell as
+a parametrized Hypothesis test, and ``trigrad check`` runs the same cells programmatically and
+tabulates them. A cell draws compositions that contain its op (or, for the ``all ops`` row, any mix
+of the backend's ops) and judges every example by the cell's property.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import hypothesis
+import numpy as np
+from hypothesis import strategies as st
+
+from oracle import spec
+from oracle.ir import Composition, Input, Node
+
+from . import checks
+from .backends import Backend, Unsupported
+from .report import Failure, Report
+from .strategies import Example, _params, compositions, cotangents
+
+ALL_OPS = "all ops"  # the row whose compositions mix every op the backend supports
+
+
+@dataclass(frozen=True)
+class Property:
+    name: str
+    doc: str
+    check: Callable
+    vectors: tuple = ("cotangent",)  # what to draw beside the example: "cotangent", "tangents"
+    needs: str | None = None  # "jvp" or "hvp": an optional backend capability
+    shared: bool = False  # examples must have a shared node (fan-out)
+    kinks: bool = False  # drawn at the op's kinks (kinked ops only)
+
+
+PROPERTIES = {p.name: p for p in [
+    Property("value", "forward value against exact", checks.check_value, vectors=()),
+    Property("vjp", "VJP against exact (numeric confirms)", checks.check_vjp),
+    Property("vjp_numeric", "<VJP, u> against numeric differences of the forward", checks.check_vjp_numeric,
+             vectors=("cotangent", "tangents")),
+    Property("jvp", "JVP against exact", checks.check_jvp, vectors=("tangents",), needs="jvp"),
+    Property("adjoint", "<v, J u> from JVP equals <J^T v, u> from VJP", checks.check_adjoint,
+             vectors=("cotangent", "tangents"), needs="jvp"),
+    Property("hvp", "Hessian-vector product against exact", checks.check_hvp,
+             vectors=("cotangent", "tangents"), needs="hvp"),
+    Property("fanout", "VJP against exact where a value feeds several consumers", checks.check_vjp, shared=True),
+    Property("purity", "backward leaves its inputs and cotangent unchanged", checks.check_purity),
+    Property("determinism", "the same example twice gives identical results", checks.check_determinism),
+    Property("shapes", "gradient shapes equal input shapes under broadcasting", checks.check_shapes),
+    Property("kink", "at kinks the VJP lies in the subdifferential", checks.check_kink, kinks=True),
+]}
+
+
+def rows(backend: Backend) -> list[str]:
+    """The table's rows: every op of the spec table, then the mixed row."""
+    return list(spec.OPS) + [ALL_OPS]
+
+
+def status(backend: Backend, prop: str, op: str) -> str | None:
+    """Why a cell is not run ("unsupported: ..." or "n/a: ..."), or None when it is."""
+    p = PROPERTIES[prop]
+    if op != ALL_OPS and not backend.supports(op):
+        return f"unsupported: {backend.name} has no {op}"
+    if p.needs and not backend.capable(p.needs):
+        return f"unsupported: {backend.name} has no {'forward mode' if p.needs == 'jvp' else 'second order'}"
+    if p.kinks and (op == ALL_OPS or spec.get(op).kink is None):
+        return "n/a: no kink"
+    return None
+
+
+def _kinked(backend: Backend, op: str):
+    """A single-op composition with some arguments exactly on the op's kinks."""
+    o = spec.get(op)
+
+    @st.composite
+    def draw(draw):
+        shape = draw(st.sampled_from([(3,), (2, 3), (4,)]))
+        iv = o.draw[0]
+        x = draw(st.lists(st.floats(iv.lo, iv.hi, allow_subnormal=False), min_size=int(np.prod(shape)),
+                          max_size=int(np.prod(shape))).map(lambda v: np.array(v).reshape(shape)))
+        params = _params(o, [shape], draw(st.tuples(*[st.integers(0, 7)] * 3))) if o.params else {}
+        hypothesis.assume(params is not None)
+        select = np.array(draw(st.lists(st.booleans(), min_size=x.size, max_size=x.size))).reshape(shape)
+        hypothesis.assume(select.any())
+        (x,) = o.kink.snap([x], select, **spec.check_params(o, params))
+        comp = Composition([Input("x0", shape)], [Node(op, ("x0",), params)])
+        return Example(comp, {"x0": x})
+
+    return draw()
+
+
+def draw_case(data, backend: Backend, prop: str, op: str) -> tuple[Example, dict]:
+    """Draw an example (and its cotangent and tangents) for a cell from Hypothesis ``data``."""
+    p = PROPERTIES[prop]
+    ops = sorted(backend.ops)
+    if p.kinks:
+        example = data.draw(_kinked(backend, op), label="example")
+    else:
+        example = data.draw(compositions(ops=ops, include=None if op == ALL_OPS else op,
+                                         min_shared=1 if p.shared else 0), label="example")
+    kwargs = {}
+    if "cotangent" in p.vectors:
+        kwargs["cotangent"] = data.draw(cotangents(example.comp.output_shape), label="cotangent")
+    if "tangents" in p.vectors:
+        kwargs["tangents"] = {i.name: data.draw(cotangents(i.shape), label=f"tangent {i.name}")
+                              for i in example.comp.inputs}
+    return example, kwargs
+
+
+def run_case(data, backend: Backend, prop: str, op: str):
+    """Draw one case and check it (the body of every property test)."""
+    example, kwargs = draw_case(data, backend, prop, op)
+    try:
+        PROPERTIES[prop].check(backend, example, **kwargs)
+    except Failure as f:
+        f.report.recheck = _rechecker(backend, prop, kwargs)
+        raise
+
+
+def _rechecker(backend: Backend, prop: str, kwargs: dict):
+    """example -> the report of the same check failing on it (None if it passes or cannot judge it).
+    The cotangent is kept (the output shape does not change); inputs keep their tangents and new
+    inputs get tangent one."""
+    check = PROPERTIES[prop].check
+
+    def again(example: Example):
+        kw = dict(kwargs)
+        if "tangents" in kw:
+            kw["tangents"] = {i.name: kwargs["tangents"].get(i.name, np.ones(i.shape)) for i in example.comp.inputs}
+        try:
+            check(backend, example, **kw)
+        except Failure as f:
+            return f.report
+        except Exception:  # noqa: BLE001 - rejected (hypothesis.reject) or crashed: not this failure
+            return None
+        return None
+
+    return again
+
+
+# --- running a cell outside pytest (trigrad check) -----------------------------------------------------
+
+
+@dataclass
+class Cell:
+    prop: str
+    op: str
+    status: str = "not reached"  # pass | fail | unsupported: ... | n/a: ... | error | not reached
+    examples: int = 0
+    seconds: float = 0.0
+    report: Report | None = None
+    error: str = ""
+    events: dict = field(default_factory=dict)
+
+
+def run_cell(backend: Backend, prop: str, op: str, *, max_examples: int | None = None, cell: Cell | None = None,
+             profile: hypothesis.settings | None = None) -> Cell:
+    """Run one cell for up to ``max_examples`` examples (default: the profile's) with the Hypothesis
+    settings ``profile`` (default: the current one); a failure is shrunk by Hypothesis and kept as
+    the cell's report."""
+    profile = profile or hypothesis.settings.default
+    cell = cell or Cell(prop, op)
+    why = status(backend, prop, op)
+    if why:
+        cell.status = why
+        return cell
+    counter = {"n": 0}
+
+    # one minimal counterexample per cell (several distinct ones would come back as an ExceptionGroup)
+    @hypothesis.settings(profile, max_examples=max_examples or profile.max_examples, report_multiple_bugs=False)
+    @hypothesis.given(st.data())
+    def test(data):
+        counter["n"] += 1
+        run_case(data, backend, prop, op)
+
+    # one database key per backend and cell, as pytest's node ids give the parametrized tests
+    test.hypothesis.inner_test._hypothesis_internal_add_digest = f"{backend.name}:{prop}:{op}".encode()
+    start = time.perf_counter()
+    try:
+        test()
+        cell.status = "pass" if cell.status in ("not reached", "pass") else cell.status
+    except Failure as f:
+        cell.status, cell.report = "fail", f.report.minimized()
+    except Unsupported as e:
+        cell.status = f"unsupported: {e}"
+    except hypothesis.errors.Unsatisfiable as e:
+        cell.status, cell.error = "error", f"no example could be judged: {e}"
+    except Exception as e:  # noqa: BLE001 - a crash in trigrad itself is reported, not hidden
+        cell.status, cell.error = "error", f"{type(e).__name__}: {e}"
+    cell.examples += counter["n"]
+    cell.seconds += time.perf_counter() - start
+    return cell
+
+
+__all__ = ["PROPERTIES", "Property", "ALL_OPS", "rows", "status", "draw_case", "run_case", "run_cell", "Cell"]
