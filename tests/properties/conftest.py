@@ -1,0 +1,31 @@
+"""Shared fixtures for the tests of properties/: planting a bug into the built-in core."""
+
+import inspect
+import textwrap
+
+import pytest
+
+
+def plant(monkeypatch, owner, name, old, new):
+    """Replace ``old`` by ``new`` in the source of ``owner.name`` and install the result for the test
+    (a one-line mutation of the core, like a mutation-testing tool's)."""
+    func = getattr(owner, name)
+    source = textwrap.dedent(inspect.getsource(func))
+    assert source.count(old) == 1, f"the line to mutate is not (once) in {owner.__name__}.{name}: {old!r}"
+    namespace = {}
+    exec(compile(source.replace(old, new), f"<planted {owner.__name__}.{name}>", "exec"), func.__globals__, namespace)
+    monkeypatch.setattr(owner, name, namespace[name])
+
+
+@pytest.fixture
+def planted(monkeypatch):
+    """``planted(owner, name, old, new)`` plants a bug for the duration of the test."""
+    return lambda owner, name, old, new: plant(monkeypatch, owner, name, old, new)
+
+
+@pytest.fixture
+def sin_sign_bug(planted):
+    """sin's backward with the wrong sign."""
+    from autograd import functions
+
+    planted(functions.Sin, "backward", "return gy * cos(x)", "return -gy * cos(x)")

@@ -1,0 +1,76 @@
+"""``trigrad check``: the conformance table, counterexamples, JSON and exit statuses."""
+
+import json
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+from properties.cli import main
+
+FEW = ["--ops", "sin,abs,all ops", "--properties", "value,vjp,kink", "--profile", "ci", "--quiet"]
+
+
+def test_a_passing_run_prints_the_table_and_exits_0(capsys, tmp_path):
+    out_file = tmp_path / "check.json"
+    assert main(["check", *FEW, "--json", str(out_file)]) == 0
+    out = capsys.readouterr().out
+    assert "trigrad check: builtin" in out and "profile ci" in out
+    header, *rows = out.split("\n")[1:5]
+    assert header.split() == ["value", "vjp", "kink"]
+    assert rows[0].split() == ["sin", "pass", "pass", "n/a"]
+    assert rows[1].split() == ["abs", "pass", "pass", "pass"]
+    assert rows[2].split() == ["all", "ops", "pass", "pass", "n/a"]
+    data = json.loads(out_file.read_text())
+    assert data["backend"].startswith("builtin") and data["profile"] == "ci"
+    cells = {(c["property"], c["op"]): c for c in data["cells"]}
+    assert cells[("vjp", "sin")]["status"] == "pass" and cells[("vjp", "sin")]["examples"] > 0
+    assert cells[("kink", "sin")]["status"].startswith("n/a")
+
+
+def test_a_failure_prints_the_counterexample_and_exits_1(capsys, tmp_path, sin_sign_bug):
+    out_file = tmp_path / "check.json"
+    assert main(["check", "--ops", "sin", "--properties", "value,vjp", "--profile", "ci", "--quiet",
+                 "--json", str(out_file)]) == 1
+    out = capsys.readouterr().out
+    assert out.split("\n")[2].split() == ["sin", "pass", "FAIL"]
+    assert "--- vjp / sin ---" in out and "trigrad: vjp failed on builtin" in out and "reproduce" in out
+    cell = next(c for c in json.loads(out_file.read_text())["cells"] if c["status"] == "fail")
+    assert cell["report"]["formula"].startswith("sin(") and cell["report"]["verdict"] == "fail"
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--backend", "tourch"], "unknown backend 'tourch'; expected builtin, torch, jax or dezero"),
+    (["--ops", "sine"], "unknown op 'sine'"),
+    (["--properties", "vjp,speed"], "unknown property 'speed'"),
+    (["--seconds", "0"], "--seconds must be positive"),
+    (["--profile", "fast"], "fast"),
+])
+def test_bad_usage_is_one_line_and_exits_2(capsys, args, message):
+    assert main(["check", *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_unknown_flags_exit_2_with_one_line(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["check", "--bogus"])
+    assert e.value.code == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_a_time_budget_reports_cells_not_reached(capsys):
+    assert main(["check", "--seconds", "2", "--profile", "ci", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    counts = out.split("\n\n")[-1] if "---" not in out else out
+    assert "not reached" in out and " 0 not reached" not in counts, out[-400:]
+
+
+def test_the_console_script_and_python_dash_m(tmp_path):
+    script = pathlib.Path(sys.executable).parent / "trigrad"  # installed beside this Python by pip
+    for cmd in ([str(script)], [sys.executable, "-m", "properties"]):
+        r = subprocess.run(cmd + ["check", "--ops", "sin", "--properties", "value", "--quiet"], cwd=tmp_path,
+                           capture_output=True, text=True, timeout=600)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "sin" in r.stdout and "pass" in r.stdout

@@ -1,0 +1,73 @@
+"""The pytest plugin, from outside the repository: options, backends, profiles, an installed copy."""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+PYTEST = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider"]
+ONE_CELL = ["--pyargs", "properties", "-k", "test_value and sin"]  # not -q: the header shows
+
+
+def run(args, cwd, env=None):
+    e = dict(os.environ)
+    e.pop("CI", None)
+    e.pop("TRIGRAD_BACKEND", None)
+    e.update(env or {})
+    return subprocess.run(PYTEST + args, cwd=cwd, env=e, capture_output=True, text=True, timeout=600)
+
+
+def test_suites_run_with_pyargs_outside_the_repository(tmp_path):
+    r = run(ONE_CELL, tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "trigrad: backend builtin" in r.stdout and "hypothesis profile dev" in r.stdout
+    assert "1 passed" in r.stdout
+
+
+def test_unknown_backend_is_one_line_listing_the_valid_ones(tmp_path):
+    for args, env in ((["--autograd-backend=tourch"], None), ([], {"TRIGRAD_BACKEND": "tourch"})):
+        r = run(ONE_CELL + args, tmp_path, env)
+        assert r.returncode == 4, r.stdout + r.stderr  # pytest's usage error
+        line = "ERROR: unknown backend 'tourch'; expected builtin, torch, jax or dezero, or module:object"
+        assert line in r.stderr and len([x for x in r.stderr.splitlines() if x.strip()]) == 1, r.stderr
+
+
+def test_ci_profile_is_chosen_by_the_environment_and_by_option(tmp_path):
+    assert "hypothesis profile ci" in run(ONE_CELL, tmp_path, {"CI": "true"}).stdout
+    assert "hypothesis profile thorough" in run(ONE_CELL + ["--hypothesis-profile=thorough"], tmp_path).stdout
+
+
+def test_a_users_adapter_by_module_and_object(tmp_path):
+    (tmp_path / "my_adapter.py").write_text(textwrap.dedent("""
+        from properties.backends.builtin import Builtin
+
+        class SmallBuiltin(Builtin):
+            name = "small"
+            ops = frozenset({"add", "mul", "sin"})
+    """))
+    r = run(["--pyargs", "properties", "-rs", "-k", "test_vjp and (sin or exp)",
+             "--autograd-backend=my_adapter:SmallBuiltin"], tmp_path, {"PYTHONPATH": str(tmp_path)})
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "trigrad: backend small" in r.stdout
+    assert "unsupported: small has no exp" in r.stdout and " passed" in r.stdout
+
+
+@pytest.mark.slow
+def test_an_installed_copy_from_a_wheel(tmp_path):
+    """Build the wheel, install it into a fresh directory and run the suites from there."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    wheels, site = tmp_path / "wheels", tmp_path / "site"
+    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), root],
+                           capture_output=True, text=True, timeout=600)
+    assert build.returncode == 0, build.stderr
+    (wheel,) = wheels.glob("trigrad-*.whl")
+    inst = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(site), str(wheel)],
+                          capture_output=True, text=True, timeout=600)
+    assert inst.returncode == 0, inst.stderr
+    work = tmp_path / "elsewhere"
+    work.mkdir()
+    r = run(ONE_CELL, work, {"PYTHONPATH": str(site)})
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert f"from {site}" in r.stdout  # the header names where trigrad was loaded from

@@ -1,0 +1,102 @@
+"""Failure reports: everything a person needs, and a reproducer that really reproduces."""
+
+import contextlib
+import io
+import json
+
+import numpy as np
+import pytest
+
+from oracle.ir import Composition, values_from_json
+from properties import suite
+from properties.backends.builtin import Builtin
+from properties.report import array_source
+
+
+@pytest.fixture
+def report(sin_sign_bug):
+    cell = suite.run_cell(Builtin(), "vjp", "sin", max_examples=30)
+    assert cell.status == "fail"
+    return cell.report
+
+
+def test_report_shows_formula_exact_inputs_three_numbers_verdict_and_graph(report):
+    text = report.text()
+    comp, values = report.example.comp, report.example.values
+    j = report.judgement
+    assert f"composition  {comp.formula()}" in text
+    for name, v in values.items():
+        for x in np.ravel(v):
+            assert float(x).hex() in text  # inputs exactly
+    assert f"autograd {j.autograd!r}" in text and f"exact {j.exact!r}" in text and f"numeric {j.numeric!r}" in text
+    assert "verdict      fail:" in text and "numeric agrees with exact (autograd wrong)" in text
+    assert "digraph composition {" in text
+    # the autograd number is the wrong one: sin'(x) = cos(x), and the planted bug flips the sign
+    assert j.autograd == pytest.approx(-j.exact) and j.numeric == pytest.approx(j.exact, rel=1e-9)
+
+
+def test_reproducer_reproduces_with_the_backend_alone(report, sin_sign_bug):
+    namespace = {}
+    with contextlib.redirect_stdout(io.StringIO()) as out:
+        exec(report.reproducer(), namespace)
+    assert "gradient wrt" in out.getvalue()
+    j = report.judgement
+    name = j.what.split()[-1]
+    got = np.asarray(namespace[name].grad.data)[j.index or ()]
+    assert float(got) == j.autograd  # the same wrong number, bit for bit
+
+
+def test_reproducer_on_the_correct_core_gives_the_exact_answer(report, monkeypatch):
+    monkeypatch.undo()  # the bug is gone
+    namespace = {}
+    with contextlib.redirect_stdout(io.StringIO()):
+        exec(report.reproducer(), namespace)
+    j = report.judgement
+    got = np.asarray(namespace[j.what.split()[-1]].grad.data)[j.index or ()]
+    assert abs(float(got) - j.exact) <= j.bound
+
+
+def test_json_carries_everything_and_round_trips(report):
+    data = json.loads(json.dumps(report.to_json()))
+    comp = Composition.from_json(data["composition"])
+    assert comp == report.example.comp and data["formula"] == comp.formula()
+    values = values_from_json(data["inputs"])
+    for k, v in report.example.values.items():
+        assert np.array_equal(values[k], v)
+    for key in ("property", "backend", "verdict", "reason", "autograd", "exact", "numeric", "allowed_error",
+                "reproducer", "dot", "inputs_hex"):
+        assert key in data
+
+
+@pytest.mark.parametrize("v", [np.array(0.1), np.array([1 / 3, -2.5e-300, 7.0]), np.arange(6.0).reshape(2, 3) / 7])
+def test_array_source_round_trips_exactly(v):
+    assert np.array_equal(eval(array_source(v), {"np": np}), v)
+
+
+def test_the_structural_pass_shrinks_what_hypothesis_left(planted):
+    # A 5-node counterexample of the kind Hypothesis's shrinker can get stuck at (each node's
+    # arguments depend on the nodes before it) shrinks to a 3-node diamond: cut, bypass, merge.
+    from autograd import core
+    from oracle.ir import Input, Node
+    from properties import checks
+    from properties.minimize import minimize
+    from properties.strategies import Example
+
+    planted(core.Variable, "backward", "heapq.heappush(heap, (-f.generation, next(order), f))",
+            "heapq.heappush(heap, (0, next(order), f))")
+    comp = Composition([Input("x0"), Input("x1"), Input("x2")],
+                       [Node("add", ("x2", "x1")), Node("add", ("n0", "x0")), Node("add", ("n1", "n0")),
+                        Node("add", ("n2", "n1")), Node("add", ("n2", "n3"))])
+    example = Example(comp, {"x0": np.array(0.5), "x1": np.array(0.5), "x2": np.array(0.5)})
+
+    def fails(ex):
+        try:
+            checks.check_vjp(Builtin(), ex, np.array(1.0))
+        except AssertionError:
+            return True
+        return False
+
+    assert fails(example)
+    small = minimize(example, fails)
+    assert fails(small) and len(small.comp.nodes) <= 3, small.comp.formula()
+    assert [i.name for i in small.comp.inputs] == [f"x{k}" for k in range(len(small.comp.inputs))]
