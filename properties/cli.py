@@ -25,6 +25,7 @@ from hypothesis.errors import InvalidArgument
 
 from . import profiles, suite
 from .backends import BackendError, resolve
+from .minimize import Deadline
 
 FIRST_ROUND = 5  # examples per cell in the first round of a timed run; each round doubles it
 PROGRESS_LINES = 25  # without a terminal, a progress line every this many cells
@@ -99,14 +100,14 @@ def check(args) -> int:
             suite.run_cell(backend, cell.prop, cell.op, max_examples=settings.default.max_examples, cell=cell)
             progress.update(cell)
     else:
-        deadline = start + args.seconds
+        deadline = Deadline(args.seconds)
         size = FIRST_ROUND
-        while time.perf_counter() < deadline:
+        while not deadline.passed:
             todo = [c for c in cells.values() if c.status in ("not reached", "pass")]
             if not todo:
                 break
             for cell in todo:
-                if time.perf_counter() >= deadline:
+                if deadline.passed:
                     break
                 suite.run_cell(backend, cell.prop, cell.op, max_examples=size, cell=cell)
                 progress.update(cell)

@@ -27,17 +27,28 @@ from .strategies import Example, is_valid
 MINIMIZE_SECONDS = 10.0
 
 
+class Deadline:
+    """A wall-clock budget: ``Deadline(seconds).passed`` turns true once it is spent."""
+
+    def __init__(self, seconds: float):
+        self.end = time.perf_counter() + seconds
+
+    @property
+    def passed(self) -> bool:
+        return self.end <= time.perf_counter()
+
+
 def minimize(example: Example, still_fails: Callable[[Example], bool], *,
              seconds: float = MINIMIZE_SECONDS) -> Example:
     """The smallest example found by greedy cut / bypass / merge steps for which ``still_fails``."""
-    deadline = time.perf_counter() + seconds
+    deadline = Deadline(seconds)
     start, improved = example, True
-    while improved and time.perf_counter() < deadline:
+    while improved and not deadline.passed:
         improved = False
         for cand in sorted(_candidates(example), key=_size):
             if _size(cand) >= _size(example) or not is_valid(cand):
                 continue
-            if time.perf_counter() >= deadline:
+            if deadline.passed:
                 break
             if still_fails(cand):
                 example, improved = cand, True
@@ -101,4 +112,4 @@ def _candidates(example: Example):
     return [c for c in out if c is not None]
 
 
-__all__ = ["minimize", "MINIMIZE_SECONDS"]
+__all__ = ["minimize", "Deadline", "MINIMIZE_SECONDS"]
