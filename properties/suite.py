@@ -9,7 +9,7 @@ of the backend's ops) and judges every example by the cell's property.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 import hypothesis
@@ -73,7 +73,7 @@ def status(backend: Backend, prop: str, op: str) -> str | None:
     return None
 
 
-def _kinked(backend: Backend, op: str):
+def _kinked(op: str):
     """A single-op composition with some arguments exactly on the op's kinks."""
     o = spec.get(op)
 
@@ -99,7 +99,7 @@ def draw_case(data, backend: Backend, prop: str, op: str) -> tuple[Example, dict
     p = PROPERTIES[prop]
     ops = sorted(backend.ops)
     if p.kinks:
-        example = data.draw(_kinked(backend, op), label="example")
+        example = data.draw(_kinked(op), label="example")
     else:
         example = data.draw(compositions(ops=ops, include=None if op == ALL_OPS else op,
                                          min_shared=1 if p.shared else 0), label="example")
@@ -155,7 +155,6 @@ class Cell:
     seconds: float = 0.0
     report: Report | None = None
     error: str = ""
-    events: dict = field(default_factory=dict)
 
 
 def run_cell(backend: Backend, prop: str, op: str, *, max_examples: int | None = None, cell: Cell | None = None,
