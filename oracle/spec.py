@@ -604,6 +604,40 @@ def _js_sigmoid(args, out):
     return np.diag(y * (1 + y))
 
 
+# The softmax family needs its entry for another reason: over an axis of length one sympy simplifies
+# the twin to a constant (log(e**x) = x), its Jacobian vanishes identically and has no formula to
+# measure, while implementations still compute s - s (softmax's s (delta - s), log_softmax's
+# delta - s): rounding of size u. These give every entry of a row its size.
+
+
+def _same_row(shape, axis):
+    """(n, n) mask: flat entries i and p lie in the same slice along ``axis``."""
+    idx = np.indices(shape).reshape(len(shape), -1)
+    keep = [d for d in range(len(shape)) if d != axis % len(shape)]
+    return np.all(idx[keep][:, :, None] == idx[keep][:, None, :], axis=0)
+
+
+def _js_softmax(args, out, axis=-1):
+    # s_i * (g_i - sum_p g_p s_p): entry (i, p) is s_i (delta_ip + s_p) in size
+    s = out.ravel()
+    return _same_row(out.shape, axis) * s[:, None] * (np.eye(s.size) + s[None, :])
+
+
+def _js_log_softmax(args, out, axis=-1):
+    # g_p - s_p * sum_i g_i: entry (i, p) is delta_ip + s_p in size
+    s = np.exp(out).ravel()
+    return _same_row(out.shape, axis) * (np.eye(s.size) + s[None, :])
+
+
+def _js_sce(args, out, labels):
+    # (softmax(x) - onehot) / N
+    (x,) = args
+    s = np.exp(_np_log_softmax(x, axis=1))
+    onehot = np.zeros_like(s)
+    onehot[np.arange(len(labels)), np.asarray(labels, dtype=np.intp)] = 1
+    return ((s + onehot) / x.shape[0]).reshape(1, -1)
+
+
 # --- the table -------------------------------------------------------------------------------------
 
 _S = Interval(-3.0, 3.0)  # default draw for ops that are smooth everywhere
@@ -693,10 +727,10 @@ def _entries():
           doc="matrix product with numpy's rules (1-d operands, batch broadcasting)"),
         E("softmax", 1, _sym_softmax, lambda x, axis=-1: np.exp(_np_log_softmax(x, axis)), _axis_shape,
           (_S,), elementwise=False, params=(Param("axis", "axis_int", -1),),
-          ulps=lambda s, p: _axis_ulps(s, p), doc="e ** x / sum(e ** x) over an axis"),
+          ulps=lambda s, p: _axis_ulps(s, p), jacobian_scale=_js_softmax, doc="e ** x / sum(e ** x) over an axis"),
         E("log_softmax", 1, _sym_log_softmax, _np_log_softmax, _axis_shape, (_S,), elementwise=False,
           params=(Param("axis", "axis_int", -1),), ulps=lambda s, p: _axis_ulps(s, p),
-          doc="x - logsumexp(x) over an axis"),
+          jacobian_scale=_js_log_softmax, doc="x - logsumexp(x) over an axis"),
         E("logsumexp", 1, _sym_logsumexp, _np_logsumexp, _reduce_shape, (_S,), elementwise=False,
           params=(Param("axis", "axis"), Param("keepdims", "keepdims", False)),
           ulps=lambda s, p: _reduction_ulps(s, p), doc="log(sum(e ** x)) over axes"),
@@ -705,7 +739,7 @@ def _entries():
           doc="mean of (x0 - x1) ** 2 over all elements"),
         E("softmax_cross_entropy", 1, _sym_sce, _np_sce, _sce_shape, (_S,), elementwise=False,
           params=(Param("labels", "labels"),), ulps=lambda s, p: int(np.prod(s[0])) + ULPS_LIBM,
-          doc="mean over rows of -log_softmax(x)[i, labels[i]]"),
+          jacobian_scale=_js_sce, doc="mean over rows of -log_softmax(x)[i, labels[i]]"),
     ]
 
 
