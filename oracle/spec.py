@@ -136,6 +136,7 @@ class Op:
     symbol: str | None = None
     ulps: float | Callable[..., float] = ULPS_LIBM
     jacobian_scale: Callable[..., np.ndarray] | None = None
+    hessian_scale: Callable[..., np.ndarray] | None = None
     doc: str = ""
 
     def allowance(self, shapes, params) -> float:
@@ -604,6 +605,23 @@ def _js_sigmoid(args, out):
     return np.diag(y * (1 + y))
 
 
+# Second derivatives of unary elementwise ops, the same way: from the float output, the size of the
+# terms a conventional implementation adds up (elementwise, one value per output element).
+
+
+def _hs_tanh(out):
+    # JAX's tanh'' is ((1 - y) - (1 + y)) (1 - y)(1 + y): a difference of two O(1) numbers, so an
+    # absolute error ~u near 0 where tanh'' = -2y(1 - y**2) is small.
+    y = np.abs(out)
+    return 2 * (1 + y) * (1 - y * y)
+
+
+def _hs_sigmoid(out):
+    # (1 - 2y) y (1 - y): the bracket cancels near y = 1/2 (PyTorch).
+    y = np.abs(out)
+    return (1 + 2 * y) * y * (1 + y)
+
+
 # The softmax family needs its entry for another reason: over an axis of length one sympy simplifies
 # the twin to a constant (log(e**x) = x), its Jacobian vanishes identically and has no formula to
 # measure, while implementations still compute s - s (softmax's s (delta - s), log_softmax's
@@ -666,10 +684,10 @@ def _entries():
         E("log", 1, sympy.log, np.log, _same_shape, (_POS,), valid=_positive, pole=True, doc="natural log, x > 0"),
         E("sqrt", 1, sympy.sqrt, np.sqrt, _same_shape, (_POS,), valid=_positive, pole=True, ulps=ULPS_EXACT,
           doc="square root, x > 0"),
-        E("tanh", 1, sympy.tanh, np.tanh, _same_shape, (_S,),
+        E("tanh", 1, sympy.tanh, np.tanh, _same_shape, (_S,), hessian_scale=_hs_tanh,
           doc="hyperbolic tangent"),
         E("sigmoid", 1, lambda x: 1 / (1 + sympy.exp(-x)), _np_sigmoid, _same_shape, (Interval(-6.0, 6.0),),
-          jacobian_scale=_js_sigmoid, doc="logistic sigmoid 1 / (1 + e ** -x)"),
+          jacobian_scale=_js_sigmoid, hessian_scale=_hs_sigmoid, doc="logistic sigmoid 1 / (1 + e ** -x)"),
         E("softplus", 1, lambda x: sympy.log(1 + sympy.exp(x)), _np_softplus, _same_shape,
           (Interval(-6.0, 6.0),), doc="log(1 + e ** x)"),
         E("tan", 1, sympy.tan, np.tan, _same_shape, (Interval(-1.2, 1.2),), valid=_tan_ok, pole=True,

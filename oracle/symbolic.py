@@ -609,6 +609,10 @@ class _ErrorModel:
         dJ = {j: kappa * S[j] + sum((H[(j, m)] @ E[m] for m in J if (j, m) in H), np.zeros_like(J[j])) for j in J}
         # the error of H itself, for second order
         if op.elementwise:
+            if op.hessian_scale is not None and (0, 0) in Hmag:  # a conventional formula's size
+                size = np.asarray(op.hessian_scale(o._float[f"n{k}"]), dtype=float)
+                diag = (np.arange(n_out), _bidx(shapes[0], comp.shape(f"n{k}")))
+                Hmag[(0, 0)][diag[0], diag[1], diag[1]] = np.maximum(Hmag[(0, 0)][diag[0], diag[1], diag[1]], size)
             dH = {key: kappa * blk for key, blk in Hmag.items()}
             for j, m, l, out_idx, in_j, in_m, in_l, vals in loc.third:
                 v = np.abs(_floats(vals))

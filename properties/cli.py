@@ -23,13 +23,13 @@ import time
 from hypothesis import settings
 from hypothesis.errors import InvalidArgument
 
-from . import profiles, suite
+from . import known, profiles, suite
 from .backends import BackendError, resolve
 from .minimize import Deadline
 
 FIRST_ROUND = 5  # examples per cell in the first round of a timed run; each round doubles it
 PROGRESS_LINES = 25  # without a terminal, a progress line every this many cells
-STATUS_MARK = {"pass": "pass", "fail": "FAIL", "error": "ERROR", "not reached": "-"}
+STATUS_MARK = {"pass": "pass", "fail": "FAIL", "error": "ERROR", "not reached": "-", "known": "known"}
 
 
 class UsageError(Exception):
@@ -115,6 +115,14 @@ def check(args) -> int:
     progress.done()
     elapsed = time.perf_counter() - start
 
+    entries = known.load(backend)
+    for c in cells.values():
+        entry = known.covering(entries, c.prop, c.report) if c.status == "fail" else None
+        if entry is not None:
+            c.status, c.error = "known", f"known difference {entry}: {entry.reason}"
+    stale = [e for e in entries for c in cells.values()
+             if c.status == "pass" and known.own_cell([e], c.prop, c.op) is not None]
+
     print(f"trigrad check: {backend.describe()}, profile {profile}, {elapsed:.1f} s")
     print(table(rows, props, cells))
     failed = [c for c in cells.values() if c.status in ("fail", "error")]
@@ -125,9 +133,16 @@ def check(args) -> int:
     for c in failed:
         print(f"\n--- {c.prop} / {c.op} ---")
         print(c.report.text() if c.report else f"trigrad error: {c.error}")
+    for c in cells.values():
+        if c.status == "known":
+            print(f"\n--- {c.prop} / {c.op}: {c.error} ---")
+            print(c.report.text())
+    for e in stale:
+        print(f"\nstale known difference: {e} (line {e.line} of {known.path_for(backend)}) no longer fails")
     if args.json:
         data = {"backend": backend.describe(), "profile": profile, "seconds": elapsed, "examples": examples,
                 "properties": props, "rows": rows,
+                "stale_known_differences": [str(e) for e in stale],
                 "cells": [{"property": c.prop, "op": c.op, "status": c.status, "examples": c.examples,
                            "seconds": c.seconds, "error": c.error or None,
                            "report": c.report.to_json() if c.report else None} for c in cells.values()]}

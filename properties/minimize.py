@@ -6,7 +6,9 @@ itself, greedily, keeping any change after which the same check still fails:
 
 - cut: replace a node by a new input holding its value (the subgraph above it disappears);
 - bypass: replace a node by one of its arguments of the same shape;
-- merge: replace an input by another input of the same shape.
+- merge: replace an input by another input of the same shape;
+- and each of these after swapping the arguments of one binary node (a swap alone is no smaller,
+  but the order in which a node's inputs are visited is what some bugs depend on).
 
 Every candidate must still be a valid example (every op inside its domain with the spec's margins),
 so the result is as trustworthy as what Hypothesis drew.
@@ -91,6 +93,22 @@ def _rebuild(comp: Composition, values: dict, rename: dict[str, str], extra: lis
 
 
 def _candidates(example: Example):
+    out = _reductions(example)
+    comp = example.comp
+    for k in sorted(comp.live()):
+        a = comp.nodes[k].args
+        if len(a) == 2 and isinstance(a[0], str) and isinstance(a[1], str) and a[0] != a[1]:
+            nodes = list(comp.nodes)
+            nodes[k] = Node(nodes[k].op, (a[1], a[0]), nodes[k].params)
+            try:
+                swapped = Example(Composition(comp.inputs, nodes, comp.output), example.values)
+            except ValueError:  # the swapped shapes do not fit
+                continue
+            out.extend(_reductions(swapped))
+    return out
+
+
+def _reductions(example: Example):
     comp, values = example.comp, example.values
     with np.errstate(all="ignore"):
         trace = comp.evaluate_numpy(values, trace=True)

@@ -19,6 +19,7 @@ import os
 import pytest
 from hypothesis import settings
 
+from . import known
 from .backends import ENV_VAR, BackendError, resolve
 
 from . import profiles  # noqa: F401  (registers dev, ci and thorough, and loads the default)
@@ -44,6 +45,38 @@ def pytest_report_header(config):
     if backend is not None:
         where = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         return f"trigrad: backend {backend.describe()}, hypothesis profile {settings._current_profile}, from {where}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Known differences (properties/known.py): a failure they explain becomes an xfail with the
+    reason; a cell they say fails but that passed is an error (a stale entry)."""
+    outcome = yield
+    report = outcome.get_result()
+    cell = getattr(item, "callspec", None)
+    if call.when != "call" or cell is None or not item.nodeid.split("::")[0].endswith("test_properties.py"):
+        return
+    prop = item.originalname[len("test_"):]
+    entries = _entries(item.config)
+    if report.failed and call.excinfo is not None:
+        failure = call.excinfo.value
+        str(failure)  # the message minimizes the counterexample: attribute the smallest one
+        entry = known.covering(entries, prop, getattr(failure, "report", None))
+        if entry is not None:
+            report.outcome = "skipped"
+            report.wasxfail = f"known difference {entry}: {entry.reason}"
+    elif report.passed:
+        entry = known.own_cell(entries, prop, cell.params["op"])
+        if entry is not None:
+            report.outcome = "failed"
+            report.longrepr = (f"stale known difference: {entry} (line {entry.line} of "
+                               f"{known.path_for(item.config._trigrad_backend)}) no longer fails; remove it")
+
+
+def _entries(config):
+    if not hasattr(config, "_trigrad_known"):
+        config._trigrad_known = known.load(config._trigrad_backend)
+    return config._trigrad_known
 
 
 @pytest.fixture(scope="session")

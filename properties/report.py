@@ -121,10 +121,10 @@ class Report:
         out = [b.preamble, ""]
         for name, v in self.example.values.items():
             out.append(f"{name} = {b.leaf_source(array_source(v))}")
-        out.extend(f"{lhs} = {rhs}" for lhs, rhs in node_lines(comp, b))
+        body = [f"{lhs} = {rhs}" for lhs, rhs in node_lines(comp, b)]
         ct = self.vectors.get("cotangent")
         ct_src = array_source(ct if ct is not None else np.ones(comp.output_shape))
-        out.append(b.vjp_source("y", list(self.example.values), ct_src))
+        out.append(b.vjp_source("y", list(self.example.values), ct_src, body))
         if self.judgement is not None and self.judgement.exact is not None:
             j = self.judgement
             where = "" if not j.index else "[" + ", ".join(map(str, j.index)) + "]"

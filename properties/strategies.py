@@ -35,6 +35,10 @@ from oracle.ir import Composition, Const, Input, Node
 # domain of every op, 0.45 away from the kinks at 0) instead of toward 0 (a pole of log and a kink).
 VALUE_RANGE = 2.5
 VALUE_SHIFT = 0.5
+# Exact special points (where rules often have a special case: x ** 0, log at 1, clip at a bound,
+# a tie) are drawn for one value in SPECIAL_ODDS; random floats almost never hit them.
+SPECIAL_VALUES = (0.0, 1.0, -1.0, 2.0, 0.5)
+SPECIAL_ODDS = 5
 # Magnitudes below this become exact zeros: the shift turns draws near -0.5 into values like 1e-119,
 # which are valid but read as noise in a counterexample, and starve finite differences of scale.
 TINY = 1e-6
@@ -275,11 +279,15 @@ def _shifted(v):
 
 def _values(shape, interval: spec.Interval | None):
     if interval is None:
+        lo, hi = VALUE_SHIFT - VALUE_RANGE, VALUE_SHIFT + VALUE_RANGE
         elements = st.floats(-VALUE_RANGE, VALUE_RANGE, allow_subnormal=False).map(_shifted)
     else:
-        mid = (interval.lo + interval.hi) / 2
-        half = (interval.hi - interval.lo) / 2
+        lo, hi = interval.lo, interval.hi
+        mid, half = (lo + hi) / 2, (hi - lo) / 2
         elements = st.floats(-half, half, allow_subnormal=False).map(lambda v: v + mid)
+    special = [v for v in SPECIAL_VALUES if lo <= v <= hi]
+    if special:  # one draw in SPECIAL_ODDS is a special point (floats first: they are what shrinks)
+        elements = st.one_of(*[elements] * (SPECIAL_ODDS - 1), st.sampled_from(special))
     return hnp.arrays(np.float64, shape, elements=elements)
 
 
@@ -303,8 +311,9 @@ def _compositions(draw, ops, max_nodes, max_inputs, include, min_shared, shapes)
     forced = spec.get(include) if include else None
     input_shapes = draw(shapes)
     inputs = [Input(f"x{i}", s) for i, s in enumerate(input_shapes)]
-    domain = forced.draw[0] if forced else None
-    values = {i.name: draw(_values(i.shape, domain)) for i in inputs}
+    # with an op to include, each input is drawn from one of its argument domains
+    domains = [draw(st.sampled_from(forced.draw)) if forced else None for _ in inputs]
+    values = {i.name: draw(_values(i.shape, d)) for i, d in zip(inputs, domains)}
     state = _State(inputs, values, env=dict(values))
     choices = draw(st.lists(_node_choices(len(table)), min_size=1, max_size=max_nodes))
     at = draw(st.integers(0, len(choices) - 1)) if forced else -1

@@ -61,8 +61,9 @@ class Backend:
             arguments as {0}, {1} and the params by name, e.g. ``"F.sum({0}, axis={axis})"``.
         preamble: the lines a reproducer snippet starts with (imports).
         leaf_source(array): the snippet's source for an input leaf made from numpy source ``array``.
-        vjp_source(out, inputs, cotangent): the snippet's lines that compute and print the value of
-            ``out`` and the gradients of sum(cotangent * out) for the named inputs.
+        vjp_source(out, inputs, cotangent, body): the snippet's lines that run ``body`` (one
+            assignment per node, the last one to ``out``) and print the value of ``out`` and the
+            gradients of sum(cotangent * out) for the named inputs.
     """
 
     name = "backend"
@@ -98,8 +99,8 @@ class Backend:
     def leaf_source(self, array: str) -> str:
         return array
 
-    def vjp_source(self, out: str, inputs: list[str], cotangent: str) -> str:
-        return (f"print('value:', {out})\n"
+    def vjp_source(self, out: str, inputs: list[str], cotangent: str, body: list[str]) -> str:
+        return "\n".join(body) + (f"\nprint('value:', {out})\n"
                 f"# the gradient of sum({cotangent} * {out}) wrt {', '.join(inputs)}: use your library's reverse mode")
 
     # --- derived ----------------------------------------------------------------------------------
@@ -145,9 +146,18 @@ def resolve(name: str | None = None) -> Backend:
     returning one.
     """
     name = name or os.environ.get(ENV_VAR) or "builtin"
-    if name in BUILTIN_NAMES:
-        module = importlib.import_module(f"properties.backends.{name}")
-        return module.make()
+    base, _, options = name.partition("[")
+    if base in BUILTIN_NAMES:
+        if options and not options.endswith("]"):
+            raise BackendError(f"backend options go in brackets: {base}[option,...], not {name!r}")
+        try:
+            module = importlib.import_module(f"properties.backends.{base}")
+            return module.make(options[:-1]) if options else module.make()
+        except ImportError as e:
+            raise BackendError(f"backend {base!r} needs a library that is not installed ({e}); "
+                               f"pip install 'trigrad[{base}]'") from None
+        except ValueError as e:
+            raise BackendError(f"backend {name!r}: {e}") from None
     if ":" not in name:
         raise BackendError(f"unknown backend {name!r}; expected {', '.join(BUILTIN_NAMES[:-1])} or "
                            f"{BUILTIN_NAMES[-1]}, or module:object for your own adapter")
@@ -171,6 +181,17 @@ def resolve(name: str | None = None) -> Backend:
     return backend
 
 
+def parse_options(text: str, known: dict) -> dict:
+    """Bracket options (``cuda,float32``) -> keyword arguments, through ``known``: option -> (key, value)."""
+    out = {}
+    for word in filter(None, (w.strip() for w in text.split(","))):
+        if word not in known:
+            raise ValueError(f"unknown option {word!r}; expected some of {', '.join(known)}")
+        key, value = known[word]
+        out[key] = value
+    return out
+
+
 def _import(module_name: str):
     """A module by dotted name, or by file path when it ends with .py (path/to/adapter.py)."""
     if not module_name.endswith(".py"):
@@ -188,4 +209,4 @@ def _import(module_name: str):
     return module
 
 
-__all__ = ["Backend", "Unsupported", "BackendError", "resolve", "BUILTIN_NAMES", "ENV_VAR"]
+__all__ = ["Backend", "Unsupported", "BackendError", "resolve", "parse_options", "BUILTIN_NAMES", "ENV_VAR"]

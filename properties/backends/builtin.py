@@ -84,8 +84,8 @@ class Builtin(Backend):
     def leaf_source(self, array):
         return f"F.Variable({array})"
 
-    def vjp_source(self, out, inputs, cotangent):
-        lines = [f"{out}.grad = F.Variable({cotangent})", f"{out}.backward()", f"print('value:', {out}.data)"]
+    def vjp_source(self, out, inputs, cotangent, body):
+        lines = body + [f"{out}.grad = F.Variable({cotangent})", f"{out}.backward()", f"print('value:', {out}.data)"]
         lines += [f"print('gradient wrt {x}:', {x}.grad.data if {x}.grad is not None else 0.0)" for x in inputs]
         return "\n".join(lines)
 

