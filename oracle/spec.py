@@ -99,10 +99,11 @@ class Kink:
         from the nearest kink (in argument units). Compositions keep this above KINK_MARGIN.
     snap(args, select, **params) -> args: a copy of the float arguments with the entries chosen by the
         boolean mask ``select`` (shaped like args[0]) moved exactly onto a kink.
-    check(args, cotangent, grads, **params) -> str | None: None when ``grads`` (one array per argument,
-        the backend's vector-Jacobian product for ``cotangent``) lies in the subdifferential's image,
-        else a sentence saying which entry is outside and what was allowed. Entries away from kinks must
-        equal the ordinary derivative up to rounding.
+    check(args, cotangent, grads, u, **params) -> str | None: None when ``grads`` (one array per
+        argument, the backend's vector-Jacobian product for ``cotangent``) lies in the subdifferential's
+        image, else a sentence saying which entry is outside and what was allowed. Entries away from
+        kinks must equal the ordinary derivative up to rounding at unit roundoff ``u`` (2**-53 for
+        float64, 2**-24 for float32).
     """
 
     description: str
@@ -135,8 +136,16 @@ class Op:
     params: tuple[Param, ...] = ()
     symbol: str | None = None
     ulps: float | Callable[..., float] = ULPS_LIBM
+    # The size of the terms a standard formula for the value adds and cancels, per output entry,
+    # where that exceeds what the derivatives see: x - logsumexp(x) computed as x - (m + log sum e**(x - m))
+    # loses u * |logsumexp(x)| however small the result (e.g. log_softmax near 0 for a dominant logit).
+    value_scale: Callable[..., np.ndarray] | None = None
     jacobian_scale: Callable[..., np.ndarray] | None = None
     hessian_scale: Callable[..., np.ndarray] | None = None
+    # Points (one value per argument) where implementations take special branches or lose accuracy:
+    # saturating tails, thresholds, x ** 0. Every cell of the op checks them first, deterministically
+    # (properties.suite.edge_case), since random compositions reach them only by chance.
+    edges: tuple[tuple[float, ...], ...] = ()
     doc: str = ""
 
     def allowance(self, shapes, params) -> float:
@@ -472,10 +481,11 @@ def _pow_ok(x, y, const=(False, False), **_):
 KINK_CHECK_ULPS = 4
 
 
-def _outside(name, grads, lo, hi, where):
-    """Sentence naming the first entry of grads outside [lo, hi] (with rounding slack), or None."""
+def _outside(name, grads, lo, hi, where, u):
+    """Sentence naming the first entry of grads outside [lo, hi] (with rounding slack at unit
+    roundoff u), or None."""
     grads = np.asarray(grads, dtype=float)
-    slack = KINK_CHECK_ULPS * np.finfo(float).eps * np.maximum(np.abs(lo), np.abs(hi))
+    slack = KINK_CHECK_ULPS * 2 * u * np.maximum(np.abs(lo), np.abs(hi))
     lo, hi = lo - slack, hi + slack
     bad = ~((grads >= lo) & (grads <= hi)) | ~np.isfinite(grads)
     if not np.any(bad):
@@ -498,7 +508,7 @@ def _zero_kink(name, slope_lo, slope_hi, slope):
         (x,) = args
         return [np.where(select, 0.0, x)]
 
-    def check(args, cotangent, grads):
+    def check(args, cotangent, grads, u):
         (x,) = args
         (g,) = grads
         ct = np.broadcast_to(np.asarray(cotangent, dtype=float), np.shape(x))
@@ -506,7 +516,7 @@ def _zero_kink(name, slope_lo, slope_hi, slope):
         s = slope(x)
         lo = np.where(on, np.minimum(slope_lo * ct, slope_hi * ct), s * ct)
         hi = np.where(on, np.maximum(slope_lo * ct, slope_hi * ct), s * ct)
-        return _outside(name, g, lo, hi, np.where(on, "at the kink", "away from the kink"))
+        return _outside(name, g, lo, hi, np.where(on, "at the kink", "away from the kink"), u)
 
     return Kink(f"{name} at 0: any slope in [{slope_lo:g}, {slope_hi:g}]", distance, snap, check)
 
@@ -520,7 +530,7 @@ def _clip_kink():
         nearer_lo = np.abs(x - lo) <= np.abs(x - hi)
         return [np.where(select, np.where(nearer_lo, lo, hi), x)]
 
-    def check(args, cotangent, grads, lo, hi):
+    def check(args, cotangent, grads, u, lo, hi):
         (x,) = args
         (g,) = grads
         ct = np.broadcast_to(np.asarray(cotangent, dtype=float), np.shape(x))
@@ -529,7 +539,7 @@ def _clip_kink():
         a = np.where(on, np.minimum(0, ct), np.where(inside, ct, 0))
         b = np.where(on, np.maximum(0, ct), np.where(inside, ct, 0))
         where = np.where(on, "at a bound", np.where(inside, "inside the bounds", "outside the bounds"))
-        return _outside("clip", g, a, b, where)
+        return _outside("clip", g, a, b, where, u)
 
     return Kink("clip at its bounds: any slope in [0, 1]", distance, snap, check)
 
@@ -555,7 +565,7 @@ def _extreme_kink(pick):
         m = pick(x, axis=normalize_axis(axis, np.ndim(x)), keepdims=True)
         return [np.where(select, np.broadcast_to(m, np.shape(x)), x)]
 
-    def check(args, cotangent, grads, axis=None, keepdims=False):
+    def check(args, cotangent, grads, u, axis=None, keepdims=False):
         (x,) = args
         (g,) = grads
         g = np.asarray(g, dtype=float)
@@ -566,7 +576,7 @@ def _extreme_kink(pick):
         ct = np.broadcast_to(ct, np.shape(x))
         m = pick(x, axis=axes, keepdims=True)
         extreme = x == m
-        eps = KINK_CHECK_ULPS * np.finfo(float).eps
+        eps = KINK_CHECK_ULPS * 2 * u
         if np.any(g[~extreme] != 0):
             i = tuple(int(k) for k in np.argwhere((g != 0) & ~extreme)[0])
             return f"gradient {float(g[i])!r} at index {i}, which is not an extreme entry (must be 0)"
@@ -647,6 +657,19 @@ def _js_log_softmax(args, out, axis=-1):
     return _same_row(out.shape, axis) * (np.eye(s.size) + s[None, :])
 
 
+def _vs_log_softmax(args, out, axis=-1):
+    # x - logsumexp(x): the two terms, each as large as the logits
+    (x,) = args
+    return np.abs(x) + np.abs(_np_logsumexp(x, axis=axis, keepdims=True))
+
+
+def _vs_sce(args, out, labels):
+    # mean over rows of logsumexp(x_i) - x_i[label_i]
+    (x,) = args
+    picked = x[np.arange(x.shape[0]), np.asarray(labels, dtype=np.intp)]
+    return np.asarray(np.mean(np.abs(picked) + np.abs(_np_logsumexp(x, axis=1))))
+
+
 def _js_sce(args, out, labels):
     # (softmax(x) - onehot) / N
     (x,) = args
@@ -676,24 +699,26 @@ def _entries():
           doc="x - y with numpy broadcasting"),
         E("neg", 1, lambda x: -x, np.negative, _same_shape, (_S,), symbol="-", ulps=ULPS_EXACT, doc="-x"),
         E("square", 1, lambda x: x**2, np.square, _same_shape, (_S,), ulps=ULPS_EXACT, doc="x ** 2"),
-        E("exp", 1, sympy.exp, np.exp, _same_shape, (_S,), valid=_exp_ok, doc="e ** x"),
+        E("exp", 1, sympy.exp, np.exp, _same_shape, (_S,), valid=_exp_ok, edges=((-30.0,), (9.0,)), doc="e ** x"),
         E("sin", 1, sympy.sin, np.sin, _same_shape, (Interval(-4.0, 4.0),), doc="sine"),
         E("cos", 1, sympy.cos, np.cos, _same_shape, (Interval(-4.0, 4.0),), doc="cosine"),
         E("div", 2, lambda x, y: x / y, np.divide, _broadcast, (_S, Interval(0.5, 3.0)), valid=_nonzero, pole=True,
           symbol="/", ulps=ULPS_EXACT, doc="x / y with numpy broadcasting; y away from 0"),
-        E("log", 1, sympy.log, np.log, _same_shape, (_POS,), valid=_positive, pole=True, doc="natural log, x > 0"),
+        E("log", 1, sympy.log, np.log, _same_shape, (_POS,), valid=_positive, pole=True,
+          edges=((1.0,), (1e6,)), doc="natural log, x > 0"),
         E("sqrt", 1, sympy.sqrt, np.sqrt, _same_shape, (_POS,), valid=_positive, pole=True, ulps=ULPS_EXACT,
           doc="square root, x > 0"),
         E("tanh", 1, sympy.tanh, np.tanh, _same_shape, (_S,), hessian_scale=_hs_tanh,
-          doc="hyperbolic tangent"),
+          edges=((-20.0,), (20.0,)), doc="hyperbolic tangent"),
         E("sigmoid", 1, lambda x: 1 / (1 + sympy.exp(-x)), _np_sigmoid, _same_shape, (Interval(-6.0, 6.0),),
-          jacobian_scale=_js_sigmoid, hessian_scale=_hs_sigmoid, doc="logistic sigmoid 1 / (1 + e ** -x)"),
+          jacobian_scale=_js_sigmoid, hessian_scale=_hs_sigmoid, edges=((-40.0,), (-20.0,), (20.0,), (40.0,)),
+          doc="logistic sigmoid 1 / (1 + e ** -x)"),
         E("softplus", 1, lambda x: sympy.log(1 + sympy.exp(x)), _np_softplus, _same_shape,
-          (Interval(-6.0, 6.0),), doc="log(1 + e ** x)"),
+          (Interval(-6.0, 6.0),), edges=((-40.0,), (-20.0,), (25.0,), (40.0,)), doc="log(1 + e ** x)"),
         E("tan", 1, sympy.tan, np.tan, _same_shape, (Interval(-1.2, 1.2),), valid=_tan_ok, pole=True,
           doc="tangent, away from pi/2 + k*pi"),
         E("pow", 2, lambda x, y: x**y, np.power, _broadcast, (_POS, Interval(-2.0, 3.0)), valid=_pow_ok, pole=True,
-          symbol="**", doc="x ** y; x > 0 unless y is a constant integer"),
+          symbol="**", edges=((2.05, 0.0), (1.5, 1.0), (1.0, 2.5)), doc="x ** y; x > 0 unless y is a constant integer"),
         # kinked elementwise ops
         E("abs", 1, sympy.Abs, np.abs, _same_shape, (_S,), kink=_abs_kink, analytic=False, piecewise_linear=True, ulps=ULPS_EXACT,
           doc="|x|"),
@@ -722,7 +747,8 @@ def _entries():
           elementwise=False, params=(Param("axes", "perm"),), ulps=0, doc="permute axes (reverse by default)"),
         E("broadcast_to", 1, lambda x, shape: np.broadcast_to(x, tuple(shape)).copy(),
           lambda x, shape: np.broadcast_to(x, tuple(shape)).copy(), _broadcast_to_shape, (_S,),
-          elementwise=False, params=(Param("shape", "broadcast"),), ulps=0, doc="numpy broadcasting to a shape"),
+          elementwise=False, params=(Param("shape", "broadcast"),), ulps=lambda s, p: _broadcast_ulps(s, p),
+          doc="numpy broadcasting to a shape"),
         E("sum_to", 1, _sym_sum_to, _np_sum_to, _sum_to_shape, (_S,), elementwise=False,
           params=(Param("shape", "sum_to"),), ulps=lambda s, p: _sum_to_ulps(s, p),
           doc="sum broadcast axes away (the inverse of broadcast_to)"),
@@ -748,7 +774,7 @@ def _entries():
           ulps=lambda s, p: _axis_ulps(s, p), jacobian_scale=_js_softmax, doc="e ** x / sum(e ** x) over an axis"),
         E("log_softmax", 1, _sym_log_softmax, _np_log_softmax, _axis_shape, (_S,), elementwise=False,
           params=(Param("axis", "axis_int", -1),), ulps=lambda s, p: _axis_ulps(s, p),
-          jacobian_scale=_js_log_softmax, doc="x - logsumexp(x) over an axis"),
+          value_scale=_vs_log_softmax, jacobian_scale=_js_log_softmax, doc="x - logsumexp(x) over an axis"),
         E("logsumexp", 1, _sym_logsumexp, _np_logsumexp, _reduce_shape, (_S,), elementwise=False,
           params=(Param("axis", "axis"), Param("keepdims", "keepdims", False)),
           ulps=lambda s, p: _reduction_ulps(s, p), doc="log(sum(e ** x)) over axes"),
@@ -757,8 +783,14 @@ def _entries():
           doc="mean of (x0 - x1) ** 2 over all elements"),
         E("softmax_cross_entropy", 1, _sym_sce, _np_sce, _sce_shape, (_S,), elementwise=False,
           params=(Param("labels", "labels"),), ulps=lambda s, p: int(np.prod(s[0])) + ULPS_LIBM,
-          jacobian_scale=_js_sce, doc="mean over rows of -log_softmax(x)[i, labels[i]]"),
+          value_scale=_vs_sce, jacobian_scale=_js_sce, doc="mean over rows of -log_softmax(x)[i, labels[i]]"),
     ]
+
+
+def _broadcast_ulps(shapes, params):
+    # The forward copies; the backward sums the copies of each input entry (sum_to's forward).
+    n = int(np.prod(params["shape"])) // max(1, int(np.prod(shapes[0])))
+    return 0 if n == 1 else n + ULPS_EXACT
 
 
 def _sum_to_ulps(shapes, params):

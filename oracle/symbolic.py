@@ -38,8 +38,12 @@ from .ir import Composition, Const, apply_twin
 # Working precisions in decimal digits. 50 digits leave > 30 digits of headroom over float64's 16 for
 # cancellation inside the composition; the 100-digit run checks the 50-digit one.
 PRECISIONS = (50, 100)
-# Unit roundoff of float64 (half an ulp of 1.0).
+# Unit roundoff of float64 and float32 (half an ulp of 1.0).
 U64 = 2.0**-53
+U32 = 2.0**-24
+# The smallest normal number of the IEEE formats by unit roundoff (bfloat16, u = 2**-8, has float32's
+# range): the absolute slack below which results may underflow.
+TINY = {U64: 2.0**-1022, U32: 2.0**-126, 2.0**-11: 2.0**-14, 2.0**-8: 2.0**-126}
 # The running error analysis is first order and assumes each op is within its allowance; SAFETY
 # covers second-order terms and the freedom implementations have in ordering sums. Measured: the
 # long false-positive runs (bench/false_positives) see no failure on correct backends with 4.
@@ -295,9 +299,9 @@ class Exact:
     def bound(self, u: float = U64) -> np.ndarray:
         """Tolerance for a correct implementation with unit roundoff ``u`` (2**-53 for float64,
         2**-24 for float32): safety * u * scale (SAFETY, or SAFETY_SECOND_ORDER for Hessian-vector
-        products), plus the smallest normal number so that exact zeros
-        allow underflow noise."""
-        return self.safety * u * self.scale + np.finfo(float).tiny
+        products), plus the format's smallest normal number so that results that underflow (a
+        float32 square of 1e-30 is 0) pass."""
+        return self.safety * u * self.scale + TINY.get(u, TINY[U64] if u <= U64 else TINY[2.0**-11])
 
     def unsure(self, u: float = U64) -> str | None:
         """Why this result cannot be judged at unit roundoff ``u``, or None when it can."""
@@ -551,7 +555,8 @@ class _ErrorModel:
     coefficients E of its arguments a_j:
 
       forward    E_n = kappa * |y|                  (elementwise ops: relative to the result)
-                 E_n = kappa * (|y| + sum_j J_j|a_j|) (ops that sum terms: relative to the terms)
+                 E_n = kappa * (|y| + sum_j J_j|a_j| [+ V]) (ops that sum terms: relative to the terms;
+                       V the spec's ``value_scale`` where a standard formula cancels larger terms)
                        + sum_j J_j E_j
       J's error  dJ_j = kappa * S_j + sum_m H_jm E_m, where S_j, the size of the terms a standard
                  formula for J adds, is J_j + sum_m H_jm |a_m| unless the spec gives a
@@ -600,6 +605,10 @@ class _ErrorModel:
         Hmag = _dense_hessian(loc.hess, hmag, n_out, sizes)
         y = np.abs(o._float[f"n{k}"])
         own = y if op.elementwise else y + sum(J[j] @ a[j] for j in J)
+        if op.value_scale is not None:
+            args_f = [o._float[r].reshape(comp.shape(r)) for r in refs]
+            out = o._float[f"n{k}"].reshape(comp.shape(f"n{k}"))
+            own = own + np.broadcast_to(op.value_scale(args_f, out, **params), out.shape).ravel()
         self.E[f"n{k}"] = kappa * own + sum((J[j] @ E[j] for j in J), np.zeros(n_out))
         if op.jacobian_scale is not None:
             args_f = [o._float[r].reshape(comp.shape(r)) for r in refs]

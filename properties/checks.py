@@ -56,8 +56,9 @@ class _Run:
         """Run a backend method; an exception from the library is a finding, not a crash."""
         try:
             return what(*args)
-        except Unsupported:
-            raise
+        except Unsupported as e:  # this example needs something the backend lacks: not judged
+            event(f"not judged (unsupported): {e}")
+            reject()
         except Exception as e:  # noqa: BLE001 - anything the library raises is reported
             tb = traceback.format_exception_only(type(e), e)[-1].strip()
             raise Failure(self.report(prop, None, vectors, f"the backend raised {tb}")) from e
@@ -268,7 +269,7 @@ def check_kink(backend: Backend, example: Example, cotangent):
     run = _Run(backend, example)  # its oracle is never built: the subdifferential check needs none
     vec = {"cotangent": cotangent}
     _, grads = run.call("kink", backend.vjp, vec, run.fn, [backend.asarray(a) for a in run.arrays], cotangent)
-    why = op.kink.check(run.arrays, cotangent, [np.asarray(g, dtype=float) for g in grads], **comp.params(0))
+    why = op.kink.check(run.arrays, cotangent, [np.asarray(g, dtype=float) for g in grads], run.u, **comp.params(0))
     if why:
         raise Failure(run.report("kink", None, vec, f"{op.kink.description}; but {why}"))
 

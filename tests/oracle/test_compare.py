@@ -8,7 +8,7 @@ import pytest
 from oracle import spec
 from oracle.compare import Verdict, judge, judge_value
 from oracle.ir import Composition, Input, Node
-from oracle.symbolic import Oracle, _floats
+from oracle.symbolic import U32, Oracle, _floats
 
 
 @dataclass
@@ -141,6 +141,53 @@ def test_sigmoid_needs_its_jacobian_scale():
     assert failures > 0
 
 
+def _textbook_log_softmax(x):
+    # log_z = m + log(sum(exp(x - m))), then x - log_z: the book's formula, which cancels
+    m = x.max(axis=-1, keepdims=True)
+    return x - (m + np.log(np.exp(x - m).sum(axis=-1, keepdims=True)))
+
+
+def _textbook_sce(x, labels):
+    return -np.mean(_textbook_log_softmax(x)[np.arange(len(labels)), labels])
+
+
+# Dominant logits: the result is small (about e**-gap) while the terms the formula cancels are as large
+# as the logits.
+DOMINANT = [np.array([[2.0, -3.0]]), np.array([[30.0, 24.5, 22.0]]), np.array([[-7.0, -12.0], [40.0, 33.0]])]
+
+
+@pytest.mark.parametrize("x", DOMINANT, ids=["2,-3", "30,24.5,22", "two rows"])
+def test_textbook_cancelling_forwards_pass_and_errors_are_still_caught(x):
+    """log_softmax and softmax cross-entropy computed as x - (m + log sum e**(x - m)) lose
+    u * |logsumexp| absolutely (hundreds of ulps of the small result): correct, and judged so
+    thanks to the spec's value_scale; a relative error of 1e-9 is still caught."""
+    labels = tuple(int(i) for i in np.argmax(x, axis=1))
+    cases = [(Node("log_softmax", ("x0",)), _textbook_log_softmax(x)),
+             (Node("softmax_cross_entropy", ("x0",), {"labels": labels}), _textbook_sce(x, np.array(labels)))]
+    for node, ours in cases:
+        exact = Oracle(Composition([Input("x0", x.shape)], [node]), {"x0": x}).value()
+        assert judge_value(ours, exact).verdict is Verdict.PASS, str(judge_value(ours, exact))
+        worst = np.unravel_index(np.argmin(np.abs(np.atleast_1d(ours))), np.shape(np.atleast_1d(ours)))
+        wrong = np.atleast_1d(np.array(ours, dtype=float)).copy()
+        wrong[worst] *= 1 + 1e-9
+        assert judge_value(wrong.reshape(np.shape(ours)), exact).verdict is Verdict.FORWARD_WRONG
+
+
+def test_the_textbook_sce_needs_its_value_scale():
+    """Without value_scale the bound sees only the derivatives (about e**-5 here) and calls the
+    book's formula wrong: the case that made trigrad flag DeZero's correct loss."""
+    x = DOMINANT[0]
+    node = Node("softmax_cross_entropy", ("x0",), {"labels": (0,)})
+    comp = Composition([Input("x0", x.shape)], [node])
+    op = spec.OPS["softmax_cross_entropy"]
+    try:
+        spec.OPS["softmax_cross_entropy"] = spec.Op(**{**op.__dict__, "value_scale": None})
+        verdict = judge_value(_textbook_sce(x, np.array([0])), Oracle(comp, {"x0": x}).value()).verdict
+    finally:
+        spec.OPS["softmax_cross_entropy"] = op
+    assert verdict is Verdict.FORWARD_WRONG
+
+
 # --- triage -----------------------------------------------------------------------------------------
 
 
@@ -203,3 +250,31 @@ def test_float32_bounds():
     as32 = np.exp(x.astype(np.float32)).astype(float)  # a correct float32 implementation
     assert judge(as32, e).verdict is Verdict.FAIL  # far outside float64's bound
     assert judge(as32, e, u=2.0**-24).verdict is Verdict.PASS
+
+
+def test_float32_underflow_is_within_the_bound():
+    """float32 squares of 1e-20 are subnormal (1e-40, about 3 significant digits): a correct float32
+    result, judged at float32's smallest normal, while a float64-sized floor would call it wrong."""
+    comp = Composition([Input("x0", (2,))], [Node("square", ("x0",))])
+    x = np.array([1e-20, 3e-23], dtype=np.float32).astype(float)
+    v = Oracle(comp, {"x0": x}).value()
+    as32 = np.square(x.astype(np.float32)).astype(float)
+    assert np.any(as32 != v.value)  # the subnormal results are not correctly rounded to float64
+    assert judge_value(as32, v, u=U32).verdict is Verdict.PASS
+    assert judge_value(as32 * 1.5, v, u=U32).verdict is Verdict.PASS  # below tiny: noise either way
+    big = np.array([1e-10, 3e-12], dtype=np.float32).astype(float)
+    vb = Oracle(comp, {"x0": big}).value()
+    assert judge_value(np.square(big.astype(np.float32)).astype(float) * (1 + 1e-5), vb, u=U32).verdict \
+        is Verdict.FORWARD_WRONG  # normal float32 results are judged relative to their size
+
+
+def test_broadcast_to_backward_sums_its_copies():
+    """broadcast_to's forward is exact, but its VJP sums the cotangent over the copies: the float32
+    sum 1 + 0.2307929... rounds, and that must pass."""
+    comp = Composition([Input("x0", ())], [Node("broadcast_to", ("x0",), {"shape": (2,)})])
+    ct = np.array([1.0, float(np.float32(0.23079295456409454))])
+    e = Oracle(comp, {"x0": np.array(0.0)}).vjp(ct)["x0"]
+    as32 = float(np.float32(ct[0]) + np.float32(ct[1]))
+    assert as32 != float(e.value)
+    assert judge(as32, e, u=U32).verdict is Verdict.PASS
+    assert judge(as32 * (1 + 1e-5), e, u=U32).verdict is Verdict.FAIL

@@ -6,7 +6,7 @@ import pytest
 from oracle import spec
 from oracle.compare import Verdict, judge_value
 from oracle.ir import Composition, Const, Input, Node
-from oracle.symbolic import Oracle
+from oracle.symbolic import U32, U64, Oracle
 
 # Every function the core issue names, by the same names.
 CORE_FUNCTIONS = """neg add sub mul div pow square sqrt exp log sin cos tan tanh sigmoid relu abs softplus reshape
@@ -120,24 +120,24 @@ def test_abs_accepts_every_library_convention():
     x = np.array([0.0, -2.0, 3.0])
     ct = np.array([2.0, 1.0, -1.0])
     for slope0 in (0.0, 1.0, -1.0, 0.5):  # PyTorch 0, JAX 1, and anything in [-1, 1]
-        assert check([x], ct, [np.array([2 * slope0, -1.0, -1.0])]) is None
-    assert "outside" in check([x], ct, [np.array([2.5, -1.0, -1.0])])  # slope 1.25 at 0
-    assert "away from the kink" in check([x], ct, [np.array([0.0, 1.0, -1.0])])  # wrong sign at -2
+        assert check([x], ct, [np.array([2 * slope0, -1.0, -1.0])], U64) is None
+    assert "outside" in check([x], ct, [np.array([2.5, -1.0, -1.0])], U64)  # slope 1.25 at 0
+    assert "away from the kink" in check([x], ct, [np.array([0.0, 1.0, -1.0])], U64)  # wrong sign at -2
 
 
 def test_relu_and_clip_subdifferentials():
     relu = spec.get("relu").kink.check
     x, ct = np.array([0.0, 0.0]), np.array([1.0, -3.0])
-    assert relu([x], ct, [np.array([0.0, -3.0])]) is None
-    assert relu([x], ct, [np.array([1.0, 0.0])]) is None
-    assert relu([x], ct, [np.array([-0.1, 0.0])]) is not None
+    assert relu([x], ct, [np.array([0.0, -3.0])], U64) is None
+    assert relu([x], ct, [np.array([1.0, 0.0])], U64) is None
+    assert relu([x], ct, [np.array([-0.1, 0.0])], U64) is not None
     clip = spec.get("clip").kink
     x = np.array([-1.0, 1.0, 0.5, 2.0])
     ct = np.ones(4)
-    assert clip.check([x], ct, [np.array([1.0, 0.0, 1.0, 0.0])], lo=-1.0, hi=1.0) is None
-    assert clip.check([x], ct, [np.array([0.5, 0.3, 1.0, 0.0])], lo=-1.0, hi=1.0) is None
-    assert clip.check([x], ct, [np.array([1.0, 0.0, 1.0, 1.0])], lo=-1.0, hi=1.0) is not None  # outside
-    assert clip.check([x], ct, [np.array([1.5, 0.0, 1.0, 0.0])], lo=-1.0, hi=1.0) is not None
+    assert clip.check([x], ct, [np.array([1.0, 0.0, 1.0, 0.0])], U64, lo=-1.0, hi=1.0) is None
+    assert clip.check([x], ct, [np.array([0.5, 0.3, 1.0, 0.0])], U64, lo=-1.0, hi=1.0) is None
+    assert clip.check([x], ct, [np.array([1.0, 0.0, 1.0, 1.0])], U64, lo=-1.0, hi=1.0) is not None  # outside
+    assert clip.check([x], ct, [np.array([1.5, 0.0, 1.0, 0.0])], U64, lo=-1.0, hi=1.0) is not None
 
 
 def test_max_ties_need_nonnegative_weights_summing_to_one():
@@ -148,11 +148,25 @@ def test_max_ties_need_nonnegative_weights_summing_to_one():
           np.array([[0, 2.0, 0.0], [-1.0, 0, 0]]),  # all to one (argmax convention)
           np.array([[0, 0.5, 1.5], [-1.0, 0, 0]])]
     for g in ok:
-        assert kink.check([x], ct, [g], axis=1) is None
-    assert "sum to" in kink.check([x], ct, [np.array([[0, 2.0, 2.0], [-1.0, 0, 0]])], axis=1)
-    assert "negative" in kink.check([x], ct, [np.array([[0, 3.0, -1.0], [-1.0, 0, 0]])], axis=1)
-    assert "not an extreme" in kink.check([x], ct, [np.array([[0.1, 1.0, 1.0], [-1.0, 0, 0]])], axis=1)
+        assert kink.check([x], ct, [g], U64, axis=1) is None
+    assert "sum to" in kink.check([x], ct, [np.array([[0, 2.0, 2.0], [-1.0, 0, 0]])], U64, axis=1)
+    assert "negative" in kink.check([x], ct, [np.array([[0, 3.0, -1.0], [-1.0, 0, 0]])], U64, axis=1)
+    assert "not an extreme" in kink.check([x], ct, [np.array([[0.1, 1.0, 1.0], [-1.0, 0, 0]])], U64, axis=1)
     assert kink.distance(x, axis=1).tolist() == [0.0, 1.0]
+
+
+def test_kink_slack_follows_the_precision():
+    """Three float32 thirds sum to 1 + 3e-8: a correct float32 split, wrong at float64's precision."""
+    kink = spec.get("max").kink
+    x, ct = np.zeros(3), np.array(1.0)
+    third = np.full(3, float(np.float32(1 / 3)))
+    assert "sum to" in kink.check([x], ct, [third], U64)
+    assert kink.check([x], ct, [third], U32) is None
+    assert "sum to" in kink.check([x], ct, [np.full(3, 0.34)], U32)  # 2% off is still wrong
+    relu = spec.get("relu").kink.check
+    g = np.array([float(np.float32(0.3))])  # the cotangent 0.3 passed through in float32
+    assert relu([np.array([2.0])], np.array([0.3]), [g], U32) is None
+    assert "away from the kink" in relu([np.array([2.0])], np.array([0.3]), [g], U64)
 
 
 def test_snap_puts_entries_on_the_kink():
