@@ -7,24 +7,33 @@ path). One entry per line::
     hvp[pow]   # reason, and an upstream issue where there is one (https://github.com/...)
     kink[max]  # ...
     softmax    # every property of the op
+    softplus @float64  # only at that precision (an error float32 cannot see)
 
 An entry names a property and an op (or just an op, for all properties). A failure is known when its
 property matches and its minimal counterexample involves the entry's op, whichever row of the table
 found it (a bug in pow can surface in the mixed row, or in a row whose op the shrinking removed).
-An entry whose own cell passes is stale: pytest fails it and ``trigrad check`` lists it, so the file
-stays honest.
+So that one known bug does not mask the rest of the table, the property's other cells (and the
+``all ops`` row) leave the entry's op out of their compositions; its own cell keeps drawing it and
+must keep failing. An entry whose cells pass is stale (see ``stale``): ``trigrad check`` lists it
+and pytest reports it, both failing the run, so the file stays honest.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from dataclasses import dataclass
 
+import numpy as np
+
 from oracle import spec
 
 HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "known")
-_ENTRY = re.compile(r"^(?:(?P<prop>\w+)\[(?P<op>\w+)\]|(?P<only>\w+))\s*(?:#\s*(?P<reason>.*))?$")
+_ENTRY = re.compile(r"^(?:(?P<prop>\w+)\[(?P<op>\w+)\]|(?P<only>\w+))(?:\s*@(?P<dtype>\w+))?\s*(?:#\s*(?P<reason>.*))?$")
+
+
+_DTYPES = ("float64", "float32", "float16", "bfloat16")
 
 
 @dataclass(frozen=True)
@@ -33,9 +42,11 @@ class Entry:
     op: str
     reason: str
     line: int
+    dtype: str | None = None  # None: every precision
 
     def __str__(self):
-        return f"{self.prop}[{self.op}]" if self.prop else self.op
+        name = f"{self.prop}[{self.op}]" if self.prop else self.op
+        return f"{name}@{self.dtype}" if self.dtype else name
 
 
 def path_for(backend) -> str:
@@ -46,10 +57,27 @@ def path_for(backend) -> str:
 
 
 def load(backend) -> list[Entry]:
-    """The backend's known differences (none when it has no file)."""
-    path = path_for(backend)
-    if not os.path.exists(path):
+    """The backend's known differences at its precision (none when it has no file)."""
+    return load_path(path_for(backend), dtype_name(backend))
+
+
+def dtype_name(backend) -> str:
+    return str(getattr(np.dtype(getattr(backend, "dtype", np.float64)), "name", "float64"))
+
+
+def load_path(path: str, dtype: str | None = None) -> list[Entry]:
+    """The entries of a known-differences file (none when there is no file); with ``dtype``, only
+    those that apply at that precision."""
+    try:
+        stat = os.stat(path)
+    except FileNotFoundError:
         return []
+    return [e for e in _parse(path, stat.st_mtime_ns, stat.st_size) if dtype is None or e.dtype in (None, dtype)]
+
+
+@functools.lru_cache(maxsize=64)
+def _parse(path: str, mtime_ns: int, size: int) -> tuple[Entry, ...]:
+    """The entries of ``path``, parsed once per version of the file (every drawn example asks)."""
     entries = []
     with open(path) as f:
         for n, raw in enumerate(f, 1):
@@ -64,8 +92,10 @@ def load(backend) -> list[Entry]:
                 raise ValueError(f"{path}:{n}: unknown op {op!r}")
             if not m["reason"]:
                 raise ValueError(f"{path}:{n}: every known difference needs a reason after '#'")
-            entries.append(Entry(prop, op, m["reason"].strip(), n))
-    return entries
+            if m["dtype"] and m["dtype"] not in _DTYPES:
+                raise ValueError(f"{path}:{n}: unknown precision @{m['dtype']}; expected one of {', '.join(_DTYPES)}")
+            entries.append(Entry(prop, op, m["reason"].strip(), n, m["dtype"]))
+    return tuple(entries)
 
 
 def covering(entries: list[Entry], prop: str, report) -> Entry | None:
@@ -77,9 +107,35 @@ def covering(entries: list[Entry], prop: str, report) -> Entry | None:
     return None
 
 
+def masked_ops(entries: list[Entry], prop: str, row: str) -> set[str]:
+    """The ops that cell (prop, row) leaves out of its compositions: known to fail ``prop``
+    elsewhere, so that they do not hide what the cell is about."""
+    return {e.op for e in entries if e.prop in (None, prop) and e.op != row}
+
+
 def own_cell(entries: list[Entry], prop: str, row: str) -> Entry | None:
-    """The entry that says cell (prop, row) itself fails (for stale detection)."""
+    """The entry that says cell (prop, row) itself fails."""
     for e in entries:
         if e.op == row and e.prop in (None, prop):
             return e
     return None
+
+
+def stale(entries: list[Entry], outcomes: dict, properties) -> list[Entry]:
+    """The entries that no longer fail, from the ``outcomes`` of the cells that ran: (property,
+    op) -> "pass", "known", "fail" or "skip" (not run: unsupported or n/a).
+
+    ``property[op]`` is stale when its cell passed. A whole-op entry is stale when its row ran under
+    every one of ``properties`` and none of them failed; when only part of the row ran (a selection
+    of properties) it is not judged, since the failing property may be one that did not run.
+    """
+    out = []
+    for e in entries:
+        if e.prop is not None:
+            if outcomes.get((e.prop, e.op)) == "pass":
+                out.append(e)
+            continue
+        row = [outcomes.get((p, e.op)) for p in properties]
+        if None not in row and "pass" in row and not {"known", "fail"} & set(row):
+            out.append(e)
+    return out

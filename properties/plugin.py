@@ -34,6 +34,7 @@ def pytest_addoption(parser):
 
 
 def pytest_configure(config):
+    config.pluginmanager.register(_StaleEntries(), "trigrad-stale-entries")
     try:
         config._trigrad_backend = resolve(config.getoption("--autograd-backend"))
     except BackendError as e:
@@ -50,33 +51,75 @@ def pytest_report_header(config):
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     """Known differences (properties/known.py): a failure they explain becomes an xfail with the
-    reason; a cell they say fails but that passed is an error (a stale entry)."""
+    reason; a cell whose own entry says it fails but that passed is a failure (a stale entry).
+    Applies to the property tests (``properties/test_properties.py``, wherever they are collected)
+    and the backend they ran against. Each cell's outcome is recorded on its report, so that
+    whole-op entries can be judged once the session has seen their row (``_StaleEntries``)."""
     outcome = yield
     report = outcome.get_result()
+    prop = getattr(getattr(item, "function", None), "trigrad_property", None)
     cell = getattr(item, "callspec", None)
-    if call.when != "call" or cell is None or not item.nodeid.split("::")[0].endswith("test_properties.py"):
+    backend = getattr(item, "funcargs", {}).get("backend")
+    if call.when != "call" or prop is None or cell is None or backend is None:
         return
-    prop = item.originalname[len("test_"):]
-    entries = _entries(item.config)
+    path, dtype, op = known.path_for(backend), known.dtype_name(backend), cell.params["op"]
+    entries = _entries(item.config, backend)
+    result = "skip" if report.skipped else "pass" if report.passed else "fail"
     if report.failed and call.excinfo is not None:
         failure = call.excinfo.value
         str(failure)  # the message minimizes the counterexample: attribute the smallest one
         entry = known.covering(entries, prop, getattr(failure, "report", None))
         if entry is not None:
-            report.outcome = "skipped"
+            report.outcome, result = "skipped", "known"
             report.wasxfail = f"known difference {entry}: {entry.reason}"
     elif report.passed:
-        entry = known.own_cell(entries, prop, cell.params["op"])
-        if entry is not None:
+        entry = known.own_cell(entries, prop, op)
+        if entry is not None and entry.prop is not None:
             report.outcome = "failed"
-            report.longrepr = (f"stale known difference: {entry} (line {entry.line} of "
-                               f"{known.path_for(item.config._trigrad_backend)}) no longer fails; remove it")
+            report.longrepr = f"stale known difference: {entry} (line {entry.line} of {path}) no longer fails; remove it"
+    # user_properties travel from xdist workers to the controller with the report
+    report.user_properties.append(("trigrad_cell", (path, dtype, prop, op, result)))
 
 
-def _entries(config):
-    if not hasattr(config, "_trigrad_known"):
-        config._trigrad_known = known.load(config._trigrad_backend)
-    return config._trigrad_known
+def _entries(config, backend):
+    cache = config.__dict__.setdefault("_trigrad_known", {})
+    key = (known.path_for(backend), known.dtype_name(backend))
+    if key not in cache:
+        cache[key] = known.load(backend)
+    return cache[key]
+
+
+class _StaleEntries:
+    """Whole-op entries (``softmax  # ...``) whose row ran under every property and passed
+    throughout: listed after the run, which then fails. (A ``property[op]`` entry is judged on its
+    own cell, above.)"""
+
+    def __init__(self):
+        self.outcomes = {}  # (known-differences path, precision) -> {(property, op): outcome}
+        self.found = []
+
+    def pytest_runtest_logreport(self, report):
+        for key, value in report.user_properties:
+            if key == "trigrad_cell":
+                path, dtype, prop, op, result = value
+                self.outcomes.setdefault((path, dtype), {})[(prop, op)] = result
+
+    def pytest_sessionfinish(self, session):
+        if hasattr(session.config, "workerinput"):  # an xdist worker: the controller judges
+            return
+        for (path, dtype), outcomes in self.outcomes.items():
+            from . import suite  # here, not at import: it brings sympy, which pytest's start need not wait for
+
+            entries = [e for e in known.load_path(path, dtype) if e.prop is None]
+            self.found += [(path, e) for e in known.stale(entries, outcomes, suite.PROPERTIES)]
+        if self.found and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def pytest_terminal_summary(self, terminalreporter):
+        if self.found:
+            terminalreporter.section("stale known differences")
+            for path, e in self.found:
+                terminalreporter.line(f"stale known difference: {e} (line {e.line} of {path}) no longer fails; remove it")
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ when the CI environment variable is set. thorough: a large budget, database on.
 
 import os
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 # Examples per (property, op) cell. The suite has ~385 cells; at the measured throughput on the
 # built-in backend (bench/throughput) DEV/CI take about two minutes on one core and THOROUGH about
@@ -16,7 +16,11 @@ DEV_EXAMPLES = 30
 CI_EXAMPLES = 30
 THOROUGH_EXAMPLES = 500
 
-_common = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+# No explain phase: trigrad's reports say what matters themselves (the minimal composition, values and
+# verdict), and explaining re-runs every failing example hundreds of times, minutes on a slow backend.
+_PHASES = tuple(p for p in Phase if p != Phase.explain)
+_common = dict(deadline=None, phases=_PHASES,
+               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 settings.register_profile("dev", max_examples=DEV_EXAMPLES, **_common)
 settings.register_profile("ci", max_examples=CI_EXAMPLES, derandomize=True, database=None, print_blob=True, **_common)
 settings.register_profile("thorough", max_examples=THOROUGH_EXAMPLES, **_common)

@@ -116,7 +116,8 @@ class Report:
     # --- reproducer ------------------------------------------------------------------------------
     def reproducer(self) -> str:
         """A snippet that rebuilds the composition with the backend's own API and prints the value
-        and the gradient of sum(cotangent * output) for the inputs that were checked."""
+        and the gradient of sum(cotangent * output) for the inputs that were checked (for a
+        second-order failure, the derivative of that gradient along the tangents)."""
         b, comp = self.backend, self.example.comp
         out = [b.preamble, ""]
         for name, v in self.example.values.items():
@@ -124,7 +125,12 @@ class Report:
         body = [f"{lhs} = {rhs}" for lhs, rhs in node_lines(comp, b)]
         ct = self.vectors.get("cotangent")
         ct_src = array_source(ct if ct is not None else np.ones(comp.output_shape))
-        out.append(b.vjp_source("y", list(self.example.values), ct_src, body))
+        names = list(self.example.values)
+        tangents = [self.vectors.get(f"tangent {n}") for n in names]
+        if self.prop == "hvp" and all(t is not None for t in tangents):
+            out.append(b.hvp_source("y", names, ct_src, [array_source(t) for t in tangents], body))
+        else:
+            out.append(b.vjp_source("y", names, ct_src, body))
         if self.judgement is not None and self.judgement.exact is not None:
             j = self.judgement
             where = "" if not j.index else "[" + ", ".join(map(str, j.index)) + "]"

@@ -186,7 +186,7 @@ def is_valid(example: Example) -> bool:
     return True
 
 
-def _arguments(state: _State, op: spec.Op, choices, const_choice, rotation):
+def _arguments(state: _State, op: spec.Op, choices, const_choice, rotation, constant=()):
     """The arguments a node's choices select.
 
     Values nothing consumes yet form the frontier. The first argument's choice 0 continues the
@@ -203,7 +203,7 @@ def _arguments(state: _State, op: spec.Op, choices, const_choice, rotation):
     second_order = [r for r in frontier if r != first][:1] + consumed + newest
     second = second_order[choices[1] % len(second_order)]
     pick = [first, second][: op.arity]
-    if op.arity == 2 and op.elementwise and const_choice % 4 == 3:
+    if op.arity == 2 and op.elementwise and (const_choice % 4 == 3 or 1 in constant):
         pick[1] = Const(CONSTANTS[const_choice // 4 % len(CONSTANTS)])
     if op.name in ("matmul", "mean_squared_error"):
         # Pairs whose shapes fit are rare among random picks: take the chosen pair if it fits, else
@@ -221,7 +221,8 @@ def _arguments(state: _State, op: spec.Op, choices, const_choice, rotation):
     return pick
 
 
-def _resolve(state: _State, ops: Sequence[spec.Op], choice, forced: spec.Op | None = None) -> bool:
+def _resolve(state: _State, ops: Sequence[spec.Op], choice, forced: spec.Op | None = None,
+             constant_args: dict | None = None) -> bool:
     """Add the node described by ``choice``. When it does not fit (shapes, domain, margins), try the
     other values as its first argument, then fall back to simpler ops."""
     op_index, arg_choices, param_code, const_choice = choice
@@ -230,7 +231,7 @@ def _resolve(state: _State, ops: Sequence[spec.Op], choice, forced: spec.Op | No
     candidates = [forced] if forced else [ops[(op_index - k) % len(ops)] for k in range(len(ops))]
     for op in candidates:
         for rotation in range(len(state.refs)):
-            args = _arguments(state, op, arg_choices, const_choice, rotation)
+            args = _arguments(state, op, arg_choices, const_choice, rotation, (constant_args or {}).get(op.name, ()))
             if args is None:
                 continue
             shapes = [() if isinstance(a, Const) else state.shape(a) for a in args]
@@ -306,7 +307,7 @@ def _check_arguments(ops, max_nodes, max_inputs, include, min_shared, max_side, 
 
 
 @st.composite
-def _compositions(draw, ops, max_nodes, max_inputs, include, min_shared, shapes):
+def _compositions(draw, ops, max_nodes, max_inputs, include, min_shared, shapes, constant_args):
     table = [spec.get(name) for name in spec.OPS if name in ops]
     forced = spec.get(include) if include else None
     input_shapes = draw(shapes)
@@ -318,7 +319,7 @@ def _compositions(draw, ops, max_nodes, max_inputs, include, min_shared, shapes)
     choices = draw(st.lists(_node_choices(len(table)), min_size=1, max_size=max_nodes))
     at = draw(st.integers(0, len(choices) - 1)) if forced else -1
     for k, choice in enumerate(choices):
-        ok = _resolve(state, table, choice, forced if k == at else None)
+        ok = _resolve(state, table, choice, forced if k == at else None, constant_args)
         if k == at and not ok:
             event(f"{include} does not fit the drawn values; example rejected")
             assume(False)
@@ -336,7 +337,8 @@ def _compositions(draw, ops, max_nodes, max_inputs, include, min_shared, shapes)
 
 def compositions(*, ops: Sequence[str] | None = None, max_nodes: int = 10, max_inputs: int = 3,
                  include: str | None = None, min_shared: int = 0, max_dims: int = MAX_DIMS,
-                 max_side: int = MAX_SIDE, shapes=None) -> st.SearchStrategy[Example]:
+                 max_side: int = MAX_SIDE, shapes=None, constant_args: dict | None = None
+                 ) -> st.SearchStrategy[Example]:
     """Examples: random compositions (DAGs) of spec'd ops, with input values inside every domain.
 
     ops: the op names to draw from (default: all of the spec table), e.g. a backend's supported ops.
@@ -348,6 +350,8 @@ def compositions(*, ops: Sequence[str] | None = None, max_nodes: int = 10, max_i
     min_shared: at least this many inputs or nodes feed two or more argument slots.
     max_dims, max_side: input shapes have at most max_dims axes of length at most max_side; they
         broadcast against each other. ``shapes`` (a strategy of tuples of shapes) overrides them.
+    constant_args: op name -> argument positions drawn as constants, e.g. {"pow": (1,)} for a
+        library whose pow takes a constant exponent only (only the second argument is supported).
 
     Shrinks toward fewer nodes, simpler ops (spec table order), fewer inputs, smaller shapes and
     values near 0.5.
@@ -363,7 +367,7 @@ def compositions(*, ops: Sequence[str] | None = None, max_nodes: int = 10, max_i
     if shapes is None:
         shapes = hnp.mutually_broadcastable_shapes(num_shapes=max_inputs, max_dims=max_dims,
                                                     max_side=max_side).map(lambda b: b.input_shapes)
-    return _compositions(chosen, max_nodes, max_inputs, include, min_shared, shapes)
+    return _compositions(chosen, max_nodes, max_inputs, include, min_shared, shapes, dict(constant_args or {}))
 
 
 def cotangents(shape) -> st.SearchStrategy[np.ndarray]:

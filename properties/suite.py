@@ -2,8 +2,10 @@
 
 Both faces of trigrad use it: the pytest suites (``properties/test_properties.py``) run each cell as
 a parametrized Hypothesis test, and ``trigrad check`` runs the same cells programmatically and
-tabulates them. A cell draws compositions that contain its op (or, for the ``all ops`` row, any mix
-of the backend's ops) and judges every example by the cell's property.
+tabulates them. A cell first checks its op alone at the spec's edge points (saturating tails,
+thresholds, x ** 0: deterministic, see ``edge_case``), then draws compositions that contain its op
+(or, for the ``all ops`` row, any mix of the backend's ops) and judges every example by the cell's
+property.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from hypothesis import strategies as st
 from oracle import spec
 from oracle.ir import Composition, Input, Node
 
-from . import checks
+from . import checks, known
+from .determinism import import_independent_draws
 from .backends import Backend, Unsupported
 from .report import Failure, Report
 from .strategies import Example, _params, compositions, cotangents
@@ -97,12 +100,13 @@ def _kinked(op: str):
 def draw_case(data, backend: Backend, prop: str, op: str) -> tuple[Example, dict]:
     """Draw an example (and its cotangent and tangents) for a cell from Hypothesis ``data``."""
     p = PROPERTIES[prop]
-    ops = sorted(backend.ops)
+    ops = sorted(set(backend.ops) - known.masked_ops(known.load(backend), prop, op))
     if p.kinks:
         example = data.draw(_kinked(op), label="example")
     else:
         example = data.draw(compositions(ops=ops, include=None if op == ALL_OPS else op,
-                                         min_shared=1 if p.shared else 0), label="example")
+                                         min_shared=1 if p.shared else 0, constant_args=backend.constant_args),
+                            label="example")
     kwargs = {}
     if "cotangent" in p.vectors:
         kwargs["cotangent"] = data.draw(cotangents(example.comp.output_shape), label="cotangent")
@@ -115,6 +119,56 @@ def draw_case(data, backend: Backend, prop: str, op: str) -> tuple[Example, dict
         kwargs = {k: ({n: _rounded(t, backend.dtype) for n, t in v.items()} if k == "tangents" else
                       _rounded(v, backend.dtype)) for k, v in kwargs.items()}
     return example, kwargs
+
+
+def edge_case(backend: Backend, prop: str, op: str) -> tuple[Example, dict] | None:
+    """The cell's deterministic case: the op alone at its spec ``edges`` (one point per element of
+    a vector input), cotangent and tangents all ones. None where the op has no edges, or the cell
+    needs what a single node cannot give (a shared node, a kink) or an argument the backend only
+    takes as a constant."""
+    p = PROPERTIES[prop]
+    o = spec.OPS.get(op)
+    if o is None or not o.edges or p.shared or p.kinks or backend.constant_args.get(op):
+        return None
+    points = np.array(o.edges, dtype=float)  # (n points, arity)
+    inputs = [Input(f"x{j}", (len(points),)) for j in range(o.arity)]
+    comp = Composition(inputs, [Node(op, tuple(i.name for i in inputs))])
+    example = Example(comp, {f"x{j}": points[:, j].copy() for j in range(o.arity)})
+    kwargs = {}
+    if "cotangent" in p.vectors:
+        kwargs["cotangent"] = np.ones(comp.output_shape)
+    if "tangents" in p.vectors:
+        kwargs["tangents"] = {i.name: np.ones(i.shape) for i in inputs}
+    return example, kwargs
+
+
+def run_edge_case(backend: Backend, prop: str, op: str) -> bool:
+    """Check the cell's edge case, if it has one (raises ``Failure`` like ``run_case``). True when
+    it was judged; False when there is none or it could not be judged (the backend lacks
+    something, or the oracle is unsure)."""
+    case = edge_case(backend, prop, op)
+    if case is None:
+        return False
+    example, kwargs = case
+    if backend.dtype != np.float64:
+        example = Example(example.comp, {k: _rounded(v, backend.dtype) for k, v in example.values.items()})
+
+    # inside a one-example Hypothesis test, where the checks' event() and reject() work
+    @hypothesis.settings(hypothesis.settings.default, max_examples=1, database=None, derandomize=True,
+                         phases=(hypothesis.Phase.explicit, hypothesis.Phase.generate), report_multiple_bugs=False)
+    @hypothesis.given(st.just(None))
+    def once(_):
+        try:
+            PROPERTIES[prop].check(backend, example, **kwargs)
+        except Failure as f:
+            f.report.recheck = _rechecker(backend, prop, kwargs)
+            raise
+
+    try:
+        once()
+    except (Unsupported, hypothesis.errors.Unsatisfiable):
+        return False
+    return True
 
 
 def _rounded(v, dtype):
@@ -152,6 +206,35 @@ def _rechecker(backend: Backend, prop: str, kwargs: dict):
     return again
 
 
+# --- running a cell ---------------------------------------------------------------------------------------
+
+
+def cell_test(backend: Backend, prop: str, op: str, profile: hypothesis.settings | None = None,
+              max_examples: int | None = None):
+    """(test, counter): the cell's Hypothesis test, a function of no arguments, and a dict whose
+    "n" counts the examples it ran. The pytest suites and ``run_cell`` both run this one test, so
+    under a derandomized profile they see the same examples (the seed hashes the test and the cell,
+    and no draw depends on which modules are imported: ``properties.determinism``).
+    One minimal counterexample per cell: several distinct ones would come back as an ExceptionGroup."""
+    profile = profile or hypothesis.settings.default
+    counter = {"n": 0}
+
+    @hypothesis.settings(profile, max_examples=max_examples or profile.max_examples, report_multiple_bugs=False)
+    @hypothesis.given(st.data())
+    def test(data):
+        counter["n"] += 1
+        run_case(data, backend, prop, op)
+
+    # one database key and derandomized seed per backend and cell
+    test.hypothesis.inner_test._hypothesis_internal_add_digest = f"{backend.name}:{prop}:{op}".encode()
+
+    def run():
+        with import_independent_draws():
+            test()
+
+    return run, counter
+
+
 # --- running a cell outside pytest (trigrad check) -----------------------------------------------------
 
 
@@ -177,19 +260,10 @@ def run_cell(backend: Backend, prop: str, op: str, *, max_examples: int | None =
     if why:
         cell.status = why
         return cell
-    counter = {"n": 0}
-
-    # one minimal counterexample per cell (several distinct ones would come back as an ExceptionGroup)
-    @hypothesis.settings(profile, max_examples=max_examples or profile.max_examples, report_multiple_bugs=False)
-    @hypothesis.given(st.data())
-    def test(data):
-        counter["n"] += 1
-        run_case(data, backend, prop, op)
-
-    # one database key per backend and cell, as pytest's node ids give the parametrized tests
-    test.hypothesis.inner_test._hypothesis_internal_add_digest = f"{backend.name}:{prop}:{op}".encode()
+    test, counter = cell_test(backend, prop, op, profile, max_examples)
     start = time.perf_counter()
     try:
+        counter["n"] += run_edge_case(backend, prop, op)
         test()
         cell.status = "pass" if cell.status in ("not reached", "pass") else cell.status
     except Failure as f:
@@ -205,4 +279,5 @@ def run_cell(backend: Backend, prop: str, op: str, *, max_examples: int | None =
     return cell
 
 
-__all__ = ["PROPERTIES", "Property", "ALL_OPS", "rows", "status", "draw_case", "run_case", "run_cell", "Cell"]
+__all__ = ["PROPERTIES", "Property", "ALL_OPS", "rows", "status", "draw_case", "run_case", "edge_case",
+           "run_edge_case", "run_cell", "Cell"]

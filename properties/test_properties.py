@@ -1,4 +1,5 @@
-"""The property suites: one Hypothesis test per property, parametrized by op (and a mixed row).
+"""The property suites: one test per property, parametrized by op (and a mixed row); each runs the
+cell's edge case and then its Hypothesis test (``properties.suite``).
 
 Run against the selected backend (``--autograd-backend``); cells the backend cannot run (an op it
 lacks, forward mode it does not have, kinks of an op without one) are skipped with the reason.
@@ -6,23 +7,23 @@ lacks, forward mode it does not have, kinks of an op without one) are skipped wi
 """
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from properties import suite
 
 
 def _property_test(prop):
     @pytest.mark.parametrize("op", suite.rows(None))
-    @given(data=st.data())
-    def test(backend, op, data):
+    def test(backend, op):
         why = suite.status(backend, prop, op)
         if why:
             pytest.skip(why)
-        suite.run_case(data, backend, prop, op)
+        suite.run_edge_case(backend, prop, op)  # the op's edge points, deterministically
+        drawn, _ = suite.cell_test(backend, prop, op)  # then Hypothesis's examples, as trigrad check draws them
+        drawn()
 
     test.__name__ = test.__qualname__ = f"test_{prop}"
     test.__doc__ = suite.PROPERTIES[prop].doc
+    test.trigrad_property = prop  # the plugin applies the backend's known differences to these tests
     return test
 
 

@@ -25,6 +25,28 @@ BUILTIN_NAMES = ("builtin", "torch", "jax", "dezero")
 ENV_VAR = "TRIGRAD_BACKEND"
 
 
+# The arithmetic ops through Python's operators, which every array library overloads.
+OPERATORS = {
+    "neg": lambda x: -x,
+    "add": lambda x, y: x + y,
+    "sub": lambda x, y: x - y,
+    "mul": lambda x, y: x * y,
+    "div": lambda x, y: x / y,
+    "pow": lambda x, y: x ** y,
+}
+
+
+def dezero_api_hvp_source(variable: str, functions: str, out, inputs, cotangent, tangents, body) -> str:
+    """``hvp_source`` for libraries with DeZero's API (``y.grad = Variable(...)``,
+    ``backward(create_graph=True)``, ``cleargrad``): the built-in core and DeZero."""
+    lines = body + [f"{out}.grad = {variable}({cotangent})", f"{out}.backward(create_graph=True)",
+                    f"inner = sum({functions}.sum(x.grad * np.asarray(t)) for x, t in zip([{', '.join(inputs)}], "
+                    f"[{', '.join(tangents)}]) if x.grad is not None)"]
+    lines += [f"{x}.cleargrad()" for x in inputs] + ["inner.backward()"]
+    lines += [f"print('second order wrt {x}:', {x}.grad.data if {x}.grad is not None else 0.0)" for x in inputs]
+    return "\n".join(lines)
+
+
 class Unsupported(Exception):
     """The backend has no such op or capability; reported as "unsupported", never as a failure."""
 
@@ -57,6 +79,9 @@ class Backend:
             error bounds scale with its unit roundoff, so a correct float32 library passes too.
         complex_ops: ops whose forward accepts complex input correctly (enables the complex step in
             the numeric oracle, for analytic compositions of these ops only).
+        constant_args: op -> argument positions that must be constants (DeZero's pow takes a
+            constant exponent only); compositions draw those arguments as constants.
+        known_differences: path of the known-differences file (default properties/known/<name>.txt).
         source(name): how op ``name`` is written in a reproducer snippet: a format string with the
             arguments as {0}, {1} and the params by name, e.g. ``"F.sum({0}, axis={axis})"``.
         preamble: the lines a reproducer snippet starts with (imports).
@@ -64,6 +89,9 @@ class Backend:
         vjp_source(out, inputs, cotangent, body): the snippet's lines that run ``body`` (one
             assignment per node, the last one to ``out``) and print the value of ``out`` and the
             gradients of sum(cotangent * out) for the named inputs.
+        hvp_source(out, inputs, cotangent, tangents, body): the same for second order: print the
+            derivative along ``tangents`` (one source per input) of those gradients (default: the
+            VJP snippet and a note).
     """
 
     name = "backend"
@@ -71,6 +99,8 @@ class Backend:
     ops: frozenset = frozenset()
     dtype = np.dtype(np.float64)
     complex_ops: frozenset = frozenset()
+    constant_args: dict = {}
+    known_differences: str | None = None
     preamble = "import numpy as np"
 
     # --- required ---------------------------------------------------------------------------------
@@ -102,6 +132,10 @@ class Backend:
     def vjp_source(self, out: str, inputs: list[str], cotangent: str, body: list[str]) -> str:
         return "\n".join(body) + (f"\nprint('value:', {out})\n"
                 f"# the gradient of sum({cotangent} * {out}) wrt {', '.join(inputs)}: use your library's reverse mode")
+
+    def hvp_source(self, out: str, inputs: list[str], cotangent: str, tangents: list[str], body: list[str]) -> str:
+        return (self.vjp_source(out, inputs, cotangent, body) + "\n# second order: differentiate "
+                f"the sum over inputs of <gradient, tangent> again, tangents {', '.join(tangents)}")
 
     # --- derived ----------------------------------------------------------------------------------
     @property
@@ -209,4 +243,4 @@ def _import(module_name: str):
     return module
 
 
-__all__ = ["Backend", "Unsupported", "BackendError", "resolve", "parse_options", "BUILTIN_NAMES", "ENV_VAR"]
+__all__ = ["Backend", "Unsupported", "OPERATORS", "dezero_api_hvp_source", "BackendError", "resolve", "parse_options", "BUILTIN_NAMES", "ENV_VAR"]

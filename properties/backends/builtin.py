@@ -14,16 +14,11 @@ import numpy as np
 import autograd as F
 from oracle import spec
 
-from . import Backend, Unsupported
+from . import OPERATORS, Backend, Unsupported, dezero_api_hvp_source
 
 # How each spec op is called in the core (the spec's param names to the core's signatures).
 _CALLS = {
-    "neg": lambda x: -x,
-    "add": lambda x, y: x + y,
-    "sub": lambda x, y: x - y,
-    "mul": lambda x, y: x * y,
-    "div": lambda x, y: x / y,
-    "pow": lambda x, y: x ** y,
+    **OPERATORS,
     "clip": lambda x, lo, hi: F.clip(x, lo, hi),
     "sum": lambda x, axis, keepdims: F.sum(x, axis, keepdims),
     "mean": lambda x, axis, keepdims: F.mean(x, axis, keepdims),
@@ -88,6 +83,9 @@ class Builtin(Backend):
         lines = body + [f"{out}.grad = F.Variable({cotangent})", f"{out}.backward()", f"print('value:', {out}.data)"]
         lines += [f"print('gradient wrt {x}:', {x}.grad.data if {x}.grad is not None else 0.0)" for x in inputs]
         return "\n".join(lines)
+
+    def hvp_source(self, out, inputs, cotangent, tangents, body):
+        return dezero_api_hvp_source("F.Variable", "F", out, inputs, cotangent, tangents, body)
 
     def vjp(self, fn, xs, cotangent):
         y = fn(*xs)

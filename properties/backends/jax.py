@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import Backend, Unsupported, parse_options
+from . import OPERATORS, Backend, Unsupported, parse_options
 
 
 def _calls(jnp, jax):
@@ -15,12 +15,7 @@ def _calls(jnp, jax):
         return axis
 
     return {
-        "neg": lambda x: -x,
-        "add": lambda x, y: x + y,
-        "sub": lambda x, y: x - y,
-        "mul": lambda x, y: x * y,
-        "div": lambda x, y: x / y,
-        "pow": lambda x, y: x ** y,
+        **OPERATORS,
         "square": jnp.square,
         "sqrt": jnp.sqrt,
         "exp": jnp.exp,
@@ -136,15 +131,28 @@ class Jax(Backend):
     def vjp_source(self, out, inputs, cotangent, body):
         args = ", ".join(inputs)
         return "\n".join([
-            "# the composition as a function of its inputs",
-            f"def f({args}):",
-            *[f"    {line}" for line in body],
-            f"    return {out}",
-            "",
+            *_function_source(out, args, body),
             f"{out}, pullback = jax.vjp(f, {args})",
             f"grads = pullback(jnp.asarray({cotangent}))",
             f"print('value:', {out})",
             *[f"print('gradient wrt {x}:', grads[{k}])" for k, x in enumerate(inputs)]])
+
+
+    def hvp_source(self, out, inputs, cotangent, tangents, body):
+        args = ", ".join(inputs)
+        return "\n".join([
+            *_function_source(out, args, body),
+            f"def gradient({args}):",
+            f"    return jax.vjp(f, {args})[1](jnp.asarray({cotangent}))",
+            "",
+            f"_, hvp = jax.jvp(gradient, ({args},), tuple(jnp.asarray(t) for t in [{', '.join(tangents)}]))",
+            *[f"print('second order wrt {x}:', hvp[{k}])" for k, x in enumerate(inputs)]])
+
+
+def _function_source(out, args, body):
+    """The snippet's composition as a function ``f`` of its inputs (JAX differentiates functions)."""
+    return ["# the composition as a function of its inputs", f"def f({args}):", *[f"    {line}" for line in body],
+            f"    return {out}", ""]
 
 
 _SOURCE = {

@@ -151,6 +151,18 @@ class Torch(Backend):
             *[f"print('gradient wrt {x}:', grads[{k}])" for k, x in enumerate(inputs)]])
 
 
+    def hvp_source(self, out, inputs, cotangent, tangents, body):
+        xs = ", ".join(inputs)
+        return "\n".join(body + [
+            f"ct = torch.tensor({cotangent}, dtype={out}.dtype, device={out}.device)",
+            f"grads = torch.autograd.grad({out}, [{xs}], grad_outputs=ct, create_graph=True, allow_unused=True)",
+            f"tangents = [{', '.join(tangents)}]",
+            "inner = sum((g * torch.tensor(t, dtype=g.dtype, device=g.device)).sum()",
+            "            for g, t in zip(grads, tangents) if g is not None)",
+            f"hvp = torch.autograd.grad(inner, [{xs}], allow_unused=True)",
+            *[f"print('second order wrt {x}:', hvp[{k}])" for k, x in enumerate(inputs)]])
+
+
 _SOURCE = {
     "square": "torch.square({0})", "sqrt": "torch.sqrt({0})", "exp": "torch.exp({0})", "log": "torch.log({0})",
     "sin": "torch.sin({0})", "cos": "torch.cos({0})", "tan": "torch.tan({0})", "tanh": "torch.tanh({0})",

@@ -66,6 +66,8 @@ def test_an_installed_copy_from_a_wheel(tmp_path):
     inst = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(site), str(wheel)],
                           capture_output=True, text=True, timeout=600)
     assert inst.returncode == 0, inst.stderr
+    for name in ("torch", "jax", "dezero"):  # the known-differences files travel with the package
+        assert (site / "properties" / "known" / f"{name}.txt").is_file(), name
     work = tmp_path / "elsewhere"
     work.mkdir()
     r = run(ONE_CELL, work, {"PYTHONPATH": str(site)})

@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, find, given, settings
 from hypothesis import strategies as st
 
 from oracle import spec
+from properties.determinism import import_independent_draws
 from properties.strategies import compositions, cotangents, is_valid
 
 # A deterministic sample: the measurements below are statistics of the default strategy.
@@ -24,7 +25,8 @@ def sample(strategy, n=600):
     def collect(x):
         out.append(x)
 
-    collect()
+    with import_independent_draws():  # the same sample whatever else the process has imported
+        collect()
     return out
 
 
@@ -45,6 +47,24 @@ def test_every_drawn_example_is_inside_every_domain(drawn):
             if op.kink is not None:  # a kink at least KINK_MARGIN away
                 args = [env[a] for a in node.args]
                 assert np.all(op.kink.distance(*args, **ex.comp.params(k)) > spec.KINK_MARGIN), ex
+
+
+def test_the_sample_does_not_depend_on_imported_modules():
+    """Hypothesis mixes constants from the source of imported modules into its draws; trigrad's
+    derandomized draws must not change when more modules are imported (in pytest, whichever test
+    files a worker happened to collect first)."""
+    import importlib
+    import sys
+
+    first = [ex.comp.formula() for ex in sample(compositions(), 100)]
+    module = "bench.numeric_cases"  # many numbers in its source
+    had = module in sys.modules
+    importlib.import_module(module)
+    try:
+        assert [ex.comp.formula() for ex in sample(compositions(), 100)] == first
+    finally:
+        if not had:
+            del sys.modules[module]
 
 
 def test_shared_nodes_are_common(drawn):
