@@ -65,7 +65,7 @@ class DezeroBackend(Backend):
     name = 'dezero'
 
     def __init__(self):
-        from bench._dezero import import_dezero
+        from properties.backends._dezero_import import import_dezero
         dezero = import_dezero()
         import dezero.functions as F
         self.dezero = dezero

@@ -1,4 +1,4 @@
-"""Import DeZero 0.0.13 (PyPI) on NumPy 2, for comparisons only.
+"""Import DeZero 0.0.13 (PyPI) on NumPy 2: for the dezero adapter and the benchmarks.
 
 DeZero 0.0.13 does not import on NumPy 2 as published: `dezero.transforms` uses `np.int` (removed in
 NumPy 1.24) as a default argument, and `dezero/__init__` imports its datasets and transforms, which
