@@ -20,3 +20,21 @@ def backend(request):
         return resolve(request.param)
     except BackendError as e:
         pytest.skip(str(e))
+
+
+def test_a_missing_library_is_skipped_with_the_reason(tmp_path):
+    """CI installs all three libraries, so the skip is shown here with one made unimportable."""
+    import os
+    import pathlib
+    import subprocess
+    import sys
+
+    (tmp_path / "sitecustomize.py").write_text("import sys\nsys.modules['jax'] = None  # as if not installed\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")]))
+    env.pop("TRIGRAD_BACKEND", None)
+    here = pathlib.Path(__file__)
+    r = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rs", str(here), "-k",
+                        "test_value and jax and sin"], cwd=here.parents[2], env=env, capture_output=True,
+                       text=True, timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "1 skipped" in r.stdout and "pip install 'trigrad[jax]'" in r.stdout, r.stdout
