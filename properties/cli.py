@@ -172,16 +172,18 @@ def table(rows, props, cells) -> str:
 
 class _Progress:
     """Progress on stderr: cells done, examples, examples per second, failures. Rewritten in place on
-    a terminal; in a log, one line per PROGRESS_LINES cells."""
+    a terminal; in a log, one line per PROGRESS_LINES cells run (a timed run runs each cell once per
+    round)."""
 
     def __init__(self, total, quiet):
         self.total, self.quiet = total, quiet
-        self.cells, self.start = {}, time.perf_counter()
+        self.cells, self.start, self.updates = {}, time.perf_counter(), 0
         self.tty = sys.stderr.isatty()
 
     def update(self, cell):
         self.cells[(cell.prop, cell.op)] = cell
-        if self.quiet or not (self.tty or len(self.cells) % PROGRESS_LINES == 0):
+        self.updates += 1  # not len(self.cells): a timed run revisits every cell each round
+        if self.quiet or not (self.tty or self.updates % PROGRESS_LINES == 0):
             return
         examples = sum(c.examples for c in self.cells.values())
         failing = sum(c.status in ("fail", "error") for c in self.cells.values())

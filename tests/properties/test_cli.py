@@ -74,3 +74,14 @@ def test_the_console_script_and_python_dash_m(tmp_path):
                            capture_output=True, text=True, timeout=600)
         assert r.returncode == 0, r.stdout + r.stderr
         assert "sin" in r.stdout and "pass" in r.stdout
+
+
+def test_a_timed_run_keeps_reporting_progress_after_the_first_round(monkeypatch, capsys):
+    """In a log (not a terminal) a line comes every PROGRESS_LINES cells run; a timed run runs every
+    cell once per round, so lines must keep coming after each cell has been seen once."""
+    from properties import cli
+
+    monkeypatch.setattr(cli, "PROGRESS_LINES", 2)
+    assert main(["check", "--ops", "sin", "--properties", "value,vjp,shapes", "--seconds", "2"]) == 0
+    lines = [x for x in capsys.readouterr().err.splitlines() if " cells, " in x]
+    assert len(lines) >= 3, lines  # rounds of 5, 10, 20, ... examples over the three cells
