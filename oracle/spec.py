@@ -141,6 +141,10 @@ class Op:
     # loses u * |logsumexp(x)| however small the result (e.g. log_softmax near 0 for a dominant logit).
     value_scale: Callable[..., np.ndarray] | None = None
     jacobian_scale: Callable[..., np.ndarray] | None = None
+    # hessian_scale(float args, float output, **params): the size of the terms a conventional
+    # second-derivative formula adds, where the twin's own Hessian does not show them: one value per
+    # output element for elementwise ops, a dense (output size, input size, input size) array for
+    # array ops.
     hessian_scale: Callable[..., np.ndarray] | None = None
     # Points (one value per argument) where implementations take special branches or lose accuracy:
     # saturating tails, thresholds, x ** 0. Every cell of the op checks them first, deterministically
@@ -619,17 +623,40 @@ def _js_sigmoid(args, out):
 # terms a conventional implementation adds up (elementwise, one value per output element).
 
 
-def _hs_tanh(out):
+def _hs_tanh(args, out):
     # JAX's tanh'' is ((1 - y) - (1 + y)) (1 - y)(1 + y): a difference of two O(1) numbers, so an
     # absolute error ~u near 0 where tanh'' = -2y(1 - y**2) is small.
     y = np.abs(out)
     return 2 * (1 + y) * (1 - y * y)
 
 
-def _hs_sigmoid(out):
+def _hs_sigmoid(args, out):
     # (1 - 2y) y (1 - y): the bracket cancels near y = 1/2 (PyTorch).
     y = np.abs(out)
     return (1 + 2 * y) * y * (1 + y)
+
+
+def _hs_logsumexp(args, out, axis=None, keepdims=False):
+    # The Hessian of a slice is diag(s) - s s^T (s its softmax), which implementations reach by
+    # differentiating s = e**(x - lse(x)) again: terms of size s_i (delta_ij + s_j) that cancel. Over
+    # one element (a 0-d input, or an axis of length one) sympy simplifies the twin to x and sees no
+    # Hessian at all, yet PyTorch computes 1 - 1 there and loses anything smaller added on the way.
+    (x,) = args
+    x = np.asarray(x, dtype=float)
+    axes = normalize_axis(axis, x.ndim)
+    s = np.exp(x - _np_logsumexp(x, axis=axis, keepdims=True)).ravel()
+    if x.ndim:
+        index = np.indices(x.shape)
+        kept = [1 if a in axes else n for a, n in enumerate(x.shape)]
+        for a in axes:
+            index[a] = 0
+        row = np.ravel_multi_index(tuple(index), kept).ravel()  # the output entry of each input entry
+    else:
+        row, kept = np.zeros(1, dtype=int), [1]
+    i, j = np.nonzero(row[:, None] == row[None, :])
+    size = np.zeros((int(np.prod(kept)), s.size, s.size))
+    size[row[i], i, j] = s[i] * (i == j) + s[i] * s[j]
+    return size
 
 
 # The softmax family needs its entry for another reason: over an axis of length one sympy simplifies
@@ -777,7 +804,7 @@ def _entries():
           value_scale=_vs_log_softmax, jacobian_scale=_js_log_softmax, doc="x - logsumexp(x) over an axis"),
         E("logsumexp", 1, _sym_logsumexp, _np_logsumexp, _reduce_shape, (_S,), elementwise=False,
           params=(Param("axis", "axis"), Param("keepdims", "keepdims", False)),
-          ulps=lambda s, p: _reduction_ulps(s, p), doc="log(sum(e ** x)) over axes"),
+          ulps=lambda s, p: _reduction_ulps(s, p), hessian_scale=_hs_logsumexp, doc="log(sum(e ** x)) over axes"),
         E("mean_squared_error", 2, _sym_mse, lambda a, b: np.mean((a - b) ** 2), _mse_shape, (_S, _S),
           elementwise=False, ulps=lambda s, p: int(np.prod(s[0])) + ULPS_EXACT + 1,
           doc="mean of (x0 - x1) ** 2 over all elements"),

@@ -619,7 +619,8 @@ class _ErrorModel:
         # the error of H itself, for second order
         if op.elementwise:
             if op.hessian_scale is not None and (0, 0) in Hmag:  # a conventional formula's size
-                size = np.asarray(op.hessian_scale(o._float[f"n{k}"]), dtype=float)
+                size = np.asarray(op.hessian_scale([o._float[r] for r in refs if r is not None],
+                                                   o._float[f"n{k}"]), dtype=float)
                 diag = (np.arange(n_out), _bidx(shapes[0], comp.shape(f"n{k}")))
                 Hmag[(0, 0)][diag[0], diag[1], diag[1]] = np.maximum(Hmag[(0, 0)][diag[0], diag[1], diag[1]], size)
             dH = {key: kappa * blk for key, blk in Hmag.items()}
@@ -629,6 +630,11 @@ class _ErrorModel:
                 for p, q, r in set(itertools.permutations((j, m, l))):
                     np.add.at(dH[(p, q)], (out_idx, idx[p], idx[q]), v * E[r][idx[r]])
         else:
+            if op.hessian_scale is not None:  # a conventional formula's size, where the twin's is lost
+                args_f = [o._float[r].reshape(comp.shape(r)) for r in refs]
+                size = np.asarray(op.hessian_scale(args_f, o._float[f"n{k}"].reshape(comp.shape(f"n{k}")),
+                                                   **params), dtype=float)
+                Hmag[(0, 0)] = np.maximum(Hmag[(0, 0)], size) if (0, 0) in Hmag else size
             emax = max((float(np.max(e)) for e in E), default=0.0)
             dH = {key: (kappa + emax) * blk for key, blk in Hmag.items()}
         return dict(refs=refs, J=J, H=H, dJ=dJ, dH=dH)
@@ -695,9 +701,11 @@ class _ErrorModel:
                 D[ref] += Jj.T @ D[n] + nd["dJ"][j].T @ dan
                 contrib[ref] += Jj.T @ dan
                 for m in nd["J"]:
-                    if (j, m) not in nd["H"]:
+                    if (j, m) not in nd["H"] and (j, m) not in nd["dH"]:
                         continue
-                    Hjm, tm = nd["H"][(j, m)], np.abs(t[nd["refs"][m]])
+                    # H may vanish where a conventional formula still has an error (hessian_scale)
+                    Hjm = nd["H"].get((j, m), np.zeros_like(nd["dH"].get((j, m), 0.0)))
+                    tm = np.abs(t[nd["refs"][m]])
                     Tm = T[nd["refs"][m]]
                     # d(J_j)/dt = H_jm t_m, with the adjoint's error, the tangent's error and H's own
                     D[ref] += np.einsum("i,ipq,q->p", G[n], Hjm, tm)

@@ -278,3 +278,21 @@ def test_broadcast_to_backward_sums_its_copies():
     assert as32 != float(e.value)
     assert judge(as32, e, u=U32).verdict is Verdict.PASS
     assert judge(as32 * (1 + 1e-5), e, u=U32).verdict is Verdict.FAIL
+
+
+def test_logsumexp_second_order_allows_the_conventional_cancellation():
+    """Over one element logsumexp's twin simplifies to x (no Hessian), but implementations
+    differentiate s = e**(x - lse(x)) again and compute 1 - 1: PyTorch's HVP of lse(x) + sin(x) at
+    x = 6e-28 is 0, the exact -6e-28 lost to rounding next to terms of size 1. The spec's
+    hessian_scale gives those terms their size; a real error is still caught."""
+    comp = Composition([Input("x0", ())], [Node("logsumexp", ("x0",), {"axis": None, "keepdims": False}),
+                                           Node("sin", ("x0",)), Node("add", ("n0", "n1"))])
+    x = np.array(float.fromhex("0x1.8786020000000p-91"))
+    e = Oracle(comp, {"x0": x}).hvp(np.array(1.0), {"x0": np.array(1.0)})["x0"]
+    assert float(e.value) == pytest.approx(-6.177151147912331e-28)
+    assert judge(0.0, e).verdict is Verdict.PASS and judge(0.0, e, u=U32).verdict is Verdict.PASS
+    assert judge(1e-6, e).verdict is Verdict.FAIL
+    comp3 = Composition([Input("x0", (3,))], [Node("logsumexp", ("x0",), {"axis": None, "keepdims": False})])
+    e3 = Oracle(comp3, {"x0": np.array([0.5, -1.0, 2.0])}).hvp(np.array(1.0), {"x0": np.array([1.0, 0.5, -1.0])})["x0"]
+    wrong = e3.value * (1 + 1e-9)
+    assert judge(e3.value, e3).verdict is Verdict.PASS and judge(wrong, e3).verdict is Verdict.FAIL
