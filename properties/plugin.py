@@ -63,7 +63,7 @@ def pytest_runtest_makereport(item, call):
     if call.when != "call" or prop is None or cell is None or backend is None:
         return
     path, dtype, op = known.path_for(backend), known.dtype_name(backend), cell.params["op"]
-    entries = _entries(item.config, backend)
+    entries = known.load(backend)  # parsed once per file version (known._parse)
     result = "skip" if report.skipped else "pass" if report.passed else "fail"
     if report.failed and call.excinfo is not None:
         failure = call.excinfo.value
@@ -79,14 +79,6 @@ def pytest_runtest_makereport(item, call):
             report.longrepr = f"stale known difference: {entry} (line {entry.line} of {path}) no longer fails; remove it"
     # user_properties travel from xdist workers to the controller with the report
     report.user_properties.append(("trigrad_cell", (path, dtype, prop, op, result)))
-
-
-def _entries(config, backend):
-    cache = config.__dict__.setdefault("_trigrad_known", {})
-    key = (known.path_for(backend), known.dtype_name(backend))
-    if key not in cache:
-        cache[key] = known.load(backend)
-    return cache[key]
 
 
 class _StaleEntries:

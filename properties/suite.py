@@ -113,12 +113,7 @@ def draw_case(data, backend: Backend, prop: str, op: str) -> tuple[Example, dict
     if "tangents" in p.vectors:
         kwargs["tangents"] = {i.name: data.draw(cotangents(i.shape), label=f"tangent {i.name}")
                               for i in example.comp.inputs}
-    if backend.dtype != np.float64:
-        # A float32 backend computes at float32 inputs: the oracle must judge those exact values.
-        example = Example(example.comp, {k: _rounded(v, backend.dtype) for k, v in example.values.items()})
-        kwargs = {k: ({n: _rounded(t, backend.dtype) for n, t in v.items()} if k == "tangents" else
-                      _rounded(v, backend.dtype)) for k, v in kwargs.items()}
-    return example, kwargs
+    return _at_precision(backend, example, kwargs)
 
 
 def edge_case(backend: Backend, prop: str, op: str) -> tuple[Example, dict] | None:
@@ -149,20 +144,14 @@ def run_edge_case(backend: Backend, prop: str, op: str) -> bool:
     case = edge_case(backend, prop, op)
     if case is None:
         return False
-    example, kwargs = case
-    if backend.dtype != np.float64:
-        example = Example(example.comp, {k: _rounded(v, backend.dtype) for k, v in example.values.items()})
+    example, kwargs = _at_precision(backend, *case)
 
     # inside a one-example Hypothesis test, where the checks' event() and reject() work
     @hypothesis.settings(hypothesis.settings.default, max_examples=1, database=None, derandomize=True,
                          phases=(hypothesis.Phase.explicit, hypothesis.Phase.generate), report_multiple_bugs=False)
     @hypothesis.given(st.just(None))
     def once(_):
-        try:
-            PROPERTIES[prop].check(backend, example, **kwargs)
-        except Failure as f:
-            f.report.recheck = _rechecker(backend, prop, kwargs)
-            raise
+        _check(backend, prop, example, kwargs)
 
     try:
         once()
@@ -171,13 +160,28 @@ def run_edge_case(backend: Backend, prop: str, op: str) -> bool:
     return True
 
 
+def _at_precision(backend: Backend, example: Example, kwargs: dict) -> tuple[Example, dict]:
+    """A lower-precision backend computes at rounded inputs and vectors: the oracle must judge
+    those exact values."""
+    if backend.dtype == np.float64:
+        return example, kwargs
+    example = Example(example.comp, {k: _rounded(v, backend.dtype) for k, v in example.values.items()})
+    kwargs = {k: ({n: _rounded(t, backend.dtype) for n, t in v.items()} if k == "tangents" else
+                  _rounded(v, backend.dtype)) for k, v in kwargs.items()}
+    return example, kwargs
+
+
 def _rounded(v, dtype):
     return np.asarray(v).astype(dtype).astype(np.float64)
 
 
 def run_case(data, backend: Backend, prop: str, op: str):
     """Draw one case and check it (the body of every property test)."""
-    example, kwargs = draw_case(data, backend, prop, op)
+    _check(backend, prop, *draw_case(data, backend, prop, op))
+
+
+def _check(backend: Backend, prop: str, example: Example, kwargs: dict):
+    """Judge one case by the property; a failure carries how to recheck smaller versions of it."""
     try:
         PROPERTIES[prop].check(backend, example, **kwargs)
     except Failure as f:
