@@ -16,6 +16,7 @@ Arguments that are not differentiated (an axis, a target shape, labels) are *par
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -840,6 +841,19 @@ OPS: dict[str, Op] = {op.name: op for op in _entries()}
 """The table: op name -> Op, simplest ops first (strategies shrink toward the front)."""
 
 
+@contextlib.contextmanager
+def registered(op: Op):
+    """``op`` is an entry of the table for the duration of the block (``trigrad fuzz`` adds the
+    function it fuzzes this way, so that strategies, the IR and the oracles treat it like any other)."""
+    if op.name in OPS:
+        raise ValueError(f"{op.name!r} is already an op of the table")
+    OPS[op.name] = op
+    try:
+        yield op
+    finally:
+        del OPS[op.name]
+
+
 def get(name: str) -> Op:
     """The table entry for ``name``; a KeyError that lists the known ops otherwise."""
     try:
@@ -895,7 +909,7 @@ def param_from_json(kind: str, value):
 
 
 __all__ = [
-    "OPS", "Op", "Param", "Interval", "Kink", "PARAM_KINDS", "get", "check_params", "normalize_axis",
+    "OPS", "Op", "Param", "Interval", "Kink", "PARAM_KINDS", "get", "registered", "check_params", "normalize_axis",
     "as_index", "format_index", "sum_to_axes", "param_to_json", "param_from_json",
     "MAX_MAGNITUDE", "POLE_MARGIN", "KINK_MARGIN", "ULPS_EXACT", "ULPS_LIBM",
 ]

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 from dataclasses import dataclass
 from typing import Mapping
 
@@ -38,6 +39,10 @@ from .ir import Composition, Const, apply_twin
 # Working precisions in decimal digits. 50 digits leave > 30 digits of headroom over float64's 16 for
 # cancellation inside the composition; the 100-digit run checks the 50-digit one.
 PRECISIONS = (50, 100)
+# Inputs far below 1 need more: f(x) - f(0) for x = 1e-150 cancels about 150 digits (a twin written
+# exp(x) - 1 is 0 at both precisions), so inputs whose smallest nonzero magnitude is 10**-k add
+# k - HEADROOM_DIGITS digits to both.
+HEADROOM_DIGITS = 20
 # Unit roundoff of float64 and float32 (half an ulp of 1.0).
 U64 = 2.0**-53
 U32 = 2.0**-24
@@ -123,7 +128,7 @@ def _param_key(op: spec.Op, params: dict) -> str:
 # short list, so this keeps the cache small.
 # Compiling costs milliseconds (sympy differentiation and lambdify); compositions reuse a handful of
 # keys, so after warm-up nearly every node is a cache hit.
-_PROGRAMS: dict[tuple, _Program] = {}
+_PROGRAMS: dict[tuple, tuple[spec.Op, _Program]] = {}
 
 
 def _program(op: spec.Op, params: dict, shapes: tuple, const: tuple) -> _Program:
@@ -131,10 +136,10 @@ def _program(op: spec.Op, params: dict, shapes: tuple, const: tuple) -> _Program
     if not op.elementwise:  # array ops take constants as runtime arguments
         const = tuple(c is not None for c in const)
     key = (op.name, _param_key(op, params), tuple(shapes) if not op.elementwise else (), const)
-    prog = _PROGRAMS.get(key)
-    if prog is None:
-        prog = _PROGRAMS[key] = _compile(op, params, shapes, const)
-    return prog
+    cached = _PROGRAMS.get(key)
+    if cached is None or cached[0] is not op:  # an op registered for a while (spec.registered) may reuse a name
+        cached = _PROGRAMS[key] = (op, _compile(op, params, shapes, const))
+    return cached[1]
 
 
 def _compile(op: spec.Op, params: dict, shapes: tuple, const: tuple) -> _Program:
@@ -336,6 +341,14 @@ def _zeros(n: int) -> np.ndarray:
 # --- the oracle ----------------------------------------------------------------------------------
 
 
+def _extra_digits(arrays) -> int:
+    """Digits to add for inputs far below 1 (see HEADROOM_DIGITS)."""
+    magnitudes = [np.min(np.abs(a[a != 0])) for a in arrays if np.any(a != 0)]
+    if not magnitudes:
+        return 0
+    return max(0, math.ceil(-math.log10(min(magnitudes))) - HEADROOM_DIGITS)
+
+
 class Oracle:
     """Exact answers for one composition at one point.
 
@@ -364,7 +377,7 @@ class Oracle:
             self.values[i.name] = v
         if len(precisions) != 2 or precisions[0] >= precisions[1]:
             raise ValueError(f"precisions must be two increasing digit counts, got {precisions}")
-        self.precisions = tuple(precisions)
+        self.precisions = tuple(d + _extra_digits(self.values.values()) for d in precisions)
         self._refs = [[None if isinstance(a, Const) else a for a in n.args] for n in comp.nodes]
         self._runs = [self._forward(d) for d in self.precisions]
         self._float = {ref: _floats(v) for ref, v in self._runs[-1][0].items()}

@@ -52,16 +52,22 @@ class _Run:
         """The backend's forward on a list of numpy arrays (what the numeric oracle differentiates)."""
         return self.backend.forward(self.comp, dict(zip(self.names, arrays)))
 
-    def call(self, prop, what, vectors, *args):
-        """Run a backend method; an exception from the library is a finding, not a crash."""
+    def call(self, prop, what, vectors, *args, own=False):
+        """Run a backend method; an exception from the library is a finding, not a crash. The
+        backend gets its own copies of the cotangent and tangents (a backward that writes into them
+        must not change what the oracles are asked), unless ``own`` (the purity check's own arrays)."""
+        if not own:
+            args = [_copied(a) for a in args]
         try:
             return what(*args)
         except Unsupported as e:  # this example needs something the backend lacks: not judged
             event(f"not judged (unsupported): {e}")
             reject()
         except Exception as e:  # noqa: BLE001 - anything the library raises is reported
-            tb = traceback.format_exception_only(type(e), e)[-1].strip()
-            raise Failure(self.report(prop, None, vectors, f"the backend raised {tb}")) from e
+            where = getattr(e, "trigrad_traceback", None)  # code under fuzzing: says what raised, and where
+            detail = (f"{e}\n{where}" if where is not None else
+                      f"the backend raised {traceback.format_exception_only(type(e), e)[-1].strip()}")
+            raise Failure(self.report(prop, None, vectors, detail)) from e
 
     def report(self, prop, judgement, vectors, detail=""):
         return Report(prop, self.backend, self.example, judgement, detail, dict(vectors))
@@ -102,6 +108,14 @@ class _Run:
             return numeric.second_directional(self.forward_numpy, self.arrays, tangents, ws, cotangent, max_step=step)
 
         return estimate
+
+
+def _copied(arg):
+    if isinstance(arg, np.ndarray):
+        return arg.copy()
+    if isinstance(arg, list) and arg and all(isinstance(a, np.ndarray) for a in arg):
+        return [a.copy() for a in arg]
+    return arg
 
 
 def _tangent_list(run: _Run, tangents: dict):
@@ -222,7 +236,7 @@ def check_purity(backend: Backend, example: Example, cotangent):
     leaves = run.leaves()
     before = [np.array(backend.tonumpy(x), copy=True) for x in leaves]
     ct = np.array(cotangent, copy=True)
-    run.call("purity", backend.vjp, vec, run.fn, leaves, ct)
+    run.call("purity", backend.vjp, vec, run.fn, leaves, ct, own=True)
     for name, x, old in zip(run.names, leaves, before):
         if not np.array_equal(backend.tonumpy(x), old, equal_nan=True):
             raise Failure(run.report("purity", None, vec, f"input {name} was modified by the forward or backward pass: "

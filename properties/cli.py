@@ -2,6 +2,8 @@
 
     trigrad check [--backend NAME] [--seconds N] [--json FILE] [--profile NAME]
                   [--ops OP,...] [--properties NAME,...]
+    trigrad fuzz MODULE:NAME (--sympy EXPR | --like OP) [--domain VAR=LO:HI ...] [--backend NAME]
+                 [--seconds N | --max-examples N] [--seed N] [--workers N] [--database URL]
 
 Runs the property suites against a backend and prints a conformance table (rows: ops, plus a row
 of compositions mixing all of them; columns: properties; cells: pass, FAIL, unsupported, n/a, or
@@ -11,6 +13,8 @@ something did, 2 on bad usage (with a one-line message).
 Without --seconds every cell runs the Hypothesis profile's budget of examples (profile ``dev`` by
 default, ``ci`` when the CI environment variable is set). With --seconds the cells run in rounds
 of growing size until the time is spent; cells the time did not reach are reported as such.
+
+``trigrad fuzz`` is described in ``properties/fuzzing.py``.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import time
 from hypothesis import settings
 from hypothesis.errors import InvalidArgument
 
-from . import known, profiles, suite
+from . import fuzzing, known, profiles, suite
 from .backends import BackendError, resolve
 from .minimize import Deadline
 
@@ -57,6 +61,7 @@ def _parser():
     c.add_argument("--properties", default=None, metavar="NAME,...",
                    help=f"only these columns: {', '.join(suite.PROPERTIES)}")
     c.add_argument("--quiet", action="store_true", help="no progress line")
+    fuzzing.add_parser(sub)
     return p
 
 
@@ -202,6 +207,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.command == "check":
         return check(args)
+    if args.command == "fuzz":
+        return fuzzing.command(args)
     parser.print_help()
     return 2
 
