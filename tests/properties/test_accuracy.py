@@ -210,3 +210,15 @@ def test_bad_usage_is_one_line_and_exits_2(capsys, args, message):
     assert main(["accuracy", *args]) == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_plots_without_matplotlib_are_bad_usage(capsys, monkeypatch):
+    from properties import html_report
+
+    def missing():
+        raise ImportError("plots need matplotlib: pip install 'trigrad[plot]'")
+
+    monkeypatch.setattr(html_report, "need_matplotlib", missing)
+    assert main(["accuracy", "--op", "exp", "--plot", "somewhere"]) == 2
+    err = capsys.readouterr().err
+    assert "pip install 'trigrad[plot]'" in err and len(err.strip().splitlines()) == 1

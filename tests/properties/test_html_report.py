@@ -15,6 +15,7 @@ from properties.cli import main
 import browser
 
 SCREENSHOT_ENV = "TRIGRAD_REPORT_SCREENSHOT"  # set to a path to keep the browser test's screenshot
+needs_matplotlib = pytest.mark.skipif(not html_report.has_matplotlib(), reason="no matplotlib (pip install 'trigrad[plot]')")
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +51,7 @@ def _conftest():
     return module
 
 
+@needs_matplotlib
 def test_json_round_trip_into_the_page(sources, tmp_path, capsys):
     out = tmp_path / "report.html"
     assert main(["report", "--from", str(sources / "check.json"), str(sources / "accuracy.json"),
@@ -96,6 +98,7 @@ def test_missing_arguments_exit_2(capsys):
     assert e.value.code == 2 and len(capsys.readouterr().err.strip().splitlines()) == 1
 
 
+@needs_matplotlib
 def test_accuracy_plots_are_written_to_a_directory(sources, tmp_path):
     data = json.loads((sources / "accuracy.json").read_text())
     paths = html_report.write_plots(data, str(tmp_path / "plots"))
@@ -103,6 +106,7 @@ def test_accuracy_plots_are_written_to_a_directory(sources, tmp_path):
     assert all(pathlib.Path(p).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in paths)
 
 
+@needs_matplotlib
 @pytest.mark.skipif(browser.unavailable() is not None, reason=str(browser.unavailable()))
 def test_the_page_renders_in_a_real_browser(sources, tmp_path):
     out = tmp_path / "report.html"
