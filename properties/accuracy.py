@@ -230,10 +230,11 @@ class Series:
                     j += 1
                 lo, hi = float(x[k]), float(x[j])
                 rule = self.ordinary is not None and bool(self.ordinary[m][k:j + 1].any())
-                i = k + int(np.argmin(np.abs(e[k:j + 1])))  # the smallest exact value in the range
+                i = k + int(np.argmax(np.abs(e[k:j + 1])))  # the largest exact value in the range
+                subnormal = bool(np.all(np.abs(e[k:j + 1]) < np.finfo(self.dtype).smallest_normal))
                 out.append({"class": kind, "kind": "wrong rule" if rule else "accuracy", "lo": lo, "hi": hi,
-                            "points": j - k + 1, "example": {"x": float(x[i]), "computed": float(c[i]),
-                                                             "exact": float(e[i])}})
+                            "points": j - k + 1, "subnormal": subnormal,
+                            "example": {"x": float(x[i]), "computed": float(c[i]), "exact": float(e[i])}})
                 k = j + 1
         return sorted(out, key=lambda f: f["lo"])
 
@@ -433,11 +434,12 @@ def table(run: dict) -> str:
 
 
 def finding_text(label: str, name: str, f: dict) -> str:
-    """``sigmoid d/dx: 0 where the exact value is not for x in [36.8, 750] (84 points; accuracy);
-    e.g. at x = 40: 0.0, exact 4.248354255291589e-18``"""
+    """``sigmoid d/dx: 0 where the exact value is not for x in [40, 742.5] (95 points; accuracy); e.g.
+    at x = 40.0: 0.0, exact 4.248354255291589e-18`` (the example: the largest exact value there)."""
     ex = f["example"]
     where = f"x = {f['lo']:.4g}" if f["lo"] == f["hi"] else f"x in [{f['lo']:.4g}, {f['hi']:.4g}]"
-    return (f"{label} {name}: {CLASSES[f['class']]} for {where} ({f['points']} points; {f['kind']}); "
+    kind = f["kind"] + ("; exact values subnormal" if f.get("subnormal") else "")
+    return (f"{label} {name}: {CLASSES[f['class']]} for {where} ({f['points']} points; {kind}); "
             f"e.g. at x = {ex['x']!r}: {ex['computed']!r}, exact {ex['exact']!r}")
 
 
