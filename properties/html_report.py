@@ -94,8 +94,9 @@ def _log_axis(x):
     import numpy as np
 
     nonzero = np.abs(x[x != 0])
-    k0 = math.floor(math.log10(float(np.min(nonzero)))) if nonzero.size else 0
-    k1 = math.ceil(math.log10(float(np.max(nonzero)))) if nonzero.size else 1
+    # decades of float64: 10**-323 is its smallest subnormal's, 10**308 its largest
+    k0 = max(math.floor(math.log10(float(np.min(nonzero)))), -323) if nonzero.size else 0
+    k1 = min(math.ceil(math.log10(float(np.max(nonzero)))), 308) if nonzero.size else 1
     positive = bool(np.all(x > 0))
 
     def f(v):

@@ -107,6 +107,14 @@ def test_accuracy_plots_are_written_to_a_directory(sources, tmp_path):
 
 
 @needs_matplotlib
+def test_plots_span_the_whole_float64_range():
+    run = accuracy.profile(resolve("builtin"), ["log", "sqrt"], points=12)  # from 5e-324 to 1.7e308
+    data = json.loads(accuracy.dumps([run]))
+    for label, panels in html_report.sweeps_by_label(data["runs"]).items():
+        assert html_report.plot_png(label, panels)[:4] == b"\x89PNG"
+
+
+@needs_matplotlib
 @pytest.mark.skipif(browser.unavailable() is not None, reason=str(browser.unavailable()))
 def test_the_page_renders_in_a_real_browser(sources, tmp_path):
     out = tmp_path / "report.html"
