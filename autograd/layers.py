@@ -13,6 +13,7 @@ the gradient(s) of the inputs, as in the book. Unlike the book's `Relu`, `backwa
 import numpy as np
 
 from autograd.functions import Sigmoid as _SigmoidFunction
+from autograd.functions import SigmoidGrad as _SigmoidGradFunction
 
 
 class MulLayer:
@@ -68,12 +69,14 @@ class Sigmoid:
 
     def __init__(self):
         self.out = None
-        self.out_complement = None  # 1 - out, computed directly: 1 - out is 0 once out rounds to 1
+        # out * (1 - out), the book's derivative, computed as the core computes it: the textbook
+        # product is 0 once out rounds to 1 (x > 37), where the derivative is still 4e-17
+        self.slope = None
 
     def forward(self, x):
         self.out = _SigmoidFunction().forward(x)
-        self.out_complement = _SigmoidFunction().forward(-x)
+        self.slope = _SigmoidGradFunction().forward(x)
         return self.out
 
     def backward(self, dout):
-        return dout * self.out * self.out_complement
+        return dout * self.slope

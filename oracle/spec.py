@@ -151,6 +151,10 @@ class Op:
     # saturating tails, thresholds, x ** 0. Every cell of the op checks them first, deterministically
     # (properties.suite.edge_case), since random compositions reach them only by chance.
     edges: tuple[tuple[float, ...], ...] = ()
+    # The whole float64 range of each argument, tails included, that accuracy profiles sweep
+    # (properties.accuracy): where the op is defined, up to where its value or derivatives overflow
+    # or underflow for good. Empty: the op is not profiled (array ops).
+    extent: tuple[Interval, ...] = ()
     doc: str = ""
 
     def allowance(self, shapes, params) -> float:
@@ -711,6 +715,13 @@ def _js_sce(args, out, labels):
 
 _S = Interval(-3.0, 3.0)  # default draw for ops that are smooth everywhere
 _POS = Interval(0.1, 4.0)
+# Extents for accuracy profiles. _ALL: any float64 argument short of overflow (1e300 leaves room for
+# an op's value and first two derivatives, which are at most linear in it for these ops); _ALL_POS:
+# every positive float64, subnormals included (log and sqrt); exp, sigmoid, tanh and softplus reach
+# past where their values or derivatives overflow or underflow completely (e**709.78 is the largest
+# float64, e**-745.13 half the smallest subnormal; sech(x)**2 ~ 4 e**(-2|x|) underflows at |x| ~ 373).
+_ALL = Interval(-1e300, 1e300)
+_ALL_POS = Interval(5e-324, 1.7e308)
 _abs_kink = _zero_kink("abs", -1.0, 1.0, np.sign)
 _relu_kink = _zero_kink("relu", 0.0, 1.0, lambda x: (x > 0).astype(float))
 
@@ -720,42 +731,47 @@ def _entries():
     return [
         # elementwise arithmetic, simplest first
         E("add", 2, lambda x, y: x + y, np.add, _broadcast, (_S, _S), symbol="+", ulps=ULPS_EXACT,
-          doc="x + y with numpy broadcasting"),
+          extent=(_ALL, _ALL), doc="x + y with numpy broadcasting"),
         E("mul", 2, lambda x, y: x * y, np.multiply, _broadcast, (_S, _S), symbol="*", ulps=ULPS_EXACT,
-          doc="x * y with numpy broadcasting"),
+          extent=(_ALL, _ALL), doc="x * y with numpy broadcasting"),
         E("sub", 2, lambda x, y: x - y, np.subtract, _broadcast, (_S, _S), symbol="-", ulps=ULPS_EXACT,
-          doc="x - y with numpy broadcasting"),
-        E("neg", 1, lambda x: -x, np.negative, _same_shape, (_S,), symbol="-", ulps=ULPS_EXACT, doc="-x"),
-        E("square", 1, lambda x: x**2, np.square, _same_shape, (_S,), ulps=ULPS_EXACT, doc="x ** 2"),
-        E("exp", 1, sympy.exp, np.exp, _same_shape, (_S,), valid=_exp_ok, edges=((-30.0,), (9.0,)), doc="e ** x"),
-        E("sin", 1, sympy.sin, np.sin, _same_shape, (Interval(-4.0, 4.0),), doc="sine"),
-        E("cos", 1, sympy.cos, np.cos, _same_shape, (Interval(-4.0, 4.0),), doc="cosine"),
+          extent=(_ALL, _ALL), doc="x - y with numpy broadcasting"),
+        E("neg", 1, lambda x: -x, np.negative, _same_shape, (_S,), symbol="-", ulps=ULPS_EXACT, extent=(_ALL,),
+          doc="-x"),
+        E("square", 1, lambda x: x**2, np.square, _same_shape, (_S,), ulps=ULPS_EXACT,
+          extent=(Interval(-1e154, 1e154),), doc="x ** 2"),
+        E("exp", 1, sympy.exp, np.exp, _same_shape, (_S,), valid=_exp_ok, edges=((-30.0,), (9.0,)),
+          extent=(Interval(-746.0, 709.7),), doc="e ** x"),
+        E("sin", 1, sympy.sin, np.sin, _same_shape, (Interval(-4.0, 4.0),), extent=(_ALL,), doc="sine"),
+        E("cos", 1, sympy.cos, np.cos, _same_shape, (Interval(-4.0, 4.0),), extent=(_ALL,), doc="cosine"),
         E("div", 2, lambda x, y: x / y, np.divide, _broadcast, (_S, Interval(0.5, 3.0)), valid=_nonzero, pole=True,
-          symbol="/", ulps=ULPS_EXACT, doc="x / y with numpy broadcasting; y away from 0"),
+          symbol="/", ulps=ULPS_EXACT, extent=(_ALL, _ALL), doc="x / y with numpy broadcasting; y away from 0"),
         E("log", 1, sympy.log, np.log, _same_shape, (_POS,), valid=_positive, pole=True,
-          edges=((1.0,), (1e6,)), doc="natural log, x > 0"),
+          edges=((1.0,), (1e6,)), extent=(_ALL_POS,), doc="natural log, x > 0"),
         E("sqrt", 1, sympy.sqrt, np.sqrt, _same_shape, (_POS,), valid=_positive, pole=True, ulps=ULPS_EXACT,
-          doc="square root, x > 0"),
+          extent=(_ALL_POS,), doc="square root, x > 0"),
         E("tanh", 1, sympy.tanh, np.tanh, _same_shape, (_S,), hessian_scale=_hs_tanh,
-          edges=((-20.0,), (20.0,)), doc="hyperbolic tangent"),
+          edges=((-20.0,), (20.0,)), extent=(Interval(-400.0, 400.0),), doc="hyperbolic tangent"),
         E("sigmoid", 1, lambda x: 1 / (1 + sympy.exp(-x)), _np_sigmoid, _same_shape, (Interval(-6.0, 6.0),),
           jacobian_scale=_js_sigmoid, hessian_scale=_hs_sigmoid, edges=((-40.0,), (-20.0,), (20.0,), (40.0,)),
-          doc="logistic sigmoid 1 / (1 + e ** -x)"),
+          extent=(Interval(-750.0, 750.0),), doc="logistic sigmoid 1 / (1 + e ** -x)"),
         E("softplus", 1, lambda x: sympy.log(1 + sympy.exp(x)), _np_softplus, _same_shape,
-          (Interval(-6.0, 6.0),), edges=((-40.0,), (-20.0,), (25.0,), (40.0,)), doc="log(1 + e ** x)"),
+          (Interval(-6.0, 6.0),), edges=((-40.0,), (-20.0,), (25.0,), (40.0,)), extent=(Interval(-750.0, 750.0),),
+          doc="log(1 + e ** x)"),
         E("tan", 1, sympy.tan, np.tan, _same_shape, (Interval(-1.2, 1.2),), valid=_tan_ok, pole=True,
-          doc="tangent, away from pi/2 + k*pi"),
+          extent=(Interval(-1e4, 1e4),), doc="tangent, away from pi/2 + k*pi"),
         E("pow", 2, lambda x, y: x**y, np.power, _broadcast, (_POS, Interval(-2.0, 3.0)), valid=_pow_ok, pole=True,
-          symbol="**", edges=((2.05, 0.0), (1.5, 1.0), (1.0, 2.5)), doc="x ** y; x > 0 unless y is a constant integer"),
+          symbol="**", edges=((2.05, 0.0), (1.5, 1.0), (1.0, 2.5)), extent=(Interval(1e-300, 1e300), Interval(-700.0, 700.0)),
+          doc="x ** y; x > 0 unless y is a constant integer"),
         # kinked elementwise ops
         E("abs", 1, sympy.Abs, np.abs, _same_shape, (_S,), kink=_abs_kink, analytic=False, piecewise_linear=True, ulps=ULPS_EXACT,
-          doc="|x|"),
+          extent=(_ALL,), doc="|x|"),
         E("relu", 1, lambda x: sympy.Max(x, 0), lambda x: np.maximum(x, 0.0), _same_shape, (_S,),
-          kink=_relu_kink, analytic=False, piecewise_linear=True, ulps=ULPS_EXACT, doc="max(x, 0)"),
+          kink=_relu_kink, analytic=False, piecewise_linear=True, ulps=ULPS_EXACT, extent=(_ALL,), doc="max(x, 0)"),
         E("clip", 1, lambda x, lo, hi: sympy.Min(sympy.Max(x, _rational(lo)), _rational(hi)),
           lambda x, lo, hi: np.clip(x, lo, hi), _clip_shape, (_S,), kink=_clip_kink(), analytic=False, piecewise_linear=True,
           params=(Param("lo", "bound", -1.0), Param("hi", "bound", 1.0)), ulps=ULPS_EXACT,
-          doc="x limited to [lo, hi]"),
+          extent=(_ALL,), doc="x limited to [lo, hi]"),
         # reductions and shape ops (array twins)
         E("sum", 1, lambda x, axis=None, keepdims=False: _along(x, axis, keepdims, sympy.Add.fromiter),
           lambda x, axis=None, keepdims=False: np.sum(x, axis=normalize_axis(axis, np.ndim(x)), keepdims=keepdims),

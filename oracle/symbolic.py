@@ -730,4 +730,78 @@ class _ErrorModel:
         return D
 
 
-__all__ = ["Oracle", "Exact", "PRECISIONS", "SAFETY", "SAFETY_SECOND_ORDER", "U64", "UNSURE_FRACTION", "NEAR_KINK"]
+# --- one elementwise op at many points, to full relative accuracy -----------------------------------
+
+# Accuracy profiles (properties.accuracy) need exact derivatives far out in the tails, where a twin's
+# derivative as sympy writes it cancels: tanh' = 1 - tanh(x)**2 is 0 at 100 digits for x > 116 while
+# the exact value is about 4 e**(-2x); sigmoid'' cancels to -x/8 near 0. Fixed precision cannot know
+# this (both precisions agree on 0), so each point is evaluated at doubling precision until two
+# successive precisions agree to RELATIVE_AGREEMENT; a result of exactly 0 is only accepted when it
+# stays 0 up to MAX_DIGITS (a true zero, as relu' below 0).
+RELATIVE_AGREEMENT = 2.0**-70
+MAX_DIGITS = 1600
+
+
+@dataclass(frozen=True)
+class Pointwise:
+    """Exact value, first partials (argument -> array) and second partials ((j, k) -> array, j <= k)
+    of an elementwise op, correctly rounded to float64; ``unsure`` marks points where MAX_DIGITS did
+    not settle them; ``digits`` is the precision each point needed."""
+
+    value: np.ndarray
+    first: dict
+    second: dict
+    unsure: np.ndarray
+    digits: np.ndarray
+
+
+def pointwise(name: str, args, params: dict | None = None) -> Pointwise:
+    """Exact derivatives of elementwise op ``name`` at the points ``args`` (one float array per
+    argument, broadcast together), at whatever precision each point needs (see MAX_DIGITS).
+
+        >>> p = pointwise("tanh", [np.array([0.5, 300.0])])
+        >>> p.first[0]
+        array([7.86447733e-001, 1.06015862e-260])
+    """
+    op = spec.get(name)
+    if not op.elementwise:
+        raise ValueError(f"{name} is not elementwise; use Oracle for array ops")
+    params = spec.check_params(op, params or {})
+    prog = _program(op, params, (), (None,) * op.arity)
+    pts = np.broadcast_arrays(*[np.asarray(a, dtype=float) for a in args])
+    n = pts[0].size
+    keep = 1 + len(prog.var) + len(prog.pairs)  # value, first and second partials (not the third)
+    out = np.empty((keep, n), dtype=float)
+    unsure = np.zeros(n, dtype=bool)
+    digits = np.zeros(n, dtype=int)
+    flat = [p.ravel() for p in pts]
+    for i in range(n):
+        prec, prev = PRECISIONS[0], None
+        while True:
+            with mpmath.workdps(prec):
+                res = prog.fn(*[mpmath.mpf(float(a[i])) for a in flat])[:keep]
+            if prev is not None and all(_settled(a, b, prec >= MAX_DIGITS) for a, b in zip(prev, res)):
+                break
+            if prec >= MAX_DIGITS:
+                unsure[i] = True
+                break
+            prev, prec = res, prec * 2
+        with mpmath.workdps(prec):
+            out[:, i] = [float(v) for v in res]
+        digits[i] = prec
+    shape = pts[0].shape
+    col = iter(out)
+    value = next(col).reshape(shape)
+    first = {j: next(col).reshape(shape) for j in prog.var}
+    second = {pair: next(col).reshape(shape) for pair in prog.pairs}
+    return Pointwise(value, first, second, unsure.reshape(shape), digits.reshape(shape))
+
+
+def _settled(a, b, last: bool) -> bool:
+    """Two successive precisions agree: relatively, or both exactly 0 at the last precision."""
+    if a == 0 or b == 0:
+        return a == b and last
+    return abs(a - b) <= RELATIVE_AGREEMENT * abs(b)
+
+
+__all__ = ["Oracle", "Exact", "Pointwise", "pointwise", "PRECISIONS", "SAFETY", "SAFETY_SECOND_ORDER", "U64", "UNSURE_FRACTION", "NEAR_KINK"]

@@ -10,6 +10,13 @@ of compositions mixing all of them; columns: properties; cells: pass, FAIL, unsu
 not reached) followed by every minimal counterexample. Exit status: 0 when nothing failed, 1 when
 something did, 2 on bad usage (with a one-line message).
 
+    trigrad accuracy [--backend NAME ...] [--op OP ...] [--range LO:HI] [--points N] [--json FILE] [--plot DIR]
+    trigrad report --from FILE... --html OUT.html
+
+``accuracy`` measures derivatives in ULPs against exact across each op's domain
+(``properties.accuracy``); ``report`` builds one HTML page from the JSON of both
+(``properties.html_report``).
+
 Without --seconds every cell runs the Hypothesis profile's budget of examples (profile ``dev`` by
 default, ``ci`` when the CI environment variable is set). With --seconds the cells run in rounds
 of growing size until the time is spent; cells the time did not reach are reported as such.
@@ -27,12 +34,13 @@ import time
 from hypothesis import settings
 from hypothesis.errors import InvalidArgument
 
-from . import fuzzing, known, profiles, suite
+from . import accuracy, fuzzing, html_report, known, profiles, suite
 from .backends import BackendError, resolve
 from .minimize import Deadline
 
 FIRST_ROUND = 5  # examples per cell in the first round of a timed run; each round doubles it
 PROGRESS_LINES = 25  # without a terminal, a progress line every this many cells
+COMMANDS = {"accuracy": accuracy.command, "report": html_report.command, "fuzz": fuzzing.command}
 STATUS_MARK = {"pass": "pass", "fail": "FAIL", "error": "ERROR", "not reached": "-", "known": "known"}
 
 
@@ -62,6 +70,8 @@ def _parser():
                    help=f"only these columns: {', '.join(suite.PROPERTIES)}")
     c.add_argument("--quiet", action="store_true", help="no progress line")
     fuzzing.add_parser(sub)
+    accuracy.add_parser(sub)
+    html_report.add_parser(sub)
     return p
 
 
@@ -207,8 +217,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.command == "check":
         return check(args)
-    if args.command == "fuzz":
-        return fuzzing.command(args)
+    if args.command in COMMANDS:
+        return COMMANDS[args.command](args)
     parser.print_help()
     return 2
 

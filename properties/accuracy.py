@@ -1,0 +1,554 @@
+"""Gradient accuracy profiles: how far a backend's derivatives are from exact, in ULPs, across each
+op's whole domain.
+
+Conformance (``trigrad check``) answers "right or wrong" at ordinary arguments. A profile answers
+"how accurate, and where does it break down": every elementwise op of the spec table is swept across
+its ``extent`` (the whole float64 range, tails included: sigmoid and tanh out to several hundred,
+exp up to its overflow, log down to the smallest subnormal), uniformly and log-spaced, and at each
+point the backend's first derivative (and second, where the backend has second order) is compared
+with the exact one from the symbolic oracle.
+
+**How errors are counted.** The exact derivative is evaluated at 50 and 100 digits and rounded to
+the backend's format (float64, or float32 for float32 backends). The error of a computed value c is
+|c - e| / ulp(e), with e the correctly rounded exact value and ulp(e) the spacing of the format at
+|e| (``numpy.spacing``): 0 means correctly rounded, 1 one unit in the last place off. Subnormal
+results are measured with the subnormal spacing (the smallest subnormal), as IEEE gradual underflow
+defines it, so a result flushed to 0 where the exact value is a subnormal counts as many ULPs. An
+exact value that rounds to 0 in the format is met by 0 (error 0) and missed by anything else (error
+|c| / smallest subnormal). Points where the exact value overflows the format are not measured
+(counted as ``overflow``), nor points exactly on a kink (``kink``: there any element of the
+subdifferential is right, which ``trigrad check``'s kink property judges), nor points where the oracle's precision, raised as far as
+``oracle.symbolic.MAX_DIGITS``, did not settle the exact value (``unsure``).
+
+**Findings** are the ranges of the swept argument where the computed derivative is inf or NaN while
+the exact value is finite, is 0 while the exact value is not, or is off by more than a factor of
+``FACTOR`` (a wrong sign included). A finding whose range covers one of the op's ordinary arguments
+(``ORDINARY`` evenly spaced points of the spec's draw interval, where ``trigrad check`` tests it,
+which every sweep includes) is a wrong rule; one that covers none (a tail, the neighbourhood of 0)
+is an accuracy finding.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+
+from oracle import spec
+from oracle.symbolic import pointwise
+
+from .backends import Backend, Unsupported
+
+# Points per sweep by default: half evenly spaced over the extent, half log-spaced in magnitude.
+POINTS = 400
+# Smallest magnitude of the log-spaced points (float32 backends see their own smallest values).
+SMALLEST = 1e-300
+# "Within a few ULPs": what a libm-grade implementation meets (glibc's exp, log, sin are within 1-2
+# ulps; a derivative formula adds a rounding or two).
+FEW_ULPS = 4
+# The error levels whose exceedance the summary reports (fraction of points above each).
+LEVELS = (1, 4, 1000)
+# A computed derivative off by more than this factor (or of the wrong sign) is a finding.
+FACTOR = 2.0
+# Evenly spaced points over the op's draw interval (its ordinary arguments, where trigrad check tests
+# it) that every sweep includes: a finding that covers one of them is a wrong rule, not a tail effect.
+ORDINARY = 16
+# Where the fixed argument of a two-argument sweep sits: this fraction of its draw interval's upper end
+# (pow(x, 2.25), pow(3.0, y), div(x, 2.25), ...): a typical value, neither 0 nor 1.
+FIXED_AT = 0.75
+
+CLASSES = {
+    "nonfinite": "inf or NaN where the exact value is finite",
+    "zero": "0 where the exact value is not",
+    "factor": f"off by more than a factor of {FACTOR:g} (or of the wrong sign)",
+}
+
+
+def profiled_ops(backend: Backend | None = None) -> list[str]:
+    """The ops accuracy profiles sweep: the spec table's ops with an extent (the elementwise ones)."""
+    return [name for name, op in spec.OPS.items() if op.extent and (backend is None or backend.supports(name))]
+
+
+# --- sampling ------------------------------------------------------------------------------------
+
+
+def sample(lo: float, hi: float, n: int, dtype=np.float64, edges: Sequence[float] = ()) -> np.ndarray:
+    """Sorted distinct points of [lo, hi] representable in ``dtype``: n // 2 evenly spaced, the rest
+    log-spaced in magnitude from SMALLEST (or the format's smallest positive number) to the ends, on
+    each side of 0 the interval covers, plus the ``edges`` inside it."""
+    if not lo < hi:
+        raise ValueError(f"the range needs LO < HI, got {lo:g}:{hi:g}")
+    info = np.finfo(dtype)
+    lo, hi = max(lo, -float(info.max)), min(hi, float(info.max))
+    smallest = max(SMALLEST, float(info.smallest_subnormal))
+    even = np.linspace(lo, hi, max(n - n // 2, 2))
+    sides = [(s, a, b) for s, a, b in ((1.0, max(lo, smallest), hi), (-1.0, max(-hi, smallest), -lo)) if b > a]
+    logs = [s * np.geomspace(a, b, max((n // 2) // len(sides), 2)) for s, a, b in sides]
+    pts = np.concatenate([even, *logs, np.asarray(edges, dtype=float)])
+    with np.errstate(over="ignore"):
+        pts = pts.astype(dtype).astype(np.float64)
+    pts = pts[np.isfinite(pts) & (pts >= lo) & (pts <= hi)]
+    return np.unique(pts)
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """One op swept along one argument, the others fixed: ``label`` names it (``pow(x, 2.25)``)."""
+
+    op: str
+    arg: int
+    fixed: tuple[float | None, ...]  # per argument: its fixed value, None for the swept one
+    lo: float
+    hi: float
+
+    @property
+    def label(self) -> str:
+        o = spec.get(self.op)
+        if o.arity == 1:
+            return self.op
+        names = [_VAR[j] if v is None else f"{v:g}" for j, v in enumerate(self.fixed)]
+        return f"{self.op}({', '.join(names)})"
+
+
+_VAR = ("x", "y")
+
+
+def sweeps(op: str, lo: float | None = None, hi: float | None = None) -> list[Sweep]:
+    """The sweeps of an op: each argument across its extent (or [lo, hi]), the others fixed at a
+    typical value (FIXED_AT of their draw interval's upper end)."""
+    o = spec.get(op)
+    if not o.extent:
+        raise ValueError(f"{op} has no extent in the spec table; profiled ops: {', '.join(profiled_ops())}")
+    out = []
+    for j in range(o.arity):
+        fixed = tuple(None if k == j else FIXED_AT * o.draw[k].hi for k in range(o.arity))
+        a = o.extent[j].lo if lo is None else lo
+        b = o.extent[j].hi if hi is None else hi
+        out.append(Sweep(op, j, fixed, a, b))
+    return out
+
+
+# --- measuring -----------------------------------------------------------------------------------
+
+
+def ulp_error(computed, exact, dtype=np.float64) -> np.ndarray:
+    """|computed - e| / ulp(e) with e = ``exact`` (float64, correctly rounded) rounded to ``dtype``
+    and ulp the format's spacing at |e| (subnormal spacing below the smallest normal number). inf
+    where ``computed`` is not finite; NaN where e overflows the format (not measurable)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        e = np.asarray(exact, dtype=np.float64).astype(dtype)
+        c = np.asarray(computed, dtype=np.float64)
+        spacing = np.spacing(np.abs(e)).astype(np.float64)
+        err = np.abs(c - e.astype(np.float64)) / spacing
+    err = np.where(np.isfinite(c), err, np.inf)
+    return np.where(np.isfinite(e), err, np.nan)
+
+
+def classify(computed, exact, dtype=np.float64) -> np.ndarray:
+    """Per point: "nonfinite", "zero", "factor" (see CLASSES) or "" (none of these)."""
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        e = np.asarray(exact, dtype=np.float64).astype(dtype).astype(np.float64)
+        c = np.asarray(computed, dtype=np.float64)
+        ratio = np.where(e != 0, c / np.where(e != 0, e, 1.0), np.where(c == 0, 1.0, np.inf))
+    out = np.full(c.shape, "", dtype=object)
+    out[~((ratio >= 1 / FACTOR) & (ratio <= FACTOR))] = "factor"
+    out[(c == 0) & (e != 0)] = "zero"
+    out[~np.isfinite(c)] = "nonfinite"
+    return out
+
+
+@dataclass
+class Series:
+    """One derivative along one sweep: d/dx or d2/dx2 with respect to argument ``wrt``."""
+
+    name: str  # "d/dx", "d2/dy2"
+    order: int
+    wrt: int
+    x: np.ndarray  # the swept argument at every point
+    exact: np.ndarray  # correctly rounded float64 exact values (NaN: not measured)
+    computed: np.ndarray  # what the backend returned (NaN where not measured)
+    excluded: dict = field(default_factory=dict)  # reason -> number of points
+    error: str = ""  # why the whole series could not be measured (unsupported, the backend raised)
+    dtype: np.dtype = np.dtype(np.float64)
+    ordinary: np.ndarray | None = None  # which points are ordinary arguments (rule vs accuracy)
+
+    @property
+    def measured(self) -> np.ndarray:
+        return ~np.isnan(self.exact)
+
+    @property
+    def ulps(self) -> np.ndarray:
+        """ULP error per point (NaN where not measured)."""
+        err = np.full(self.x.shape, np.nan)
+        m = self.measured
+        err[m] = ulp_error(self.computed[m], self.exact[m], self.dtype)
+        return err
+
+    def summary(self) -> dict:
+        """median and max ULP error (with where the max is), the fraction of points above each of
+        LEVELS, and the findings as ranges of x."""
+        if self.error:
+            return {"points": 0, "error": self.error}
+        m = self.measured
+        err = self.ulps[m]
+        if not err.size:
+            return {"points": 0, "excluded": dict(self.excluded), "error": "no point could be measured"}
+        worst = int(np.argmax(err))
+        normal = np.abs(self.exact[m]) >= float(np.finfo(self.dtype).smallest_normal)
+        return {
+            "points": int(err.size),
+            "excluded": dict(self.excluded),
+            "median_ulps": float(np.median(err)),
+            "max_ulps": float(err[worst]),
+            "max_at": float(self.x[m][worst]),
+            # where the exact value is a normal number: subnormal results have absolute, not relative,
+            # accuracy in IEEE arithmetic (a product with a subnormal factor k is off by up to k/2 ulps)
+            "max_normal_ulps": float(np.max(err[normal])) if normal.any() else None,
+            "above": {str(k): float(np.mean(err > k)) for k in LEVELS},
+            "findings": self.findings(),
+        }
+
+    def findings(self) -> list[dict]:
+        """Runs of consecutive measured points with the same class, as ranges of x."""
+        m = self.measured
+        x, c, e = self.x[m], self.computed[m], self.exact[m]
+        kinds = classify(c, e, self.dtype)
+        out = []
+        for kind in CLASSES:
+            hit = kinds == kind
+            k = 0
+            while k < len(hit):
+                if not hit[k]:
+                    k += 1
+                    continue
+                j = k
+                while j + 1 < len(hit) and hit[j + 1]:
+                    j += 1
+                lo, hi = float(x[k]), float(x[j])
+                rule = self.ordinary is not None and bool(self.ordinary[m][k:j + 1].any())
+                i = k + int(np.argmax(np.abs(e[k:j + 1])))  # the largest exact value in the range
+                subnormal = bool(np.all(np.abs(e[k:j + 1]) < np.finfo(self.dtype).smallest_normal))
+                out.append({"class": kind, "kind": "wrong rule" if rule else "accuracy", "lo": lo, "hi": hi,
+                            "points": j - k + 1, "subnormal": subnormal,
+                            "example": {"x": float(x[i]), "computed": float(c[i]), "exact": float(e[i])}})
+                k = j + 1
+        return sorted(out, key=lambda f: f["lo"])
+
+    def to_json(self) -> dict:
+        ulps = self.ulps
+        return {"name": self.name, "order": self.order, "wrt": self.wrt, "summary": self.summary(),
+                "x": self.x.tolist(), "ulps": [None if np.isnan(v) else v for v in ulps.tolist()],
+                "exact": _floats_json(self.exact), "computed": _floats_json(self.computed)}
+
+
+def _floats_json(a) -> list:
+    """Floats for JSON: NaN and inf as the strings "nan", "inf", "-inf" (JSON has no such numbers)."""
+    return [v if math.isfinite(v) else str(v) for v in np.asarray(a, dtype=float).tolist()]
+
+
+@dataclass
+class Profile:
+    sweep: Sweep
+    series: list[Series]
+
+    def to_json(self) -> dict:
+        s = self.sweep
+        return {"op": s.op, "label": s.label, "arg": s.arg, "fixed": list(s.fixed), "lo": s.lo, "hi": s.hi,
+                "series": [x.to_json() for x in self.series]}
+
+
+def profile_sweep(backend: Backend, sweep: Sweep, *, points: int = POINTS, order: int = 2) -> Profile:
+    """Measure one sweep on a backend: the first derivatives with respect to every argument, and the
+    second with respect to the swept one when ``order`` is 2 and the backend has second order."""
+    o = spec.get(sweep.op)
+    dtype = np.dtype(backend.dtype)
+    iv = o.draw[sweep.arg]
+    grid = np.linspace(iv.lo, iv.hi, ORDINARY).astype(dtype).astype(float)
+    x = sample(sweep.lo, sweep.hi, points, dtype, [e[sweep.arg] for e in o.edges] + grid.tolist())
+    args = [x if v is None else np.full(x.shape, float(np.asarray(v, dtype=dtype))) for v in sweep.fixed]
+    exact = pointwise(sweep.op, args, o.defaults())
+    const = backend.constant_args.get(sweep.op, ())
+    wanted = [(1, j, exact.first[j]) for j in range(o.arity)]
+    if order > 1 and backend.capable("hvp"):
+        # piecewise-linear ops have no second partials in the oracle: 0 away from their kinks
+        wanted.append((2, sweep.arg, exact.second.get((sweep.arg, sweep.arg), np.zeros(x.shape))))
+    # at a kink any element of the subdifferential is right (the kink property judges it): not measured
+    kink = np.zeros(x.shape, dtype=bool) if o.kink is None else o.kink.distance(*args, **o.defaults()) == 0
+    series = []
+    for d, j, e in wanted:
+        e = e.copy()
+        with np.errstate(over="ignore"):
+            over = ~np.isfinite(e.astype(dtype))
+        excluded = {"overflow": int(over.sum()), "kink": int((kink & ~over).sum()),
+                    "unsure": int((exact.unsure & ~over & ~kink).sum())}
+        e[over | kink | exact.unsure] = np.nan
+        name = f"d/d{_VAR[j]}" if d == 1 else f"d2/d{_VAR[j]}2"
+        s = Series(name, d, j, x, e, np.full(x.shape, np.nan), {k: v for k, v in excluded.items() if v},
+                   dtype=dtype, ordinary=np.isin(x, grid))
+        if j in const or sweep.arg in const:
+            s.error = f"{backend.name} takes argument {j} of {sweep.op} as a constant only"
+        series.append(s)
+    _computed(backend, sweep, args, [s for s in series if not s.error], const)
+    return Profile(sweep, series)
+
+
+def _computed(backend: Backend, sweep: Sweep, args, series: list[Series], const):
+    """Fill in what the backend computes for each series (or the series' error). First derivatives
+    come from one VJP with every argument a variable (the library's constant-only arguments
+    excepted); a second derivative from an HVP with only the swept argument a variable, so that
+    nothing the other arguments' gradients do (an overflow times a zero tangent) leaks into it."""
+    if not series:
+        return
+    o = spec.get(sweep.op)
+    params = o.defaults()
+    try:
+        f = backend.op(sweep.op)
+    except Unsupported as e:
+        for s in series:
+            s.error = str(e)
+        return
+
+    def call(variable):
+        def fn(*xs):
+            given = dict(zip(variable, xs))
+            return f(*[given[j] if j in given else float(sweep.fixed[j]) for j in range(o.arity)], **params)
+        return fn, [backend.asarray(args[j]) for j in variable]
+
+    ones = np.ones(len(args[0]))
+    results = {}
+    with np.errstate(all="ignore"):
+        variable = [j for j in range(o.arity) if j not in const]
+        try:
+            _, grads = backend.vjp(*call(variable), ones)
+            results.update({(1, j): g for j, g in zip(variable, grads)})
+        except Exception as e:  # noqa: BLE001 - whatever the library raises is what it did
+            results[1] = f"the backend raised {type(e).__name__}: {e}"
+        if any(s.order == 2 for s in series):
+            try:
+                (h,) = backend.hvp(*call([sweep.arg]), ones, [ones])
+                results[(2, sweep.arg)] = h
+            except Unsupported as e:
+                results[2] = str(e)
+            except Exception as e:  # noqa: BLE001
+                results[2] = f"the backend raised {type(e).__name__}: {e}"
+    for s in series:
+        r = results.get((s.order, s.wrt), results.get(s.order, "not computed"))
+        if isinstance(r, str):
+            s.error = r
+        else:
+            s.computed = np.where(s.measured, np.broadcast_to(np.asarray(r, dtype=float), s.x.shape), np.nan)
+
+
+# --- a run over several ops and backends ---------------------------------------------------------
+
+
+@dataclass
+class Run:
+    """Profiles of one backend."""
+
+    backend: str
+    dtype: str
+    points: int
+    profiles: list[Profile]
+
+    def to_json(self) -> dict:
+        return {"backend": self.backend, "dtype": self.dtype, "points": self.points,
+                "profiles": [p.to_json() for p in self.profiles]}
+
+
+def profile(backend: Backend, ops: Sequence[str] | None = None, *, lo: float | None = None,
+            hi: float | None = None, points: int = POINTS, order: int = 2,
+            progress: Callable[[str], None] | None = None) -> Run:
+    """Accuracy profiles of ``backend`` for ``ops`` (default: every profiled op it supports)."""
+    ops = list(ops) if ops is not None else profiled_ops(backend)
+    out = []
+    for op in ops:
+        for sw in sweeps(op, lo, hi):
+            if progress:
+                progress(sw.label)
+            if not backend.supports(op):
+                p = Profile(sw, [Series("d/d" + _VAR[sw.arg], 1, sw.arg, np.zeros(0), np.zeros(0), np.zeros(0),
+                                        error=f"unsupported: {backend.name} has no {op}")])
+            else:
+                p = profile_sweep(backend, sw, points=points, order=order)
+            out.append(p)
+    return Run(backend.describe(), np.dtype(backend.dtype).name, points, out)
+
+
+def to_json(runs: Sequence[Run]) -> dict:
+    """The JSON document of ``trigrad accuracy --json`` (``trigrad report`` reads it)."""
+    return {"trigrad": "accuracy", "levels": list(LEVELS), "few_ulps": FEW_ULPS, "factor": FACTOR,
+            "classes": CLASSES, "runs": [r.to_json() for r in runs]}
+
+
+def dumps(runs: Sequence[Run]) -> str:
+    return json.dumps(to_json(runs), indent=1)
+
+
+# --- text ----------------------------------------------------------------------------------------
+
+
+def fmt_ulps(v) -> str:
+    """An ULP count for a table: integers as such, large ones in exponent form."""
+    if v is None:
+        return "-"
+    if v == math.inf:
+        return "inf"
+    if v < 1e4:
+        return f"{v:.0f}" if v == int(v) or v >= 10 else f"{v:.2g}"
+    return f"{v:.1e}"
+
+
+def fmt_fraction(f) -> str:
+    return "0" if f == 0 else "<0.1%" if f < 0.001 else f"{100 * f:.1f}%"
+
+
+def rows(run: dict) -> list[dict]:
+    """One row per (sweep, derivative) of a run's JSON: label, name, and the summary."""
+    return [{"label": p["label"], "op": p["op"], "name": s["name"], **s["summary"]}
+            for p in run["profiles"] for s in p["series"]]
+
+
+def table(run: dict) -> str:
+    """A run's summary as a text table, then its findings."""
+    head = ["op", "derivative", "points", "median", "max", "at x", "max normal"] + [f">{k}" for k in LEVELS]
+    lines = [head + ["findings"]]
+    for r in rows(run):
+        if r.get("error"):
+            lines.append([r["label"], r["name"]] + ["-"] * (len(head) - 2) + [r["error"]])
+            continue
+        kinds = sorted({f["class"] for f in r["findings"]})
+        lines.append([r["label"], r["name"], str(r["points"]), fmt_ulps(r["median_ulps"]), fmt_ulps(r["max_ulps"]),
+                      f"{r['max_at']:.4g}", fmt_ulps(r["max_normal_ulps"])]
+                     + [fmt_fraction(r["above"][str(k)]) for k in LEVELS] + [", ".join(kinds)])
+    widths = [max(len(row[i]) for row in lines) for i in range(len(head))]
+    text = [" ".join(c.ljust(w) for c, w in zip(row, widths)) + " " + row[-1] for row in lines]
+    found = [(r, f) for r in rows(run) if not r.get("error") for f in r["findings"]]
+    if found:
+        text += ["", "findings:"] + [f"  {finding_text(r['label'], r['name'], f)}" for r, f in found]
+    return "\n".join(t.rstrip() for t in text)
+
+
+def finding_text(label: str, name: str, f: dict) -> str:
+    """``sigmoid d/dx: 0 where the exact value is not for x in [40, 742.5] (95 points; accuracy); e.g.
+    at x = 40.0: 0.0, exact 4.248354255291589e-18`` (the example: the largest exact value there)."""
+    ex = f["example"]
+    where = f"x = {f['lo']:.4g}" if f["lo"] == f["hi"] else f"x in [{f['lo']:.4g}, {f['hi']:.4g}]"
+    kind = f["kind"] + ("; exact values subnormal" if f.get("subnormal") else "")
+    return (f"{label} {name}: {CLASSES[f['class']]} for {where} ({f['points']} points; {kind}); "
+            f"e.g. at x = {ex['x']!r}: {ex['computed']!r}, exact {ex['exact']!r}")
+
+
+def worst_by_op(run: dict) -> dict[str, tuple[float, float]]:
+    """op -> (max ULPs where the exact value is normal, max ULPs anywhere), over all its derivatives."""
+    worst: dict[str, tuple[float, float]] = {}
+    for r in rows(run):
+        if not r.get("error"):
+            a, b = worst.get(r["op"], (0.0, 0.0))
+            worst[r["op"]] = (max(a, r["max_normal_ulps"] or 0.0), max(b, r["max_ulps"]))
+    return worst
+
+
+def overview(runs: Sequence[dict]) -> str:
+    """One line per backend: the ops within FEW_ULPS on every derivative wherever the exact value is
+    a normal number, the worst ops there, and the worst in the subnormal range."""
+    out = []
+    for run in runs:
+        worst = worst_by_op(run)
+        good = [op for op, (v, _) in worst.items() if v <= FEW_ULPS]
+        bad = sorted(((v, op) for op, (v, _) in worst.items() if v > FEW_ULPS), reverse=True)
+        sub = sorted(((w, op) for op, (v, w) in worst.items() if w > max(v, FEW_ULPS)), reverse=True)
+        line = (f"{run['backend']}: {len(good)} of {len(worst)} ops within {FEW_ULPS} ulps (normal results); "
+                f"worst: {', '.join(f'{op} {fmt_ulps(v)}' for v, op in bad[:6]) or 'none'}")
+        if sub:
+            line += f"; subnormal results: {', '.join(f'{op} {fmt_ulps(w)}' for w, op in sub[:4])}"
+        out.append(line)
+    return "\n".join(out)
+
+
+# --- the command ---------------------------------------------------------------------------------
+
+
+def add_parser(sub):
+    """``trigrad accuracy`` on the ``trigrad`` command's subparsers."""
+    a = sub.add_parser("accuracy", help="gradient error in ULPs against exact, op by op across each op's domain",
+                       description="Measure each backend's first and second derivatives against the exact ones, "
+                                   "in ULPs of the backend's format, across each op's whole domain.")
+    a.add_argument("--backend", action="append", metavar="NAME",
+                   help="builtin (default), torch, torch[float32], jax, dezero or module:object; repeat for several")
+    a.add_argument("--op", action="append", metavar="OP", help="only this op (repeat for several; default: all "
+                   f"elementwise ops: {', '.join(profiled_ops())})")
+    a.add_argument("--range", default=None, metavar="LO:HI", help="sweep the argument over [LO, HI] instead of "
+                   "the op's extent")
+    a.add_argument("--points", type=int, default=POINTS, metavar="N", help=f"points per sweep (default {POINTS})")
+    a.add_argument("--json", default=None, metavar="FILE", help="also write the profiles as JSON (trigrad report reads it)")
+    a.add_argument("--plot", default=None, metavar="DIR", help="also write one PNG per op and derivative "
+                   "(needs matplotlib: pip install 'trigrad[plot]')")
+    a.add_argument("--first-order", action="store_true", help="first derivatives only")
+    return a
+
+
+def parse_range(text: str) -> tuple[float, float]:
+    """"LO:HI" -> (lo, hi); a ValueError that says what is wrong."""
+    lo, sep, hi = text.partition(":")
+    try:
+        if not sep:
+            raise ValueError
+        a, b = float(lo), float(hi)
+    except ValueError:
+        raise ValueError(f"--range must be LO:HI with two numbers, e.g. -40:40, not {text!r}") from None
+    if not (math.isfinite(a) and math.isfinite(b) and a < b):
+        raise ValueError(f"--range needs finite LO < HI, got {text!r}")
+    return a, b
+
+
+def command(args) -> int:
+    """Run ``trigrad accuracy``: 0 when it ran, 2 on bad usage."""
+    from .backends import BackendError, resolve
+    from .cli import _fail_usage
+
+    try:
+        backends = [resolve(name) for name in (args.backend or ["builtin"])]
+        ops = args.op or profiled_ops()
+        unknown = [op for op in ops if op not in profiled_ops()]
+        if unknown:
+            raise ValueError(f"cannot profile {', '.join(map(repr, unknown))}; profiled ops: {', '.join(profiled_ops())}")
+        lo, hi = parse_range(args.range) if args.range else (None, None)
+        if args.points < 4:
+            raise ValueError(f"--points must be at least 4, got {args.points}")
+        if args.plot:
+            from .html_report import need_matplotlib
+
+            need_matplotlib()
+    except (BackendError, ValueError, ImportError) as e:
+        return _fail_usage(str(e))
+    runs = []
+    for b in backends:
+        print(f"trigrad accuracy: {b.describe()}", file=sys.stderr, flush=True)
+        runs.append(profile(b, [op for op in ops if b.supports(op)] + [op for op in ops if not b.supports(op)],
+                            lo=lo, hi=hi, points=args.points, order=1 if args.first_order else 2))
+    data = to_json(runs)
+    for run in data["runs"]:
+        print(f"trigrad accuracy: {run['backend']}, {run['points']} points per sweep, error in ulps of {run['dtype']} "
+              "against the correctly rounded exact derivative")
+        print(table(run))
+        print()
+    print(overview(data["runs"]))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(data, f)
+    if args.plot:
+        from .html_report import write_plots
+
+        paths = write_plots(data, args.plot)
+        print(f"{len(paths)} plots in {args.plot}")
+    return 0
+
+
+__all__ = ["profile", "profile_sweep", "sweeps", "sample", "ulp_error", "classify", "profiled_ops", "to_json",
+           "dumps", "table", "overview", "rows", "Run", "Profile", "Series", "Sweep", "CLASSES", "LEVELS",
+           "FEW_ULPS", "POINTS"]
