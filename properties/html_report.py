@@ -189,6 +189,9 @@ table { border-collapse: collapse; font-size: 12px; margin: .5em 0; }
 th, td { border: 1px solid #ddd; padding: 2px 6px; text-align: left; }
 th { background: #f4f4f4; }
 .side { display: flex; flex-wrap: wrap; gap: 1.5em; align-items: flex-start; }
+/* narrow conformance tables (property names written upwards), so that several sit side by side */
+table.conformance th.prop { writing-mode: vertical-rl; transform: rotate(180deg); padding: 4px 2px; }
+table.conformance td { padding: 1px 3px; font-size: 11px; } table.conformance caption { max-width: 30em; }
 .pass, .good { background: #dff3df; } .fail, .error, .bad { background: #f8d0d0; }
 .known, .fair { background: #fbe9c5; } .unsup, .na, .none { color: #888; }
 pre { background: #f7f7f7; padding: .6em; font-size: 12px; overflow-x: auto; }
@@ -217,7 +220,7 @@ def conformance_html(checks: list[dict]) -> str:
     for doc in checks:
         cells = {(c["property"], c["op"]): c for c in doc["cells"]}
         props, ops = doc["properties"], doc["rows"]
-        head = "".join(f"<th>{_e(p)}</th>" for p in props)
+        head = "".join(f'<th class="prop">{_e(p)}</th>' for p in props)
         body = []
         for op in ops:
             tds = []
