@@ -201,7 +201,7 @@ def test_a_range_narrows_the_sweep(capsys, tmp_path):
 @pytest.mark.parametrize("args,message", [
     (["--backend", "tourch"], "unknown backend 'tourch'"),
     (["--op", "sine"], "cannot profile 'sine'"),
-    (["--op", "softmax"], "cannot profile 'softmax'"),
+    (["--op", "reshape"], "cannot profile 'reshape'"),
     (["--range", "5:1"], "--range needs finite LO < HI"),
     (["--range", "abc"], "--range must be LO:HI"),
     (["--points", "2"], "--points must be at least 4"),
