@@ -6,7 +6,9 @@ Conformance (``trigrad check``) answers "right or wrong" at ordinary arguments. 
 its ``extent`` (the whole float64 range, tails included: sigmoid and tanh out to several hundred,
 exp up to its overflow, log down to the smallest subnormal), uniformly and log-spaced, and at each
 point the backend's first derivative (and second, where the backend has second order) is compared
-with the exact one from the symbolic oracle.
+with the exact one from the symbolic oracle. Array ops (``ARRAY_SWEEPS``) are swept in one entry of
+a small argument, the other entries fixed, with the derivative of one output entry (or of their sum)
+with respect to it, exact from the oracle on the one-node composition (``oracle.symbolic.along``).
 
 **How errors are counted.** The exact derivative is evaluated at 50 and 100 digits and rounded to
 the backend's format (float64, or float32 for float32 backends). The error of a computed value c is
@@ -650,8 +652,8 @@ def add_parser(sub):
                                    "in ULPs of the backend's format, across each op's whole domain.")
     a.add_argument("--backend", action="append", metavar="NAME",
                    help="builtin (default), torch, torch[float32], jax, dezero or module:object; repeat for several")
-    a.add_argument("--op", action="append", metavar="OP", help="only this op (repeat for several; default: all "
-                   f"elementwise ops: {', '.join(profiled_ops())})")
+    a.add_argument("--op", action="append", metavar="OP", help="only this op (repeat for several; default: every "
+                   f"profiled op: {', '.join(profiled_ops())})")
     a.add_argument("--range", default=None, metavar="LO:HI", help="sweep the argument over [LO, HI] instead of "
                    "the op's extent")
     a.add_argument("--points", type=int, default=POINTS, metavar="N", help=f"points per sweep (default {POINTS})")
@@ -721,4 +723,4 @@ def command(args) -> int:
 
 __all__ = ["profile", "profile_sweep", "sweeps", "sample", "ulp_error", "classify", "profiled_ops", "to_json",
            "dumps", "table", "overview", "rows", "Run", "Profile", "Series", "Sweep", "CLASSES", "LEVELS",
-           "FEW_ULPS", "POINTS"]
+           "FEW_ULPS", "POINTS", "ARRAY_SWEEPS"]
