@@ -507,6 +507,26 @@ def clip(x, x_min, x_max):
 # =============================================================================
 # Softmax family and losses
 # =============================================================================
+def _slices_and_top(x, axis):
+    """x with the axes of `axis` moved last and flattened (one slice per kept index), the index of each
+    slice's first largest entry (by real part), and the function that undoes the move."""
+    axes = utils.normalize_axes(axis, x.ndim)
+    kept = [i for i in range(x.ndim) if i not in axes]
+    moved = np.transpose(x, kept + list(axes))
+    flat = moved.reshape(moved.shape[:len(kept)] + (-1,))
+    top = np.argmax(flat.real, axis=-1, keepdims=True)
+    return flat, top, lambda a: np.transpose(a.reshape(moved.shape), np.argsort(kept + list(axes)))
+
+
+def _top_mask(x, axis):
+    """1.0 at the first largest entry of each slice of x over `axis`, 0 elsewhere: the entry whose
+    softmax may round to 1, where 1 - softmax has to be summed from the other entries."""
+    flat, top, back = _slices_and_top(x, axis)
+    mask = np.zeros(flat.shape, dtype=flat.real.dtype)  # float32 stays float32
+    np.put_along_axis(mask, top, 1.0, axis=-1)
+    return back(mask)
+
+
 def _max_and_log_sum(x, axis):
     """(m, l) with keepdims: m = max of x over `axis`, l = log(sum(exp(x - m))), so logsumexp = m + l.
 
@@ -515,12 +535,7 @@ def _max_and_log_sum(x, axis):
     log(1 + tiny) would round to 0. For complex x (complex step) the real part picks the max, and the
     max entry contributes 1 + expm1(i*im) exactly as before, so the forward stays analytic.
     """
-    axes = utils.normalize_axes(axis, x.ndim)
-    kept = [i for i in range(x.ndim) if i not in axes]
-    # the reduced axes moved last and flattened: one slice per kept index, one argmax per slice
-    moved = np.transpose(x, kept + list(axes))
-    flat = moved.reshape(moved.shape[:len(kept)] + (-1,))
-    top = np.argmax(flat.real, axis=-1, keepdims=True)
+    flat, top, _ = _slices_and_top(x, axis)
     m = np.take_along_axis(flat.real, top, axis=-1)
     s = flat - m
     e = np.exp(s)
@@ -540,6 +555,10 @@ class Softmax(Function):
 
     def backward(self, gy):
         y = self.outputs[0]()
+        # sum(y) = 1, so y * (gy - sum(y * gy)) is the same with gy shifted by any constant per slice.
+        # Shifted by its entry at the largest y, the largest y's factor is a sum over the small y's,
+        # where unshifted it is gy - gy * y, 0 once y rounds to 1 (softmax' = y (1 - y), as sigmoid').
+        gy = gy - sum(gy * _top_mask(y.data, self.axis), axis=self.axis, keepdims=True)
         gx = y * gy
         return gx - y * sum(gx, axis=self.axis, keepdims=True)
 
@@ -555,7 +574,14 @@ class LogSoftmax(Function):
     def backward(self, gy):
         x, = self.inputs
         # softmax(x) directly, not exp(y): exp would magnify the absolute error of a large negative y
-        return gy - softmax(x, self.axis) * sum(gy, axis=self.axis, keepdims=True)
+        s = softmax(x, self.axis)
+        g = sum(gy, axis=self.axis, keepdims=True)
+        # At the largest entry gy - g s cancels once s rounds to 1; there it is written
+        # g (1 - s) - (g - gy), both differences summed from the other entries (rest).
+        top = _top_mask(x.data, self.axis)
+        rest = 1.0 - top
+        at_top = g * sum(rest * s, axis=self.axis, keepdims=True) - sum(rest * gy, axis=self.axis, keepdims=True)
+        return rest * (gy - g * s) + top * at_top
 
 
 class LogSumExp(Function):

@@ -797,6 +797,63 @@ def pointwise(name: str, args, params: dict | None = None) -> Pointwise:
     return Pointwise(value, first, second, unsure.reshape(shape), digits.reshape(shape))
 
 
+def along(comp: Composition, values: Mapping[str, np.ndarray], entry: tuple[str, tuple], x, cotangent, *,
+          second: bool = True) -> Pointwise:
+    """Exact derivatives of <cotangent, comp(...)> with respect to one input entry as it takes each
+    value of ``x``, the other entries fixed at ``values``, at whatever precision each point needs (as
+    in ``pointwise``: the Oracle's two precisions doubled until they agree to RELATIVE_AGREEMENT, a 0
+    accepted only when it stays 0 up to MAX_DIGITS). ``entry`` is (input name, index).
+
+    Returns a Pointwise with ``value`` <cotangent, output>, ``first[0]`` the first derivative and,
+    when ``second``, ``second[(0, 0)]`` the second, correctly rounded to float64.
+
+        >>> from oracle.ir import Composition, Input, Node
+        >>> c = Composition([Input("x0", (2,))], [Node("logsumexp", ("x0",))])
+        >>> along(c, {"x0": np.zeros(2)}, ("x0", (0,)), np.array([0.0, 700.0]), 1.0).first[0]
+        array([0.5, 1. ])
+    """
+    name, idx = entry
+    base = {k: np.array(v, dtype=float) for k, v in values.items()}
+    ct = np.broadcast_to(np.asarray(cotangent, dtype=float), comp.output_shape)
+    tangent = np.zeros(base[name].shape)
+    tangent[idx] = 1.0
+    x = np.asarray(x, dtype=float)
+    out = np.full((3, x.size), np.nan)
+    unsure = np.zeros(x.size, dtype=bool)
+    digits = np.zeros(x.size, dtype=int)
+    for i, xi in enumerate(x.ravel()):
+        base[name][idx] = xi
+        prec = PRECISIONS[0]
+        while True:
+            with np.errstate(over="ignore"):  # the error model's bounds may overflow; they are not used here
+                o = Oracle(comp, base, precisions=(prec, 2 * prec))
+            qs = [o.vjp(ct)[name]] + ([o.hvp(ct, {name: tangent})[name]] if second else [])
+            pairs = [(float(q.oracle_error[idx]), float(q.value[idx])) for q in qs]
+            last = 2 * prec >= MAX_DIGITS
+            if all(_settled_by(err, v, last) for err, v in pairs):
+                break
+            if last:
+                unsure[i] = True
+                break
+            prec *= 2
+        with mpmath.workdps(o.precisions[-1]):
+            value = float(sum((a * b for a, b in zip(o._runs[-1][0][comp.output], _mp(ct))), mpmath.mpf(0)))
+        out[:1 + len(pairs), i] = [value] + [v for _, v in pairs]
+        digits[i] = o.precisions[-1]
+    shape = x.shape
+    second_ = {(0, 0): out[2].reshape(shape)} if second else {}
+    return Pointwise(out[0].reshape(shape), {0: out[1].reshape(shape)}, second_, unsure.reshape(shape),
+                     digits.reshape(shape))
+
+
+def _settled_by(err: float, value: float, last: bool) -> bool:
+    """One Oracle's two precisions agree on ``value`` (their difference ``err``): relatively, or
+    both exactly 0 at the last precision."""
+    if value == 0:
+        return err == 0 and last
+    return err <= RELATIVE_AGREEMENT * abs(value)
+
+
 def _settled(a, b, last: bool) -> bool:
     """Two successive precisions agree: relatively, or both exactly 0 at the last precision."""
     if a == 0 or b == 0:
@@ -804,4 +861,4 @@ def _settled(a, b, last: bool) -> bool:
     return abs(a - b) <= RELATIVE_AGREEMENT * abs(b)
 
 
-__all__ = ["Oracle", "Exact", "Pointwise", "pointwise", "PRECISIONS", "SAFETY", "SAFETY_SECOND_ORDER", "U64", "UNSURE_FRACTION", "NEAR_KINK"]
+__all__ = ["Oracle", "Exact", "Pointwise", "pointwise", "along", "PRECISIONS", "SAFETY", "SAFETY_SECOND_ORDER", "U64", "UNSURE_FRACTION", "NEAR_KINK"]

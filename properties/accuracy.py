@@ -6,7 +6,9 @@ Conformance (``trigrad check``) answers "right or wrong" at ordinary arguments. 
 its ``extent`` (the whole float64 range, tails included: sigmoid and tanh out to several hundred,
 exp up to its overflow, log down to the smallest subnormal), uniformly and log-spaced, and at each
 point the backend's first derivative (and second, where the backend has second order) is compared
-with the exact one from the symbolic oracle.
+with the exact one from the symbolic oracle. Array ops (``ARRAY_SWEEPS``) are swept in one entry of
+a small argument, the other entries fixed, with the derivative of one output entry (or of their sum)
+with respect to it, exact from the oracle on the one-node composition (``oracle.symbolic.along``).
 
 **How errors are counted.** The exact derivative is evaluated at 50 and 100 digits and rounded to
 the backend's format (float64, or float32 for float32 backends). The error of a computed value c is
@@ -33,13 +35,14 @@ from __future__ import annotations
 import json
 import math
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Sequence
 
 import numpy as np
 
 from oracle import spec
-from oracle.symbolic import pointwise
+from oracle.ir import Composition, Input, Node
+from oracle.symbolic import along, pointwise
 
 from .backends import Backend, Unsupported
 
@@ -69,8 +72,10 @@ CLASSES = {
 
 
 def profiled_ops(backend: Backend | None = None) -> list[str]:
-    """The ops accuracy profiles sweep: the spec table's ops with an extent (the elementwise ones)."""
-    return [name for name, op in spec.OPS.items() if op.extent and (backend is None or backend.supports(name))]
+    """The ops accuracy profiles sweep: the spec table's ops with an extent (the elementwise ones),
+    then the array ops of ARRAY_SWEEPS."""
+    names = [name for name, op in spec.OPS.items() if op.extent] + list(ARRAY_SWEEPS)
+    return [name for name in names if backend is None or backend.supports(name)]
 
 
 # --- sampling ------------------------------------------------------------------------------------
@@ -97,29 +102,92 @@ def sample(lo: float, hi: float, n: int, dtype=np.float64, edges: Sequence[float
 
 @dataclass(frozen=True)
 class Sweep:
-    """One op swept along one argument, the others fixed: ``label`` names it (``pow(x, 2.25)``)."""
+    """One op swept along one argument, the others fixed: ``label`` names it (``pow(x, 2.25)``,
+    ``softmax([x, 0, 1])[0]``)."""
 
     op: str
     arg: int
-    fixed: tuple[float | None, ...]  # per argument: its fixed value, None for the swept one
+    # elementwise ops: per argument its fixed value, None for the swept one; array ops: per argument
+    # its entries as nested tuples, None at the one swept entry
+    fixed: tuple
     lo: float
     hi: float
+    params: tuple = ()  # array ops: (name, value) pairs given to the op (the rest are its defaults)
+    # array ops: the output entry whose derivative is measured (a one-hot cotangent); None: the sum of
+    # the outputs (a cotangent of ones)
+    pick: tuple | None = None
 
     @property
     def label(self) -> str:
         o = spec.get(self.op)
+        if not o.elementwise:
+            names = [_nested(a, _VAR[j]) for j, a in enumerate(self.fixed)]
+            names += [f"{k}={_nested(v, '')}" for k, v in self.params]
+            return f"{self.op}({', '.join(names)})" + ("" if self.pick is None else str(list(self.pick)))
         if o.arity == 1:
             return self.op
         names = [_VAR[j] if v is None else f"{v:g}" for j, v in enumerate(self.fixed)]
         return f"{self.op}({', '.join(names)})"
 
+    @property
+    def at(self) -> tuple:
+        """Array ops: the index of the swept entry in its argument."""
+        return tuple(int(i) for i in np.argwhere(np.isnan(_array(self.fixed[self.arg])))[0])
+
 
 _VAR = ("x", "y")
 
 
+def _nested(a, var: str) -> str:
+    """Nested tuples as a list literal, ``var`` at the None entry: ((None, 1.0),) -> "[[x, 1]]"."""
+    if isinstance(a, tuple):
+        return "[" + ", ".join(_nested(b, var) for b in a) + "]"
+    return var if a is None else f"{a:g}"
+
+
+def _array(a, x: float = math.nan, dtype=np.float64) -> np.ndarray:
+    """Nested tuples as an array, ``x`` at the None entry."""
+    return np.array([x if v is None else v for v in np.array(a, dtype=object).ravel()],
+                    dtype=dtype).reshape(np.shape(np.array(a, dtype=object)))
+
+
+def _array_sweep(op, fixed, hi, pick=None, **params) -> Sweep:
+    arg = next(j for j, a in enumerate(fixed) if None in np.array(a, dtype=object).ravel().tolist())
+    return Sweep(op, arg, fixed, -hi, hi, tuple(params.items()), pick)
+
+
+# Array ops: one entry of a small argument swept, the other entries fixed, and the derivative of one
+# output entry (``pick``) or of the sum of the outputs taken with respect to it; two-argument ops are
+# swept in each argument, as elementwise ones are. The ranges reach where the standard formulas lose
+# the answer: the softmax family's e**x out to +-750 (sigmoid's extent: e**-745 is half the smallest
+# subnormal), mean_squared_error's square to its overflow, the linear ops across float64. The shape
+# ops (reshape, transpose, broadcast_to, sum_to, get_item) are left out: their derivatives copy or
+# sum the cotangent's entries, exactly in one entry's case.
+_SOFTMAX_TAILS = 750.0
+_ALL_HI = 1e300  # any float64 short of overflow, as the elementwise ops' extents
+ARRAY_SWEEPS: dict[str, list[Sweep]] = {
+    "sum": [_array_sweep("sum", ((None, 1.0),), _ALL_HI)],
+    "mean": [_array_sweep("mean", ((None, 1.0),), _ALL_HI)],
+    "max": [_array_sweep("max", ((None, 0.5),), _ALL_HI)],
+    "min": [_array_sweep("min", ((None, 0.5),), _ALL_HI)],
+    "matmul": [_array_sweep("matmul", (((None, 1.0),), ((2.0,), (3.0,))), _ALL_HI),
+               _array_sweep("matmul", (((2.0, 1.0),), ((None,), (3.0,))), _ALL_HI)],
+    "mean_squared_error": [_array_sweep("mean_squared_error", ((None, 1.0), (0.0, 0.0)), 1e154),
+                           _array_sweep("mean_squared_error", ((2.0, 1.0), (None, 0.0)), 1e154)],
+    "logsumexp": [_array_sweep("logsumexp", ((None, 0.0),), _SOFTMAX_TAILS)],
+    "softmax": [_array_sweep("softmax", ((None, 0.0, 1.0),), _SOFTMAX_TAILS, pick=(0,)),
+                _array_sweep("softmax", ((None, 0.0, 1.0),), _SOFTMAX_TAILS, pick=(1,))],
+    "log_softmax": [_array_sweep("log_softmax", ((None, 0.0),), _SOFTMAX_TAILS, pick=(0,))],
+    "softmax_cross_entropy": [_array_sweep("softmax_cross_entropy", (((None, 0.0),),), _SOFTMAX_TAILS,
+                                           labels=(0,))],
+}
+
+
 def sweeps(op: str, lo: float | None = None, hi: float | None = None) -> list[Sweep]:
     """The sweeps of an op: each argument across its extent (or [lo, hi]), the others fixed at a
-    typical value (FIXED_AT of their draw interval's upper end)."""
+    typical value (FIXED_AT of their draw interval's upper end); an array op's are ARRAY_SWEEPS'."""
+    if op in ARRAY_SWEEPS:
+        return [replace(sw, lo=sw.lo if lo is None else lo, hi=sw.hi if hi is None else hi) for sw in ARRAY_SWEEPS[op]]
     o = spec.get(op)
     if not o.extent:
         raise ValueError(f"{op} has no extent in the spec table; profiled ops: {', '.join(profiled_ops())}")
@@ -263,8 +331,11 @@ class Profile:
 
 def profile_sweep(backend: Backend, sweep: Sweep, *, points: int = POINTS, order: int = 2) -> Profile:
     """Measure one sweep on a backend: the first derivatives with respect to every argument, and the
-    second with respect to the swept one when ``order`` is 2 and the backend has second order."""
+    second with respect to the swept one when ``order`` is 2 and the backend has second order (an
+    array op: the first and second derivative with respect to the swept entry)."""
     o = spec.get(sweep.op)
+    if not o.elementwise:
+        return _profile_array_sweep(backend, sweep, points=points, order=order)
     dtype = np.dtype(backend.dtype)
     iv = o.draw[sweep.arg]
     grid = np.linspace(iv.lo, iv.hi, ORDINARY).astype(dtype).astype(float)
@@ -296,21 +367,122 @@ def profile_sweep(backend: Backend, sweep: Sweep, *, points: int = POINTS, order
     return Profile(sweep, series)
 
 
+def _profile_array_sweep(backend: Backend, sweep: Sweep, *, points: int, order: int) -> Profile:
+    o = spec.get(sweep.op)
+    dtype = np.dtype(backend.dtype)
+    params = spec.check_params(o, dict(sweep.params))
+    # where trigrad check draws the swept entry, and the points of the other entries (ties of max)
+    grid = np.linspace(o.draw[0].lo, o.draw[0].hi, ORDINARY).astype(dtype).astype(float)
+    others = np.unique([v for a in sweep.fixed for v in np.array(a, dtype=object).ravel() if v is not None])
+    x = sample(sweep.lo, sweep.hi, points, dtype, grid.tolist() + others.tolist())
+    comp = _array_composition(sweep, params)
+    ct = _cotangent(sweep, comp.output_shape)
+    second = order > 1 and backend.capable("hvp")
+    kink = np.zeros(x.shape, dtype=bool)
+    if o.kink is not None:
+        kink = np.array([np.min(o.kink.distance(*_arrays(sweep, xi), **params)) == 0 for xi in x])
+    values = {f"x{j}": a for j, a in enumerate(_arrays(sweep, 0.0))}
+    exact = along(comp, values, (f"x{sweep.arg}", sweep.at), x[~kink], ct, second=second)
+    name = _VAR[sweep.arg]
+    wanted = [(1, f"d/d{name}", exact.first[0])] + ([(2, f"d2/d{name}2", exact.second[(0, 0)])] if second else [])
+    series = []
+    for d, label, values_ in wanted:
+        e = np.full(x.shape, np.nan)
+        e[~kink] = values_
+        unsure = np.zeros(x.shape, dtype=bool)
+        unsure[~kink] = exact.unsure
+        with np.errstate(over="ignore"):
+            over = ~kink & ~np.isfinite(e.astype(dtype))
+        excluded = {"overflow": int(over.sum()), "kink": int(kink.sum()), "unsure": int((unsure & ~over).sum())}
+        e[over | unsure] = np.nan
+        s = Series(label, d, sweep.arg, x, e, np.full(x.shape, np.nan), {k: v for k, v in excluded.items() if v},
+                   dtype=dtype, ordinary=np.isin(x, grid))
+        if sweep.arg in backend.constant_args.get(sweep.op, ()):
+            s.error = f"{backend.name} takes argument {sweep.arg} of {sweep.op} as a constant only"
+        series.append(s)
+    _computed_array(backend, sweep, params, ct, [s for s in series if not s.error])
+    return Profile(sweep, series)
+
+
+def _arrays(sweep: Sweep, x: float, dtype=np.float64) -> list[np.ndarray]:
+    """An array sweep's arguments with the swept entry at ``x``."""
+    return [_array(a, x if j == sweep.arg else math.nan, dtype) for j, a in enumerate(sweep.fixed)]
+
+
+def _array_composition(sweep: Sweep, params: dict) -> Composition:
+    shapes = [np.shape(np.array(a, dtype=object)) for a in sweep.fixed]
+    inputs = [Input(f"x{j}", s) for j, s in enumerate(shapes)]
+    return Composition(inputs, [Node(sweep.op, tuple(i.name for i in inputs), params)])
+
+
+def _cotangent(sweep: Sweep, shape: tuple) -> np.ndarray:
+    if sweep.pick is None:
+        return np.ones(shape)
+    ct = np.zeros(shape)
+    ct[sweep.pick] = 1.0
+    return ct
+
+
+def _op_or_errors(backend: Backend, op: str, series: list[Series]):
+    """The backend's callable for ``op``; None when there are no series to fill or it has none (the
+    series then say why)."""
+    if not series:
+        return None
+    try:
+        return backend.op(op)
+    except Unsupported as e:
+        for s in series:
+            s.error = str(e)
+        return None
+
+
+def _computed_array(backend: Backend, sweep: Sweep, params: dict, ct: np.ndarray, series: list[Series]):
+    """What the backend computes at each point: the swept entry's gradient from a VJP with every
+    argument a variable (constant-only ones excepted), its second derivative from an HVP with only the
+    swept argument a variable and a one-hot tangent at the swept entry."""
+    f = _op_or_errors(backend, sweep.op, series)
+    if f is None:
+        return
+    dtype = np.dtype(backend.dtype)
+    const = backend.constant_args.get(sweep.op, ())
+    arity = len(sweep.fixed)
+    variable = [j for j in range(arity) if j not in const]
+    tangent = np.zeros(np.shape(np.array(sweep.fixed[sweep.arg], dtype=object)))
+    tangent[sweep.at] = 1.0
+    for s in series:
+        for i in np.flatnonzero(s.measured):
+            args = _arrays(sweep, s.x[i], dtype)
+
+            def fn(*xs, wrt=variable if s.order == 1 else [sweep.arg], args=args):
+                given = dict(zip(wrt, xs))
+                return f(*[given[j] if j in given else backend.asarray(args[j]) for j in range(arity)], **params)
+
+            try:
+                with np.errstate(all="ignore"):
+                    if s.order == 1:
+                        _, grads = backend.vjp(fn, [backend.asarray(args[j]) for j in variable], ct)
+                        g = grads[variable.index(sweep.arg)]
+                    else:
+                        (g,) = backend.hvp(fn, [backend.asarray(args[sweep.arg])], ct, [tangent])
+            except Unsupported as e:
+                s.error = str(e)
+                break
+            except Exception as e:  # noqa: BLE001 - whatever the library raises is what it did
+                s.error = f"the backend raised {type(e).__name__}: {e}"
+                break
+            s.computed[i] = float(np.asarray(g, dtype=float)[sweep.at])
+
+
 def _computed(backend: Backend, sweep: Sweep, args, series: list[Series], const):
     """Fill in what the backend computes for each series (or the series' error). First derivatives
     come from one VJP with every argument a variable (the library's constant-only arguments
     excepted); a second derivative from an HVP with only the swept argument a variable, so that
     nothing the other arguments' gradients do (an overflow times a zero tangent) leaks into it."""
-    if not series:
+    f = _op_or_errors(backend, sweep.op, series)
+    if f is None:
         return
     o = spec.get(sweep.op)
     params = o.defaults()
-    try:
-        f = backend.op(sweep.op)
-    except Unsupported as e:
-        for s in series:
-            s.error = str(e)
-        return
 
     def call(variable):
         def fn(*xs):
@@ -480,8 +652,8 @@ def add_parser(sub):
                                    "in ULPs of the backend's format, across each op's whole domain.")
     a.add_argument("--backend", action="append", metavar="NAME",
                    help="builtin (default), torch, torch[float32], jax, dezero or module:object; repeat for several")
-    a.add_argument("--op", action="append", metavar="OP", help="only this op (repeat for several; default: all "
-                   f"elementwise ops: {', '.join(profiled_ops())})")
+    a.add_argument("--op", action="append", metavar="OP", help="only this op (repeat for several; default: every "
+                   f"profiled op: {', '.join(profiled_ops())})")
     a.add_argument("--range", default=None, metavar="LO:HI", help="sweep the argument over [LO, HI] instead of "
                    "the op's extent")
     a.add_argument("--points", type=int, default=POINTS, metavar="N", help=f"points per sweep (default {POINTS})")
@@ -551,4 +723,4 @@ def command(args) -> int:
 
 __all__ = ["profile", "profile_sweep", "sweeps", "sample", "ulp_error", "classify", "profiled_ops", "to_json",
            "dumps", "table", "overview", "rows", "Run", "Profile", "Series", "Sweep", "CLASSES", "LEVELS",
-           "FEW_ULPS", "POINTS"]
+           "FEW_ULPS", "POINTS", "ARRAY_SWEEPS"]

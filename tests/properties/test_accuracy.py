@@ -3,6 +3,7 @@
 import json
 import math
 
+import mpmath
 import numpy as np
 import pytest
 
@@ -13,6 +14,10 @@ from properties.backends.builtin import Builtin
 from properties.cli import main
 
 FEW_POINTS = 60  # per sweep: enough to reach every tail, quick enough for every commit
+# softmax's second derivative s (1 - s)(1 - 2 s) has a root at s = 1/2 (x = log(1 + e) in the sweep
+# [x, 0, 1]): near it the rounding of e**x is magnified by x / (x - root), for every library alike
+# (torch 19, jax 12 ulps at x = 1.4; see docs/findings/accuracy.md)
+SOFTMAX_SECOND_ULPS = 16
 
 
 class Builtin32(Builtin):
@@ -134,9 +139,12 @@ def test_a_second_derivative_that_cancels_near_0_is_found(planted):
 def test_the_core_is_within_a_few_ulps_on_every_op_wherever_the_exact_derivative_is_normal():
     run = accuracy.profile(resolve("builtin"), points=FEW_POINTS)
     data = accuracy.to_json([run])["runs"][0]
-    worst = accuracy.worst_by_op(data)
-    assert set(worst) == set(accuracy.profiled_ops())
-    assert {op: v for op, (v, _) in worst.items() if v > accuracy.FEW_ULPS} == {}
+    assert {r["op"] for r in accuracy.rows(data)} == set(accuracy.profiled_ops())
+    near_root = [r for r in accuracy.rows(data) if r["op"] == "softmax" and r["name"] == "d2/dx2"]
+    assert all(r["max_normal_ulps"] <= SOFTMAX_SECOND_ULPS and abs(r["max_at"] - math.log1p(math.e)) < 0.5
+               for r in near_root), near_root
+    assert {(r["label"], r["name"]): r["max_normal_ulps"] for r in accuracy.rows(data)
+            if r not in near_root and (r["max_normal_ulps"] or 0) > accuracy.FEW_ULPS} == {}
     assert not [(r["label"], r["name"], f) for r in accuracy.rows(data) for f in r["findings"]
                 if np.abs(f["example"]["exact"]) >= np.finfo(float).smallest_normal]
 
@@ -175,6 +183,78 @@ def _has(module):
     return importlib.util.find_spec(module) is not None
 
 
+# --- array ops ---------------------------------------------------------------------------------------
+
+
+def test_array_ops_are_swept_in_one_entry_of_a_small_argument():
+    assert {"softmax", "log_softmax", "logsumexp", "sum", "mean", "max", "min", "mean_squared_error",
+            "softmax_cross_entropy", "matmul"} <= set(accuracy.profiled_ops())
+    assert [s.label for s in accuracy.sweeps("softmax")] == ["softmax([x, 0, 1])[0]", "softmax([x, 0, 1])[1]"]
+    assert [s.label for s in accuracy.sweeps("matmul")] == ["matmul([[x, 1]], [[2], [3]])",
+                                                            "matmul([[2, 1]], [[y], [3]])"]
+    assert accuracy.sweeps("softmax_cross_entropy")[0].label == "softmax_cross_entropy([[x, 0]], labels=[0])"
+    assert [(s.lo, s.hi) for s in accuracy.sweeps("logsumexp", -5.0, 5.0)] == [(-5.0, 5.0)]
+
+
+@pytest.mark.parametrize("op,row,x,exact", [
+    # each in mpmath at 400 digits from its closed form: the tails cancel 300 digits in the twin's
+    ("logsumexp", [None, 0], 700.0, lambda x: (mpmath.exp(x) / (1 + mpmath.exp(x)) ** 2, 2)),
+    ("log_softmax", [None, 0], 700.0, lambda x: (1 / (1 + mpmath.exp(x)), 1)),
+    ("softmax", [None, 0, 1], 700.0, lambda x: (_s0(x) * (1 - _s0(x)), 1)),
+    ("softmax", [None, 0, 1], -700.0, lambda x: (_s0(x) * (1 - _s0(x)), 1)),
+])
+def test_the_exact_tails_are_right_to_the_last_bit(op, row, x, exact):
+    from oracle.ir import Composition, Input, Node
+    from oracle.symbolic import along
+
+    n = len(row)
+    comp = Composition([Input("x0", (n,))], [Node(op, ("x0",))])
+    ct = np.eye(n)[0] if op != "logsumexp" else 1.0
+    got = along(comp, {"x0": np.array([0.0 if v is None else v for v in row])}, ("x0", (0,)), np.array([x]), ct)
+    with mpmath.workdps(400):
+        value, order = exact(mpmath.mpf(x))
+        assert float(value) != 0.0
+        assert (got.first[0] if order == 1 else got.second[(0, 0)])[0] == float(value)
+        assert not got.unsure[0]
+        # the dominant logit: 1 - softmax cancels about 304 digits, which 50 and 100 do not have
+        assert got.digits[0] >= 400 if x > 0 else got.digits[0] == 100
+
+
+def _s0(x):
+    return mpmath.exp(x) / (mpmath.exp(x) + 1 + mpmath.e)
+
+
+def test_the_textbook_softmax_derivative_is_0_in_the_tail(planted):
+    from autograd import functions
+
+    planted(functions.Softmax, "backward",
+            "gy = gy - sum(gy * _top_mask(y.data, self.axis), axis=self.axis, keepdims=True)", "gy = gy")
+    run = accuracy.profile(resolve("builtin"), ["softmax"], points=FEW_POINTS, order=1)
+    s = _series(run, "softmax([x, 0, 1])[0]", "d/dx")
+    zero = [f for f in s.summary()["findings"] if f["class"] == "zero"]
+    assert zero and all(f["kind"] == "accuracy" and f["lo"] > 30 for f in zero), zero
+    # y (1 - y) with y rounded to 1; exact (1 + e) e**-x, a normal number
+    assert any(f["example"]["exact"] > 1e-300 for f in zero)
+    assert _series(run, "softmax([x, 0, 1])[1]", "d/dx").summary()["findings"] == []
+
+
+def test_a_wrong_log_softmax_rule_is_a_wrong_rule(planted):
+    from autograd import functions
+
+    planted(functions.LogSoftmax, "backward", "return rest * (gy - g * s) + top * at_top",
+            "return rest * (gy - g * s) + 2 * top * at_top")
+    run = accuracy.profile(resolve("builtin"), ["log_softmax"], points=FEW_POINTS, order=1)
+    findings = _series(run, "log_softmax([x, 0])[0]", "d/dx").summary()["findings"]
+    assert any(f["class"] == "factor" and f["kind"] == "wrong rule" and f["lo"] > 0 for f in findings), findings
+
+
+def test_a_tie_of_max_is_a_kink_not_measured():
+    run = accuracy.profile(resolve("builtin"), ["max"], points=20)
+    s = _series(run, "max([x, 0.5])", "d/dx")
+    assert s.summary()["excluded"] == {"kink": 1} and np.isnan(s.exact[s.x == 0.5]).all()
+    assert s.summary()["max_ulps"] == 0
+
+
 # --- the command ---------------------------------------------------------------------------------
 
 
@@ -201,7 +281,7 @@ def test_a_range_narrows_the_sweep(capsys, tmp_path):
 @pytest.mark.parametrize("args,message", [
     (["--backend", "tourch"], "unknown backend 'tourch'"),
     (["--op", "sine"], "cannot profile 'sine'"),
-    (["--op", "softmax"], "cannot profile 'softmax'"),
+    (["--op", "reshape"], "cannot profile 'reshape'"),
     (["--range", "5:1"], "--range needs finite LO < HI"),
     (["--range", "abc"], "--range must be LO:HI"),
     (["--points", "2"], "--points must be at least 4"),
