@@ -357,7 +357,7 @@ class Oracle:
         ...                                 Node("square", ("n1",))])
         >>> o = Oracle(c, {"x0": np.array(0.5)})
         >>> float(o.vjp(1.0)["x0"].value)
-        3.297442541400256
+        3.2974425414002564
 
     Construction runs the forward pass and the local derivatives at both precisions; ``value``,
     ``vjp``, ``jvp`` and ``hvp`` then cost one linear pass each (per precision).
