@@ -1,0 +1,143 @@
+"""Mutation testing of the core: mutmut over autograd/, killed by the ci suite; score and survivors.
+
+Run: ``python -m bench mutation [--seconds S] [--max-children N] [--summary-only]``. Prints a table
+and writes bench/results/mutation.json.
+
+mutmut (3.x, in the ``dev`` extra) copies the project into ``mutants/``, plants one mutant at a time
+into autograd/ (operators swapped, constants changed, arguments dropped, ...) and runs the tests
+that cover the mutated function (it records coverage per test once, in its "stats" run). The test
+command is the ``ci`` suite on the built-in backend (pyproject.toml, ``[tool.mutmut]``):
+
+- ``tests/autograd`` - the core's unit tests (fast; most mutants die here), and
+- ``properties/test_properties.py`` under ``--hypothesis-profile=ci`` - the property suites, every
+  (property, op) cell with 30 derandomized examples.
+
+Per mutant, mutmut runs only the tests that executed the mutated function, fastest first, and stops
+at the first failure (``-x``): a killed mutant usually costs a second; a surviving one costs every
+covering property cell (up to the whole suite, ~1.5 minutes on one core). That choice keeps the run
+feasible on 2 cores: the full catalogue of mutants takes hours, so the run is resumable
+(mutants already judged are kept in ``mutants/``) and ``--seconds`` bounds one sitting; the summary
+reports how many mutants were judged. mutmut judges the fastest-to-judge mutants first, so a
+partial run leans toward mutants with few covering tests.
+
+Every surviving mutant is looked up in ``CLASSIFIED`` below: ``equivalent`` (no observable change,
+e.g. a message text, or a branch that computes the same thing), or ``gap`` (a real change the tests
+miss), with the reason; unclassified survivors are listed as such.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+
+from bench.common import table, write_results
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+MUTANTS = ROOT / "mutants"
+KILLED = {1, 3}
+STATUS = {0: "survived", 1: "killed", 3: "killed", 5: "no tests", 33: "no tests", 34: "skipped", 36: "timeout",
+          24: "timeout", -24: "timeout", 152: "timeout", 255: "timeout", -9: "segfault", -11: "segfault",
+          None: "not checked"}
+
+# Surviving mutants, judged by reading their diff (``python -m mutmut show NAME``):
+# name -> (equivalent | gap, why).
+CLASSIFIED: dict[str, tuple[str, str]] = {}
+
+
+def have_mutmut() -> bool:
+    try:
+        import mutmut  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def run_mutmut(seconds: float | None, max_children: int) -> tuple[float, bool]:
+    """Run (or resume) ``mutmut run`` for at most ``seconds``; (elapsed, finished)."""
+    cmd = [sys.executable, "-m", "mutmut", "run", "--max-children", str(max_children)]
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=ROOT, start_new_session=True)
+    try:
+        proc.wait(timeout=seconds)
+        return time.perf_counter() - start, True
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGINT)  # mutmut stops its workers and keeps what it judged
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        return time.perf_counter() - start, False
+
+
+def results() -> dict[str, int | None]:
+    """mutant name -> mutmut's exit code (None: not judged yet), from mutmut's files in mutants/."""
+    out = {}
+    for meta in sorted(MUTANTS.rglob("*.meta")):
+        data = json.loads(meta.read_text())
+        out.update(data.get("exit_code_by_key", {}))
+    return out
+
+
+def diff(name: str) -> str:
+    done = subprocess.run([sys.executable, "-m", "mutmut", "show", name], cwd=ROOT, capture_output=True, text=True)
+    return done.stdout.strip()
+
+
+def summarize(codes: dict) -> dict:
+    status = {name: STATUS.get(code, "suspicious") for name, code in codes.items()}
+    counts = {s: sum(1 for v in status.values() if v == s) for s in sorted(set(status.values()))}
+    judged = [n for n, s in status.items() if s in ("killed", "survived", "timeout", "segfault", "suspicious")]
+    killed = [n for n in judged if status[n] in ("killed", "timeout", "segfault")]  # a hang or crash is a kill
+    survivors = sorted(n for n, s in status.items() if s == "survived")
+    return {"mutants": len(codes), "judged": len(judged), "killed": len(killed), "counts": counts,
+            "score": len(killed) / len(judged) if judged else None, "survivors": survivors}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m bench mutation", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=None,
+                        help="stop mutmut after this long (resumable: the next run continues); default: until done")
+    parser.add_argument("--max-children", type=int, default=1, help="parallel mutmut workers (default %(default)s)")
+    parser.add_argument("--summary-only", action="store_true", help="summarise what mutants/ holds, run nothing")
+    args = parser.parse_args(argv)
+    if not have_mutmut():
+        print("skipped: mutmut is not installed (pip install -e '.[dev]')")
+        return
+
+    elapsed, finished = (0.0, False) if args.summary_only else run_mutmut(args.seconds, args.max_children)
+    codes = results()
+    if not codes:
+        print("no mutants judged yet (mutmut stopped before its first mutant): run longer")
+        return
+    s = summarize(codes)
+    survivors = []
+    for name in s["survivors"]:
+        kind, why = CLASSIFIED.get(name, ("unclassified", ""))
+        survivors.append({"name": name, "class": kind, "why": why, "diff": diff(name)})
+    print(table(["mutants", "judged", "killed", "survived", "not checked", "no tests", "score"],
+                [[s["mutants"], s["judged"], s["killed"], s["counts"].get("survived", 0),
+                  s["counts"].get("not checked", 0), s["counts"].get("no tests", 0),
+                  f"{100 * s['score']:.1f}%" if s["score"] is not None else "-"]],
+                title="mutmut over autograd/ with tests/autograd and the ci property suites"))
+    if survivors:
+        print()
+        print(table(["surviving mutant", "class", "why"], [[v["name"], v["class"], v["why"]] for v in survivors]))
+    write_results("mutation", {
+        "score": s["score"], "mutants": s["mutants"], "judged": s["judged"], "killed": s["killed"],
+        "counts": s["counts"], "complete": s["counts"].get("not checked", 0) == 0,
+        "seconds_this_sitting": elapsed, "finished_this_sitting": finished,
+        "survivors": survivors,
+        "gaps": [v["name"] for v in survivors if v["class"] == "gap"],
+        "equivalent": [v["name"] for v in survivors if v["class"] == "equivalent"],
+    })
+
+
+if __name__ == "__main__":
+    main()
