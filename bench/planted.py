@@ -73,17 +73,17 @@ def _bug(name, kind, owner, method, edits, rows, relative=None):
 
 def factor_bug(op: str, relative: float) -> Bug:
     """The backward of ``op`` (exp, sin or mul) off by a factor 1 + relative."""
-    owner, old = FACTOR_SITES[op]
-    new = old.replace("return ", "return (").rstrip() + f") * (1 + {relative!r})"
-    return _bug(f"{op} backward off by a factor 1 + {relative:g}", "wrong factor", owner, "backward", (old, new),
-                [op], relative)
+    owner, old, new = FACTOR_SITES[op]
+    return _bug(f"{op} backward off by a factor 1 + {relative:g}", "wrong factor", owner, "backward",
+                (old, new.format(f"(1 + {relative!r})")), [op], relative)
 
 
-# op -> (Function class, its backward's return line): where factor_bug plants a wrong factor.
+# op -> (Function class, a line of its backward, the line with the factor {} in it).
 FACTOR_SITES = {
-    "exp": (functions.Exp, "return gy * y"),
-    "sin": (functions.Sin, "return gy * cos(x)"),
-    "mul": (core.Mul, "return F.sum_to(gy * x1, x0.shape), F.sum_to(gy * x0, x1.shape)"),
+    "exp": (functions.Exp, "return gy * y", "return gy * y * {}"),
+    "sin": (functions.Sin, "return gy * cos(x)", "return gy * cos(x) * {}"),
+    "mul": (core.Mul, "return F.sum_to(gy * x1, x0.shape), F.sum_to(gy * x0, x1.shape)",
+            "return F.sum_to(gy * x1 * {0}, x0.shape), F.sum_to(gy * x0 * {0}, x1.shape)"),
 }
 
 _S, _A = functions, core
@@ -122,8 +122,9 @@ CATALOGUE = [
     _bug("gradients accumulated in place into shared memory (no copy on claim)", "accumulation", _A.Variable,
          "backward", [("memory.release(x.grad)", "pass"),
                       ("x.grad = memory.claim(x.grad + gx, f, ())", "x.grad.data += gx.data")], [ALL_OPS]),
-    _bug("a function reached twice is run twice (no visited set)", "ordering", _A.Variable, "backward",
-         ("if f not in seen:", "if True:"), [ALL_OPS]),
+    _bug("a function's generation taken from its first input only", "ordering", _A.Function, "__call__",
+         ("self.generation = max([x.generation for x in inputs], default=0)",
+          "self.generation = inputs[0].generation"), [ALL_OPS]),
     # --- broadcasting and shapes ----------------------------------------------------------------------
     _bug("add without sum_to under broadcasting", "broadcasting", _A.Add, "backward",
          ("return F.sum_to(gy, x0.shape), F.sum_to(gy, x1.shape)", "return gy, gy"), ["add"]),
