@@ -159,4 +159,4 @@ CATALOGUE = [
 ]
 
 # The sweep of wrong factors for the smallest relative error caught.
-SWEEP = (1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9, 1e-10, 1e-11, 1e-12, 1e-13, 1e-14)
+SWEEP = (1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9, 1e-10, 1e-11, 1e-12, 1e-13, 1e-14, 1e-15)
