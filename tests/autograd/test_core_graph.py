@@ -409,6 +409,29 @@ def test_a_backward_that_returns_forward_values_gets_copies():
     assert (a.grad.data, b.grad.data) == (3.0, 2.0)
 
 
+def test_a_backward_that_returns_its_own_output_gets_a_copy():
+    # exp's gradient is its output: returning that very Variable is right for gy = 1
+    class LazyExp(Function):
+        def forward(self, x):
+            return np.exp(x)
+
+        def backward(self, gy):
+            return self.outputs[0]()
+
+    x = Variable(np.array([0.0, 1.0]))
+    y = LazyExp()(x)
+    y.backward()
+    assert not np.shares_memory(x.grad.data, y.data)
+    np.testing.assert_array_equal(x.grad.data, y.data)
+
+
+def test_backward_through_a_function_whose_first_output_was_freed():
+    x = Variable(np.array([1.0, 2.0]))
+    y1 = SplitScale()(x)[1]  # 3 x; the first output, 2 x, is freed at once
+    y1.backward()
+    np.testing.assert_array_equal(x.grad.data, [3.0, 3.0])
+
+
 def test_aliasing_guard_keeps_the_graph_when_create_graph():
     # y = x + x.reshape(...): both inputs' gradients come from one gy; the copy must stay differentiable
     x = Variable(np.array([1.0, 2.0]))
