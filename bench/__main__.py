@@ -2,14 +2,17 @@
 
 Each benchmark prints a table and writes bench/results/NAME.json; ``python -m bench NAME --help``
 lists its options. ``python -m bench --quick`` runs every benchmark with a small budget (a smoke
-run: the numbers are not the published ones).
+run: the numbers are not the published ones, and go to bench/results/quick/ instead).
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 import time
+
+from bench.common import RESULTS_DIR, RESULTS_ENV
 
 # name -> (module, what it measures); in the order ``python -m bench`` runs them (fast ones first).
 BENCHMARKS = {
@@ -32,7 +35,7 @@ QUICK = {
     "detection": ["--quick"],
     "scaling": ["--quick"],
     "false_positives": ["--examples", "300"],
-    "mutation": ["--max-mutants", "5"],
+    "mutation": ["--seconds", "60"],
 }
 
 
@@ -65,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     if argv not in ([], ["--quick"]):
         print(f"python -m bench takes a benchmark name or --quick, not {' '.join(argv)}\n\n{usage()}", file=sys.stderr)
         return 2
+    if argv:
+        os.environ[RESULTS_ENV] = str(RESULTS_DIR / "quick")
     for name in BENCHMARKS:
         run(name, QUICK[name] if argv else [])
     return 0

@@ -18,6 +18,9 @@ import sys
 import numpy as np
 
 RESULTS_DIR = pathlib.Path(__file__).parent / "results"
+# Where results go instead (``python -m bench --quick`` points it at a scratch folder, so that a smoke
+# run does not overwrite the published numbers).
+RESULTS_ENV = "TRIGRAD_BENCH_RESULTS"
 
 
 def machine() -> dict:
@@ -37,7 +40,7 @@ def machine() -> dict:
 
 def write_results(name: str, results: dict, path: pathlib.Path | None = None) -> pathlib.Path:
     """Write ``results`` (plus the machine's conditions) as bench/results/NAME.json; returns the path."""
-    path = path or RESULTS_DIR / f"{name}.json"
+    path = path or pathlib.Path(os.environ.get(RESULTS_ENV) or RESULTS_DIR) / f"{name}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"benchmark": name, **results, "machine": machine()}, indent=2,
                                default=_jsonable) + "\n")

@@ -19,12 +19,11 @@ import time
 
 import numpy as np
 
-from bench.common import RESULTS_DIR, write_results
+from bench.common import write_results
 
 DEFAULT_OPS = 1000  # ops per graph: long enough that per-graph setup is negligible
 DEFAULT_REPEATS = 7  # best of: the minimum filters out scheduler and allocator noise
 ARRAY_SIZE = 16  # "small array": per-op overhead dominates the arithmetic
-RESULTS = RESULTS_DIR / 'core.json'
 
 
 class Backend:
@@ -197,8 +196,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog='python -m bench core', description=__doc__.splitlines()[0])
     parser.add_argument('--ops', type=int, default=DEFAULT_OPS, help='ops per graph (default %(default)s)')
     parser.add_argument('--repeats', type=int, default=DEFAULT_REPEATS, help='best of (default %(default)s)')
-    parser.add_argument('--json', type=pathlib.Path, default=RESULTS,
-                        help='where to write the results (default %(default)s)')
+    parser.add_argument('--json', type=pathlib.Path, default=None,
+                        help='where to write the results (default bench/results/core.json)')
     args = parser.parse_args(argv)
     if args.ops < 4 or args.repeats < 1:
         parser.error('--ops must be at least 4 and --repeats at least 1')
