@@ -52,6 +52,8 @@ _LAYER_INIT = "an attribute that forward sets before anything reads it"
 _EXTRA_COPY = "copies more gradients than needed (is not for is); the values are the same"
 _OUTPUT_ALIAS = ("a gradient that is a forward output's memory is no longer copied; closed by "
                  "test_core_graph.py::test_a_backward_that_returns_its_own_output_gets_a_copy")
+_STALE_ALIAS = ("a retained output gradient from an earlier pass, passed through, is no longer copied; closed by "
+                "test_core_graph.py::test_a_stale_retained_output_gradient_passed_through_gets_a_copy")
 CLASSIFIED: dict[str, tuple[str, str]] = {
     "autograd.core.x_no_grad__mutmut_2": ("equivalent", "enable_backprop None instead of False: only its truth is read"),
     "autograd.core.xǁVariableǁreshape__mutmut_1": (
@@ -68,6 +70,13 @@ CLASSIFIED: dict[str, tuple[str, str]] = {
     "autograd.core.x__uses_memory_of__mutmut_7": ("gap", _OUTPUT_ALIAS),
     "autograd.core.x__uses_memory_of__mutmut_8": ("equivalent", _EXTRA_COPY),
     "autograd.core.x__uses_memory_of__mutmut_9": ("gap", _OUTPUT_ALIAS),
+    "autograd.core.x__uses_memory_of__mutmut_10": ("gap", _STALE_ALIAS),
+    "autograd.core.x__uses_memory_of__mutmut_11": ("equivalent", _EXTRA_COPY),
+    "autograd.core.x__uses_memory_of__mutmut_12": ("gap", _STALE_ALIAS),
+    "autograd.core.x__uses_memory_of__mutmut_13": ("equivalent", "always copies: more copies than needed, the same values"),
+    "autograd.core.xǁ_GradientMemoryǁclaim__mutmut_14": (
+        "equivalent", "a copy's fresh memory goes unrecorded; any later pass-through of it is caught by the "
+                      "retained-gradient check, or its gradient is released first"),
     "autograd.functions.xǁSoftplusǁforward__mutmut_8": ("equivalent", "> for >= in max(x, 0): both give 0 at x = 0"),
     "autograd.functions.xǁMatMulǁbackward__mutmut_3": (
         "equivalent", "a 2-D left operand gets a leading axis of length 1 too: the same products, reshaped back"),

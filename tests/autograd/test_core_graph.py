@@ -425,6 +425,23 @@ def test_a_backward_that_returns_its_own_output_gets_a_copy():
     np.testing.assert_array_equal(x.grad.data, y.data)
 
 
+def test_a_stale_retained_output_gradient_passed_through_gets_a_copy():
+    # outputs (0 * x, x): the gradient is the second output's, passed through as it is
+    class PassSecond(Function):
+        def forward(self, x):
+            return np.zeros_like(x), x.copy()
+
+        def backward(self, gy0, gy1):
+            return gy1
+
+    x = Variable(np.array([1.0, 2.0]))
+    a, b = PassSecond()(x)
+    (a + b).backward(retain_grad=True)
+    x.cleargrad()
+    a.backward(retain_grad=True)  # b keeps its gradient from the first pass, and it flows to x
+    assert not np.shares_memory(x.grad.data, b.grad.data)
+
+
 def test_backward_through_a_function_whose_first_output_was_freed():
     x = Variable(np.array([1.0, 2.0]))
     y1 = SplitScale()(x)[1]  # 3 x; the first output, 2 x, is freed at once
