@@ -3,7 +3,8 @@
 Run: ``python -m bench throughput [--examples N] [--property NAME] [--quick]``. Prints a table and
 writes bench/results/throughput.json.
 
-For each size (``max_nodes`` 5, 10, 20, 40 of ``properties.strategies.compositions``, all ops, one
+Times are this process's CPU seconds (``bench.common.cpu_seconds``): examples per second per core,
+unaffected by other work on the machine. For each size (``max_nodes`` 5, 10, 20, 40 of ``properties.strategies.compositions``, all ops, one
 process) a derandomized Hypothesis test draws N examples with a cotangent and tangents and judges each
 by the suite's own check of ``--property`` (default ``vjp_numeric``, the property that uses all three
 answers on every example: the backend's VJP, the exact <v, J u> from the symbolic oracle, the numeric
@@ -31,13 +32,12 @@ from __future__ import annotations
 import argparse
 import collections
 import functools
-import time
 
 import hypothesis
 import numpy as np
 from hypothesis import strategies as st
 
-from bench.common import table, write_results
+from bench.common import cpu_seconds, table, write_results
 from oracle import symbolic
 from properties import checks, suite
 from properties.backends.builtin import Builtin
@@ -60,12 +60,12 @@ class Split:
 
     def wrap(self, category, fn):
         def timed(*args, **kwargs):
-            start = time.perf_counter()
+            start = cpu_seconds()
             self._nested.append(0.0)
             try:
                 return fn(*args, **kwargs)
             finally:
-                elapsed = time.perf_counter() - start
+                elapsed = cpu_seconds() - start
                 self.seconds[category] += elapsed - self._nested.pop()
                 if self._nested:
                     self._nested[-1] += elapsed
@@ -134,7 +134,7 @@ def measure(prop: str, max_nodes: int, examples: int, check: bool, seed: str = "
     @hypothesis.settings(hypothesis.settings.get_profile("ci"), max_examples=examples)
     @hypothesis.given(st.data())
     def test(data):
-        start, compiled = time.perf_counter(), split.seconds["compile"]
+        start, compiled = cpu_seconds(), split.seconds["compile"]
         example, kwargs = draw(data, backend, prop, max_nodes)
         counts["drawn"] += 1
         if check:
@@ -143,16 +143,16 @@ def measure(prop: str, max_nodes: int, examples: int, check: bool, seed: str = "
             counts["rejected"] -= 1
             counts["verified"] += 1
         nodes.append(len(example.comp.nodes))
-        body_seconds.append(time.perf_counter() - start - (split.seconds["compile"] - compiled))
+        body_seconds.append(cpu_seconds() - start - (split.seconds["compile"] - compiled))
 
     test.hypothesis.inner_test._hypothesis_internal_add_digest = f"throughput:{prop}:{max_nodes}{seed}".encode()
     undo = _instrument(split, backend) if check else (lambda: None)
-    start = time.perf_counter()
+    start = cpu_seconds()
     try:
         test()
     finally:
         undo()
-    total = time.perf_counter() - start
+    total = cpu_seconds() - start
     per_example = total / max(counts["verified" if check else "drawn"], 1)
     out = {"examples": counts["verified"] if check else counts["drawn"], "drawn": counts["drawn"],
            "rejected": counts["rejected"], "seconds": total, "per_second": 1 / per_example,
