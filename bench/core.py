@@ -6,20 +6,19 @@ Run: `python -m bench core [--ops N] [--repeats R]`. Two graphs of N ops each on
 - chain: y = x, then N ops in a row, cycling sin, tanh, y * x, y + x (one consumer per value);
 - wide:  N / 2 branches sin(x), summed one after another (x has N / 2 consumers: accumulation).
 
-Prints the best of R repetitions as microseconds per op (forward, backward, both) and the ratio of
-each library's total to this core's, and writes the same numbers to bench/results/core.json. A library
-that is not installed is skipped with a line saying why. Timings are machine-dependent; nothing here is
-asserted.
+Prints the best of R repetitions as CPU microseconds per op (forward, backward, both;
+bench.common.cpu_seconds) and the ratio of each library's total to this core's, and writes the same
+numbers to bench/results/core.json. A library that is not installed is skipped with a line saying
+why. Timings are machine-dependent; nothing here is asserted.
 """
 
 import argparse
 import gc
 import pathlib
-import time
 
 import numpy as np
 
-from bench.common import write_results
+from bench.common import cpu_seconds, write_results
 
 DEFAULT_OPS = 1000  # ops per graph: long enough that per-graph setup is negligible
 DEFAULT_REPEATS = 7  # best of: the minimum filters out scheduler and allocator noise
@@ -135,11 +134,11 @@ def time_workload(lib, workload, ops, repeats):
     for _ in range(repeats):
         gc.collect()
         x = lib.leaf(x0)
-        start = time.perf_counter()
+        start = cpu_seconds()
         y = workload(lib, x, ops)
-        middle = time.perf_counter()
+        middle = cpu_seconds()
         lib.backward(y)
-        end = time.perf_counter()
+        end = cpu_seconds()
         best_forward = min(best_forward, middle - start)
         best_backward = min(best_backward, end - middle)
         grad = lib.grad(x)
