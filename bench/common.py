@@ -18,6 +18,11 @@ import time
 
 import numpy as np
 
+# trigrad's Hypothesis profiles (dev, ci, thorough), registered and the default loaded: without this
+# import ``settings.get_profile("ci")`` is Hypothesis's own built-in "ci" profile (100 examples per
+# cell), and the default profile has Hypothesis's 200 ms deadline.
+from properties import profiles  # noqa: F401
+
 RESULTS_DIR = pathlib.Path(__file__).parent / "results"
 # The clock of the per-example and per-core benchmarks: this process's CPU time. On a machine shared
 # with other work, wall time counts the moments the process waits for a core; CPU time does not, and
@@ -41,6 +46,13 @@ def machine() -> dict:
         "hypothesis": hypothesis.__version__,
         "platform": platform.platform(),
     }
+
+
+def ci_profile():
+    """trigrad's deterministic ``ci`` profile (30 derandomized examples per cell), as the suites use it."""
+    import hypothesis
+
+    return hypothesis.settings.get_profile("ci")
 
 
 def write_results(name: str, results: dict, path: pathlib.Path | None = None) -> pathlib.Path:

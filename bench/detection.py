@@ -38,10 +38,9 @@ import contextlib
 import statistics
 import time
 
-import hypothesis
 import numpy as np
 
-from bench.common import table, write_results
+from bench.common import ci_profile, table, write_results
 from bench.planted import CATALOGUE, FACTOR_SITES, SWEEP, Bug, factor_bug, planted
 from oracle import spec
 from oracle.ir import Composition, Input, Node
@@ -63,7 +62,7 @@ def hunt(rows) -> tuple[suite.Cell | None, float]:
     start = time.perf_counter()
     for row in rows:
         for prop in suite.PROPERTIES:
-            cell = suite.run_cell(backend, prop, row, profile=hypothesis.settings.get_profile("ci"))
+            cell = suite.run_cell(backend, prop, row, profile=ci_profile())
             if cell.status in ("fail", "error"):
                 return cell, time.perf_counter() - start
     return None, time.perf_counter() - start

@@ -20,7 +20,7 @@ import time
 
 import hypothesis
 
-from bench.common import table, write_results
+from bench.common import ci_profile, table, write_results
 from properties import known, suite
 from properties.backends import BackendError, resolve
 
@@ -43,7 +43,7 @@ def cells(backend):
 def run_backend(name: str, examples: int, seconds: float | None) -> dict:
     backend = resolve(name)
     entries = known.load(backend)
-    profile = hypothesis.settings(hypothesis.settings.get_profile("ci"), derandomize=False, database=None)
+    profile = hypothesis.settings(ci_profile(), derandomize=False, database=None)
     todo = cells(backend)
     total, rounds, failures, known_failures, errors = 0, 0, [], [], []
     start = time.perf_counter()

@@ -20,9 +20,8 @@ import subprocess
 import sys
 import time
 
-import hypothesis
 
-from bench.common import table, write_results
+from bench.common import ci_profile, table, write_results
 from properties import suite
 from properties.backends.builtin import Builtin
 
@@ -32,7 +31,7 @@ QUICK_PROPERTIES = ("value", "vjp")
 def count_examples(props) -> tuple[int, float]:
     """(examples, seconds) of the workload's cells run in this process."""
     backend = Builtin()
-    profile = hypothesis.settings.get_profile("ci")
+    profile = ci_profile()
     total, start = 0, time.perf_counter()
     for prop in props:
         for op in suite.rows(backend):

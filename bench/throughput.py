@@ -37,7 +37,7 @@ import hypothesis
 import numpy as np
 from hypothesis import strategies as st
 
-from bench.common import cpu_seconds, table, write_results
+from bench.common import ci_profile, cpu_seconds, table, write_results
 from oracle import symbolic
 from properties import checks, suite
 from properties.backends.builtin import Builtin
@@ -131,7 +131,7 @@ def measure(prop: str, max_nodes: int, examples: int, check: bool, seed: str = "
     counts = collections.Counter()
     nodes, body_seconds = [], []
 
-    @hypothesis.settings(hypothesis.settings.get_profile("ci"), max_examples=examples)
+    @hypothesis.settings(ci_profile(), max_examples=examples)
     @hypothesis.given(st.data())
     def test(data):
         start, compiled = cpu_seconds(), split.seconds["compile"]
