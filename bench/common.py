@@ -55,9 +55,14 @@ def ci_profile():
     return hypothesis.settings.get_profile("ci")
 
 
+def results_path(name: str) -> pathlib.Path:
+    """bench/results/NAME.json (or under $TRIGRAD_BENCH_RESULTS)."""
+    return pathlib.Path(os.environ.get(RESULTS_ENV) or RESULTS_DIR) / f"{name}.json"
+
+
 def write_results(name: str, results: dict, path: pathlib.Path | None = None) -> pathlib.Path:
     """Write ``results`` (plus the machine's conditions) as bench/results/NAME.json; returns the path."""
-    path = path or pathlib.Path(os.environ.get(RESULTS_ENV) or RESULTS_DIR) / f"{name}.json"
+    path = path or results_path(name)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"benchmark": name, **results, "machine": machine()}, indent=2,
                                default=_jsonable) + "\n")

@@ -16,11 +16,12 @@ trigrad against a correct implementation.
 from __future__ import annotations
 
 import argparse
+import json
 import time
 
 import hypothesis
 
-from bench.common import ci_profile, table, write_results
+from bench.common import ci_profile, results_path, table, write_results
 from properties import known, suite
 from properties.backends import BackendError, resolve
 
@@ -74,12 +75,19 @@ def run_backend(name: str, examples: int, seconds: float | None) -> dict:
             "error_reports": errors, "reached_target": total >= examples}
 
 
+def previous_results() -> dict:
+    path = results_path("false_positives")
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bench false_positives", description=__doc__.split("\n\n")[0])
     parser.add_argument("--examples", type=int, default=EXAMPLES, help="examples per backend (default %(default)s)")
     parser.add_argument("--backends", default=",".join(DEFAULT_BACKENDS),
                         help="comma-separated backends (default %(default)s; missing libraries are skipped)")
     parser.add_argument("--seconds", type=float, default=None, help="stop each backend after this long")
+    parser.add_argument("--merge", action="store_true",
+                        help="keep the other backends' results already in bench/results/false_positives.json")
     args = parser.parse_args(argv)
 
     results, skipped = {}, {}
@@ -91,6 +99,9 @@ def main(argv=None):
             print(f"skipped {name}: {e}")
             continue
         results[name] = run_backend(name, args.examples, args.seconds)
+    if args.merge:
+        earlier = previous_results()
+        results = {**{k: v for k, v in earlier.get("by_backend", {}).items() if k not in results}, **results}
     print(table(["backend", "examples", "FAIL", "known", "errors", "seconds", "examples/s", "target reached"],
                 [[r["backend"], r["examples"], r["failures"], r["known"], r["errors"], r["seconds"], r["per_second"],
                   "yes" if r["reached_target"] else "no"] for r in results.values()],
