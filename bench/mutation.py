@@ -52,6 +52,7 @@ _LAYER_INIT = "an attribute that forward sets before anything reads it"
 _EXTRA_COPY = "copies more gradients than needed (is not for is); the values are the same"
 _OUTPUT_ALIAS = ("a gradient that is a forward output's memory is no longer copied; closed by "
                  "test_core_graph.py::test_a_backward_that_returns_its_own_output_gets_a_copy")
+_NO_RELEASE = "a dropped gradient's memory is never given back: later gradients on it are copied needlessly"
 _STALE_ALIAS = ("a retained output gradient from an earlier pass, passed through, is no longer copied; closed by "
                 "test_core_graph.py::test_a_stale_retained_output_gradient_passed_through_gets_a_copy")
 CLASSIFIED: dict[str, tuple[str, str]] = {
@@ -74,6 +75,23 @@ CLASSIFIED: dict[str, tuple[str, str]] = {
     "autograd.core.x__uses_memory_of__mutmut_11": ("equivalent", _EXTRA_COPY),
     "autograd.core.x__uses_memory_of__mutmut_12": ("gap", _STALE_ALIAS),
     "autograd.core.x__uses_memory_of__mutmut_13": ("equivalent", "always copies: more copies than needed, the same values"),
+    "autograd.core.xǁ_GradientMemoryǁrelease__mutmut_2": ("equivalent", _NO_RELEASE),
+    "autograd.core.xǁ_GradientMemoryǁrelease__mutmut_3": ("equivalent", _NO_RELEASE),
+    "autograd.core.xǁ_GradientMemoryǁrelease__mutmut_4": ("equivalent", _NO_RELEASE),
+    "autograd.core.xǁ_GradientMemoryǁrelease__mutmut_6": ("equivalent", _NO_RELEASE),
+    "autograd.core.xǁVariableǁbackward__mutmut_36": ("equivalent", _NO_RELEASE),
+    "autograd.core.xǁ_GradientMemoryǁclaim__mutmut_15": (
+        "equivalent", "the owned roots are no longer kept alive: a freed root's id reused by a new array only "
+                      "causes an extra copy"),
+    "autograd.core.xǁ_GradientMemoryǁclaim__mutmut_16": (
+        "gap", "claimed memory is not recorded, so add gives both inputs one intermediate gradient; closed by "
+               "test_core_graph.py::test_add_inside_a_graph_gives_each_input_its_own_gradient"),
+    "autograd.core.xǁFunctionǁinput_grads__mutmut_6": (
+        "gap", "the error names NoneType instead of the Function; closed by "
+               "test_core_graph.py::test_backward_with_the_wrong_number_of_gradients_is_an_error"),
+    "autograd.core.xǁFunctionǁinput_grads__mutmut_17": (
+        "gap", "the error names NoneType instead of the Function; closed by "
+               "test_core_graph.py::test_backward_with_a_gradient_of_the_wrong_shape_is_an_error"),
     "autograd.core.xǁ_GradientMemoryǁclaim__mutmut_14": (
         "equivalent", "a copy's fresh memory goes unrecorded; any later pass-through of it is caught by the "
                       "retained-gradient check, or its gradient is released first"),

@@ -314,7 +314,7 @@ def test_backward_with_the_wrong_number_of_gradients_is_an_error():
         def backward(self, gy):
             return gy
 
-    with pytest.raises(ValueError, match='returned 1 gradient'):
+    with pytest.raises(ValueError, match='Wrong.backward returned 1 gradient'):
         Wrong()(np.array(1.0), np.array(2.0)).backward()
 
 
@@ -326,7 +326,8 @@ def test_backward_with_a_gradient_of_the_wrong_shape_is_an_error():
         def backward(self, gy):
             return gy  # should be broadcast to the input's shape
 
-    with pytest.raises(ValueError, match=r'shape \(\) for input 0 of shape \(3,\)'):
+    message = r'Wrong.backward returned a gradient of shape \(\) for input 0 of shape \(3,\)'
+    with pytest.raises(ValueError, match=message):
         Wrong()(np.ones(3)).backward()
 
 
@@ -382,6 +383,13 @@ def test_add_gives_each_input_its_own_gradient():
     assert not np.shares_memory(a.grad.data, b.grad.data)
     a.grad.data += 1  # an in-place update of one gradient leaves the other alone
     np.testing.assert_array_equal(b.grad.data, np.ones(3))
+
+
+def test_add_inside_a_graph_gives_each_input_its_own_gradient():
+    # the gradient add passes through is an intermediate one (not the seed): both inputs get it
+    a, b = Variable(np.zeros(3)), Variable(np.zeros(3))
+    ((a + b) * 2.0).backward()
+    assert not np.shares_memory(a.grad.data, b.grad.data)
 
 
 def test_user_seed_gradient_is_never_stored_elsewhere():
