@@ -92,6 +92,12 @@ CLASSIFIED: dict[str, tuple[str, str]] = {
     "autograd.core.xǁFunctionǁinput_grads__mutmut_17": (
         "gap", "the error names NoneType instead of the Function; closed by "
                "test_core_graph.py::test_backward_with_a_gradient_of_the_wrong_shape_is_an_error"),
+    "autograd.core.xǁVariableǁbackward__mutmut_45": (
+        "gap", "break for continue: a None gradient for one input drops the next inputs' gradients; closed by "
+               "test_core_graph.py::test_a_none_gradient_for_one_input_leaves_the_next_inputs_theirs"),
+    "autograd.core.xǁVariableǁbackward__mutmut_55": (
+        "equivalent", "the output gradients are guarded without retain_grad too: extra copies, the same values"),
+    "autograd.core.xǁVariableǁbackward__mutmut_56": ("equivalent", _NO_RELEASE),
     "autograd.core.xǁ_GradientMemoryǁclaim__mutmut_14": (
         "equivalent", "a copy's fresh memory goes unrecorded; any later pass-through of it is caught by the "
                       "retained-gradient check, or its gradient is released first"),

@@ -309,6 +309,17 @@ def test_missing_forward_or_backward_raises_not_implemented_naming_the_class():
         Function()(np.array(1.0))
 
 
+def test_a_none_gradient_for_one_input_leaves_the_next_inputs_theirs():
+    class SecondOnly(Bilinear):  # a * b with a treated as a constant
+        def backward(self, gy):
+            a, b = self.inputs
+            return None, gy * a
+
+    a, b = Variable(np.array(2.0)), Variable(np.array(3.0))
+    SecondOnly()(a, b).backward()
+    assert a.grad is None and b.grad.data == 2.0
+
+
 def test_backward_with_the_wrong_number_of_gradients_is_an_error():
     class Wrong(Bilinear):
         def backward(self, gy):
