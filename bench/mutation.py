@@ -98,6 +98,8 @@ CLASSIFIED: dict[str, tuple[str, str]] = {
     "autograd.core.xǁVariableǁbackward__mutmut_55": (
         "equivalent", "the output gradients are guarded without retain_grad too: extra copies, the same values"),
     "autograd.core.xǁVariableǁbackward__mutmut_56": ("equivalent", _NO_RELEASE),
+    "autograd.utils.x_memory_root__mutmut_6": (
+        "equivalent", "getattr without a default: every caller passes an ndarray, which always has .base"),
     "autograd.core.xǁ_GradientMemoryǁclaim__mutmut_14": (
         "equivalent", "a copy's fresh memory goes unrecorded; any later pass-through of it is caught by the "
                       "retained-gradient check, or its gradient is released first"),
