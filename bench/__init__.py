@@ -1,1 +1,1 @@
-"""Benchmarks (run as modules, e.g. `python -m bench.core`); not part of the installed package."""
+"""Benchmarks: `python -m bench` (all) or `python -m bench NAME` (see bench/__main__.py); not part of the installed package."""

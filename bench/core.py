@@ -1,31 +1,28 @@
 """Per-op overhead of the autograd core against DeZero 0.0.13 and PyTorch (CPU, float64).
 
-Run: `python -m bench.core [--ops N] [--repeats R]`. Two graphs of N ops each on a small array, built
+Run: `python -m bench core [--ops N] [--repeats R]`. Two graphs of N ops each on a small array, built
 (forward) and differentiated (backward) from scratch every repetition:
 
 - chain: y = x, then N ops in a row, cycling sin, tanh, y * x, y + x (one consumer per value);
 - wide:  N / 2 branches sin(x), summed one after another (x has N / 2 consumers: accumulation).
 
-Prints the best of R repetitions as microseconds per op (forward, backward, both) and the ratio of
-each library's total to this core's, and writes the same numbers to bench/results/core.json. A library
-that is not installed is skipped with a line saying why. Timings are machine-dependent; nothing here is
-asserted.
+Prints the best of R repetitions as CPU microseconds per op (forward, backward, both;
+bench.common.cpu_seconds) and the ratio of each library's total to this core's, and writes the same
+numbers to bench/results/core.json. A library that is not installed is skipped with a line saying
+why. Timings are machine-dependent; nothing here is asserted.
 """
 
 import argparse
 import gc
-import json
 import pathlib
-import platform
-import sys
-import time
 
 import numpy as np
+
+from bench.common import cpu_seconds, write_results
 
 DEFAULT_OPS = 1000  # ops per graph: long enough that per-graph setup is negligible
 DEFAULT_REPEATS = 7  # best of: the minimum filters out scheduler and allocator noise
 ARRAY_SIZE = 16  # "small array": per-op overhead dominates the arithmetic
-RESULTS = pathlib.Path(__file__).parent / 'results' / 'core.json'
 
 
 class Backend:
@@ -137,11 +134,11 @@ def time_workload(lib, workload, ops, repeats):
     for _ in range(repeats):
         gc.collect()
         x = lib.leaf(x0)
-        start = time.perf_counter()
+        start = cpu_seconds()
         y = workload(lib, x, ops)
-        middle = time.perf_counter()
+        middle = cpu_seconds()
         lib.backward(y)
-        end = time.perf_counter()
+        end = cpu_seconds()
         best_forward = min(best_forward, middle - start)
         best_backward = min(best_backward, end - middle)
         grad = lib.grad(x)
@@ -195,23 +192,20 @@ def print_table(rows, skipped, ops, repeats):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog='python -m bench.core', description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog='python -m bench core', description=__doc__.splitlines()[0])
     parser.add_argument('--ops', type=int, default=DEFAULT_OPS, help='ops per graph (default %(default)s)')
     parser.add_argument('--repeats', type=int, default=DEFAULT_REPEATS, help='best of (default %(default)s)')
-    parser.add_argument('--json', type=pathlib.Path, default=RESULTS,
-                        help='where to write the results (default %(default)s)')
+    parser.add_argument('--json', type=pathlib.Path, default=None,
+                        help='where to write the results (default bench/results/core.json)')
     args = parser.parse_args(argv)
     if args.ops < 4 or args.repeats < 1:
         parser.error('--ops must be at least 4 and --repeats at least 1')
     rows, skipped = run(args.ops, args.repeats)
     print_table(rows, skipped, args.ops, args.repeats)
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps({
+    write_results('core', {
         'ops_per_graph': args.ops, 'array_size': ARRAY_SIZE, 'repeats': args.repeats, 'statistic': 'min',
-        'python': sys.version.split()[0], 'numpy': np.__version__, 'machine': platform.platform(),
         'results': rows, 'skipped': skipped,
-    }, indent=2) + '\n')
-    print(f'wrote {args.json}')
+    }, args.json)
 
 
 if __name__ == '__main__':

@@ -14,8 +14,8 @@ point no float64 method resolves the derivative better than that. The plain |err
 is reported too.
 
 `accuracy_table(seed)` and `format_table` give the comparison (ours, complex step, textbook eps=1e-4,
-numdifftools when installed); tests/oracle/test_numeric.py asserts the targets on it and
-`python -m bench.oracle` reports it.
+torch.autograd.gradcheck's eps=1e-6, numdifftools when installed); tests/oracle/test_numeric.py
+asserts the targets on it and `python -m bench accuracy` reports it.
 """
 from __future__ import annotations
 
@@ -30,8 +30,10 @@ import numpy as np
 
 from oracle.numeric import Estimate, directional, second_directional
 
-# The textbook central difference the issue compares against (about 4e-9 median relative error).
+# Fixed-step central differences to compare against: the textbook step (DeZero's numerical_diff,
+# about 4e-9 median relative error) and torch.autograd.gradcheck's default eps.
 TEXTBOOK_EPS = 1e-4
+GRADCHECK_EPS = 1e-6
 
 # Exact derivatives: working precisions (decimal digits) of the two mpmath evaluations, the size
 # of the complex step relative to the direction at each, and how closely they must agree.
@@ -407,11 +409,15 @@ def _phi(case, t):
     return np.sum(out if case.v is None else case.v * out)
 
 
-def _textbook(case) -> Estimate:
-    """The textbook central difference with a fixed step eps = 1e-4 (2 evaluations)."""
-    with np.errstate(all="ignore"):
-        value = float((_phi(case, TEXTBOOK_EPS) - _phi(case, -TEXTBOOK_EPS)) / (2 * TEXTBOOK_EPS))
-    return Estimate(value, math.inf, 2, "textbook", TEXTBOOK_EPS)
+def _central(eps: float):
+    """The central difference with a fixed step ``eps`` (2 evaluations)."""
+
+    def estimate(case) -> Estimate:
+        with np.errstate(all="ignore"):
+            value = float((_phi(case, eps) - _phi(case, -eps)) / (2 * eps))
+        return Estimate(value, math.inf, 2, f"central eps={eps:g}", eps)
+
+    return estimate
 
 
 def _numdifftools(case) -> Estimate:
@@ -440,7 +446,8 @@ METHODS = {
     "richardson": lambda c: directional(c.f, c.xs, c.us, c.v, max_step=c.max_step),
     "richardson (no max_step)": lambda c: directional(c.f, c.xs, c.us, c.v),
     "complex-step": lambda c: directional(c.f, c.xs, c.us, c.v, complex_step=True, max_step=c.max_step),
-    "textbook eps=1e-4": _textbook,
+    "textbook eps=1e-4": _central(TEXTBOOK_EPS),
+    "gradcheck-style eps=1e-6": _central(GRADCHECK_EPS),
     "numdifftools": _numdifftools,
 }
 

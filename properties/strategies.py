@@ -19,6 +19,7 @@ It is built so that failures shrink to something a person can read:
 
 from __future__ import annotations
 
+import functools
 import itertools
 from dataclasses import dataclass, field
 from typing import Sequence
@@ -261,6 +262,7 @@ def _merge_frontier(state: _State):
 ARG_PAIRS = tuple((a, b) for a in FIRST_ARG for b in SECOND_ARG)
 
 
+@functools.lru_cache(maxsize=None)
 def _node_choices(n_ops):
     """One node as four draws. Few draws per node matter: Hypothesis deletes a list element (fewer
     nodes) reliably only when the element is a short run of choices, so the three param choices
@@ -278,6 +280,9 @@ def _shifted(v):
     return 0.0 if abs(v) < TINY else v
 
 
+# Strategies are cached by their arguments: Hypothesis validates every new strategy object on its
+# first draw, which cost more than the draws themselves when they were built anew for each example.
+@functools.lru_cache(maxsize=None)
 def _values(shape, interval: spec.Interval | None):
     if interval is None:
         lo, hi = VALUE_SHIFT - VALUE_RANGE, VALUE_SHIFT + VALUE_RANGE
@@ -372,6 +377,11 @@ def compositions(*, ops: Sequence[str] | None = None, max_nodes: int = 10, max_i
 
 def cotangents(shape) -> st.SearchStrategy[np.ndarray]:
     """Cotangent (or tangent) arrays of ``shape``: entries in [-0.5, 2.5], shrinking toward 1."""
+    return _cotangents(tuple(shape))
+
+
+@functools.lru_cache(maxsize=None)
+def _cotangents(shape):
     return hnp.arrays(np.float64, shape, elements=st.floats(-1.5, 1.5, allow_subnormal=False).map(lambda v: v + 1.0))
 
 

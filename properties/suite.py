@@ -148,7 +148,7 @@ def run_edge_case(backend: Backend, prop: str, op: str) -> bool:
     example, kwargs = _at_precision(backend, *case)
 
     # inside a one-example Hypothesis test, where the checks' event() and reject() work
-    @hypothesis.settings(hypothesis.settings.default, max_examples=1, database=None, derandomize=True,
+    @hypothesis.settings(hypothesis.settings.default, max_examples=1, database=None, derandomize=True, deadline=None,
                          phases=(hypothesis.Phase.explicit, hypothesis.Phase.generate), report_multiple_bugs=False)
     @hypothesis.given(st.just(None))
     def once(_):

@@ -357,6 +357,12 @@ def test_get_item_with_repeated_indices_accumulates():
     np.testing.assert_array_equal(x.grad.data, [8.0, 0.0, 2.0])
 
 
+def test_get_item_takes_a_variable_as_index():
+    x = Variable(np.array([10.0, 20.0, 30.0]))
+    y = ag.get_item(x, Variable(np.array([2, 0])))
+    np.testing.assert_array_equal(y.data, [30.0, 10.0])
+
+
 def test_get_item_grad_backward_is_get_item():
     x = Variable(np.array([1.0, 2.0, 3.0]))
     y = (x[np.array([0, 0, 2])] ** 2).sum()
@@ -366,6 +372,13 @@ def test_get_item_grad_backward_is_get_item():
     (gx * Variable(np.array([1.0, 10.0, 100.0]))).sum().backward()
     np.testing.assert_array_equal(gx.data, [4.0, 0.0, 6.0])
     np.testing.assert_array_equal(x.grad.data, [4.0, 0.0, 200.0])  # d/dx of sum(v * gx) = 2 * uses * v
+
+
+def test_softmax_cross_entropy_takes_labels_as_a_variable():
+    x = np.array([[1.0, 2.0, 3.0], [0.5, 0.0, -1.0]])
+    labels = np.array([2, 0])
+    expected = ag.softmax_cross_entropy(x, labels).data
+    np.testing.assert_array_equal(ag.softmax_cross_entropy(x, Variable(labels)).data, expected)
 
 
 def test_softmax_cross_entropy_rejects_bad_shapes_and_float_labels():

@@ -309,12 +309,23 @@ def test_missing_forward_or_backward_raises_not_implemented_naming_the_class():
         Function()(np.array(1.0))
 
 
+def test_a_none_gradient_for_one_input_leaves_the_next_inputs_theirs():
+    class SecondOnly(Bilinear):  # a * b with a treated as a constant
+        def backward(self, gy):
+            a, b = self.inputs
+            return None, gy * a
+
+    a, b = Variable(np.array(2.0)), Variable(np.array(3.0))
+    SecondOnly()(a, b).backward()
+    assert a.grad is None and b.grad.data == 2.0
+
+
 def test_backward_with_the_wrong_number_of_gradients_is_an_error():
     class Wrong(Bilinear):
         def backward(self, gy):
             return gy
 
-    with pytest.raises(ValueError, match='returned 1 gradient'):
+    with pytest.raises(ValueError, match='Wrong.backward returned 1 gradient'):
         Wrong()(np.array(1.0), np.array(2.0)).backward()
 
 
@@ -326,7 +337,8 @@ def test_backward_with_a_gradient_of_the_wrong_shape_is_an_error():
         def backward(self, gy):
             return gy  # should be broadcast to the input's shape
 
-    with pytest.raises(ValueError, match=r'shape \(\) for input 0 of shape \(3,\)'):
+    message = r'Wrong.backward returned a gradient of shape \(\) for input 0 of shape \(3,\)'
+    with pytest.raises(ValueError, match=message):
         Wrong()(np.ones(3)).backward()
 
 
@@ -384,6 +396,13 @@ def test_add_gives_each_input_its_own_gradient():
     np.testing.assert_array_equal(b.grad.data, np.ones(3))
 
 
+def test_add_inside_a_graph_gives_each_input_its_own_gradient():
+    # the gradient add passes through is an intermediate one (not the seed): both inputs get it
+    a, b = Variable(np.zeros(3)), Variable(np.zeros(3))
+    ((a + b) * 2.0).backward()
+    assert not np.shares_memory(a.grad.data, b.grad.data)
+
+
 def test_user_seed_gradient_is_never_stored_elsewhere():
     for op in (lambda x: x + 0, lambda x: x.reshape(3, 1), lambda x: x.T, lambda x: x[:, ::-1]):
         x = Variable(np.zeros((1, 3)))
@@ -407,6 +426,46 @@ def test_a_backward_that_returns_forward_values_gets_copies():
     assert a.grad is not b and b.grad is not a
     assert not np.shares_memory(a.grad.data, b.data) and not np.shares_memory(b.grad.data, a.data)
     assert (a.grad.data, b.grad.data) == (3.0, 2.0)
+
+
+def test_a_backward_that_returns_its_own_output_gets_a_copy():
+    # exp's gradient is its output: returning that very Variable is right for gy = 1
+    class LazyExp(Function):
+        def forward(self, x):
+            return np.exp(x)
+
+        def backward(self, gy):
+            return self.outputs[0]()
+
+    x = Variable(np.array([0.0, 1.0]))
+    y = LazyExp()(x)
+    y.backward()
+    assert not np.shares_memory(x.grad.data, y.data)
+    np.testing.assert_array_equal(x.grad.data, y.data)
+
+
+def test_a_stale_retained_output_gradient_passed_through_gets_a_copy():
+    # outputs (0 * x, x): the gradient is the second output's, passed through as it is
+    class PassSecond(Function):
+        def forward(self, x):
+            return np.zeros_like(x), x.copy()
+
+        def backward(self, gy0, gy1):
+            return gy1
+
+    x = Variable(np.array([1.0, 2.0]))
+    a, b = PassSecond()(x)
+    (a + b).backward(retain_grad=True)
+    x.cleargrad()
+    a.backward(retain_grad=True)  # b keeps its gradient from the first pass, and it flows to x
+    assert not np.shares_memory(x.grad.data, b.grad.data)
+
+
+def test_backward_through_a_function_whose_first_output_was_freed():
+    x = Variable(np.array([1.0, 2.0]))
+    y1 = SplitScale()(x)[1]  # 3 x; the first output, 2 x, is freed at once
+    y1.backward()
+    np.testing.assert_array_equal(x.grad.data, [3.0, 3.0])
 
 
 def test_aliasing_guard_keeps_the_graph_when_create_graph():

@@ -51,6 +51,8 @@ def test_methods_and_indexing():
     assert x.T.shape == (4, 3, 2)
     assert x.transpose().shape == (4, 3, 2)
     assert x.transpose(1, 0, 2).shape == (3, 2, 4) and x.transpose((1, 0, 2)).shape == (3, 2, 4)
+    assert x.transpose(None).shape == (4, 3, 2)
+    assert Variable(np.arange(3.0)).transpose(0).shape == (3,)  # one axis, as an int
     assert x.sum().data == 276.0
     assert x.sum(axis=(0, -1), keepdims=True).shape == (1, 3, 1)
     np.testing.assert_array_equal(x[1, :, ::2].data, x.data[1, :, ::2])

@@ -1,20 +1,14 @@
 """Shared fixtures for the tests of properties/: planting a bug into the built-in core."""
 
-import inspect
-import textwrap
-
 import pytest
+
+from bench.planted import mutated
 
 
 def plant(monkeypatch, owner, name, old, new):
     """Replace ``old`` by ``new`` in the source of ``owner.name`` and install the result for the test
-    (a one-line mutation of the core, like a mutation-testing tool's)."""
-    func = getattr(owner, name)
-    source = textwrap.dedent(inspect.getsource(func))
-    assert source.count(old) == 1, f"the line to mutate is not (once) in {owner.__name__}.{name}: {old!r}"
-    namespace = {}
-    exec(compile(source.replace(old, new), f"<planted {owner.__name__}.{name}>", "exec"), func.__globals__, namespace)
-    monkeypatch.setattr(owner, name, namespace[name])
+    (a one-line mutation of the core, like a mutation-testing tool's; bench/planted.py)."""
+    monkeypatch.setattr(owner, name, mutated(owner, name, [(old, new)]))
 
 
 @pytest.fixture
