@@ -122,7 +122,9 @@ def test_like_borrows_the_ops_twin_domain_and_kinks():
             x, = self.inputs
             return gy * ((x.data > 0) + 2.0 * (x.data == 0))  # slope 2 at the kink
 
-    found = campaign(ReluBadKink, dict(like="relu"), max_examples=300).json
+    # every kink example has an entry exactly at 0; the default budget draws kink examples under any
+    # Hypothesis version (300 examples drew none under 6.170.17)
+    found = campaign(ReluBadKink, dict(like="relu")).json
     assert found["property"] == "kink"
 
 
