@@ -491,13 +491,10 @@ def make_target(obj, backend: Backend, *, sympy: str | None = None, like: str | 
 
 
 def _other_function_bases(backend):
-    """The Function classes of the other backends with DeZero's API that can be imported."""
-    out = []
-    for name in ("builtin", "dezero"):
-        if name != backend.name:
-            with contextlib.suppress(ImportError):
-                out.append(_function_base(name))
-    return out
+    """The Function classes of the other libraries with DeZero's API, where already imported (a
+    class that subclasses one was defined with its library loaded)."""
+    modules = {"builtin": "autograd", "dezero": "dezero"}
+    return [sys.modules[m].Function for name, m in modules.items() if name != backend.name and m in sys.modules]
 
 
 def _check_arity(name, method, arity, skip_self):
@@ -613,8 +610,8 @@ class _State:
     """Counts, the time budget, progress output, and the failures seen while Hypothesis shrinks
     (so that shrinking can be cut short)."""
 
-    def __init__(self, outcome: Outcome, seconds: float | None, timeout: float | None, progress: Callable | None):
-        self.outcome, self.progress, self.timeout = outcome, progress, timeout
+    def __init__(self, outcome: Outcome, seconds: float | None, progress: Callable | None):
+        self.outcome, self.progress = outcome, progress
         self.start = time.perf_counter()
         self.end = None if seconds is None else self.start + seconds
         self.last_progress = self.start
@@ -705,7 +702,7 @@ def run(target: Target, base: Backend, *, max_examples: int | None = None, secon
     unlimited with ``seconds``) or ``seconds`` have run, or a failure is found and shrunk."""
     backend = FuzzBackend(base, target)
     outcome = Outcome(target.name, base.describe(), seed=seed)
-    state = _State(outcome, seconds, timeout, progress)
+    state = _State(outcome, seconds, progress)
     limit = max_examples or (10**9 if seconds is not None else DEFAULT_MAX_EXAMPLES)
     settings = hypothesis.settings(hypothesis.settings.default, max_examples=limit, database=database,
                                    derandomize=derandomize, report_multiple_bugs=False, deadline=None)
@@ -923,9 +920,8 @@ def command(args) -> int:
     print(f"trigrad fuzz: {target.name} ({target.kind}, twin {target.twin}) on {base.describe()}, seed {seed}"
           + (f", {args.workers} workers" if args.workers > 1 else ""), flush=True)
     if args.workers == 1:
-        outcome = run(target, base, max_examples=args.max_examples, seconds=args.seconds, seed=seed,
-                      database=database, timeout=args.timeout,
-                      progress=lambda o: show(_progress_line(o.examples, o.seconds, len(o.combined_with))))
+        outcome = _campaign(args, target, base, seed, database,
+                            lambda o: show(_progress_line(o.examples, o.seconds, len(o.combined_with))))
         results = [_result(outcome)]
     else:
         try:
@@ -936,6 +932,12 @@ def command(args) -> int:
     if tty and not args.quiet:
         print(file=sys.stderr)
     return _finish(args, target, base, results)
+
+
+def _campaign(args, target, base, seed, database, progress) -> Outcome:
+    """``run`` with the command line's budget and time limit."""
+    return run(target, base, max_examples=args.max_examples, seconds=args.seconds, seed=seed, database=database,
+               timeout=args.timeout, progress=progress)
 
 
 def _result(outcome: Outcome) -> dict:
@@ -976,9 +978,8 @@ def _worker(args, seed, queue):
     """One process of ``--workers``: the campaign with its own seed, progress and outcome on ``queue``."""
     try:
         target, base = _load(args)
-        outcome = run(target, base, max_examples=args.max_examples, seconds=args.seconds, seed=seed,
-                      database=open_database(args.database), timeout=args.timeout,
-                      progress=lambda o: queue.put(("progress", seed, o.examples, sorted(o.combined_with))))
+        outcome = _campaign(args, target, base, seed, open_database(args.database),
+                            lambda o: queue.put(("progress", seed, o.examples, sorted(o.combined_with))))
         queue.put(("done", seed, _result(outcome)))
     except BaseException as e:  # noqa: BLE001 - told to the parent, which reports it
         queue.put(("error", seed, f"{type(e).__name__}: {e}"))

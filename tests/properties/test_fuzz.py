@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+import types
 
 import numpy as np
 import pytest
@@ -236,11 +237,15 @@ def test_cli_progress_shows_rate_examples_and_ops(capsys, monkeypatch):
     assert "examples (" in line and "/s)" in line and "combined with" in line
 
 
-def test_seconds_bound_the_run(capsys):
-    code, out, _ = fuzz_cli(f"{CATALOGUE}:Sinh", "--sympy", "sinh(x)", "--seconds", "2", capsys=capsys)
+def test_seconds_bound_the_run(capsys, monkeypatch):
+    """A clock that advances a second each time it is read: the run stops on time, not on a count,
+    whatever the machine's speed."""
+    ticks = iter(range(10**6))
+    monkeypatch.setattr(fuzzing, "time", types.SimpleNamespace(perf_counter=lambda: float(next(ticks))))
+    code, out, _ = fuzz_cli(f"{CATALOGUE}:Sinh", "--sympy", "sinh(x)", "--seconds", "20", capsys=capsys)
     assert code == 0
     examples = int(out.split("no finding: ")[1].split()[0])
-    assert examples > 10  # ran until the time was spent, far past any fixed small budget
+    assert 0 < examples < 20  # stopped when 20 clock seconds had passed, long before the default 1,000
 
 
 # --- the example database -----------------------------------------------------------------------------
