@@ -2,7 +2,7 @@
 
 Options, Hypothesis profiles and the ``backend`` fixture come from trigrad's pytest plugin
 (``properties/plugin.py``), which pip registers when the project is installed, so that an installed
-copy behaves the same (``pytest --pyargs properties``). The default backend is the built-in core;
+copy behaves the same (``pytest --pyargs trigrad.properties``). The default backend is the built-in core;
 ``--autograd-backend`` or TRIGRAD_BACKEND picks another.
 """
 

@@ -1,7 +1,7 @@
 """trigrad's autograd core: a small DeZero-style reverse-mode autodiff on numpy.
 
 >>> import numpy as np
->>> from autograd import Variable, square, exp
+>>> from trigrad.autograd import Variable, square, exp
 >>> x = Variable(np.array(0.5))
 >>> y = square(exp(square(x)))
 >>> y.backward()
@@ -11,16 +11,23 @@ variable(3.297442541400256)
 `autograd.core` holds Variable, Function and the backward pass; `autograd.functions` the function
 library (all re-exported here); `autograd.layers` book 1's MulLayer, AddLayer, Relu and Sigmoid.
 `sum`, `max`, `min`, `abs` and `pow` are attributes of this package but are left out of `__all__`,
-so that `from autograd import *` does not shadow Python's builtins.
+so that `from trigrad.autograd import *` does not shadow Python's builtins.
 """
 
-from autograd.core import (Config, Function, Variable, as_array, as_variable, no_grad, numerical_diff,
+if __name__ != "trigrad.autograd":
+    # The repository's folder autograd/ is installed as trigrad.autograd (pyproject.toml), so that trigrad
+    # never shadows another distribution's top-level "autograd". Imported under its bare name (Python
+    # started in the repository's root) it would be a second copy of every class: refuse.
+    raise ImportError(f"trigrad's autograd/ folder was imported as {__name__!r}; import it as "
+                      f"trigrad.autograd (python -m pip install -e . in the repository installs that name)")
+
+from trigrad.autograd.core import (Config, Function, Variable, as_array, as_variable, no_grad, numerical_diff,
                            using_config)
-from autograd.functions import (Exp, Square, abs, add, broadcast_to, clip, cos, div, exp, get_item, log,
+from trigrad.autograd.functions import (Exp, Square, abs, add, broadcast_to, clip, cos, div, exp, get_item, log,
                                 log_softmax, logsumexp, matmul, max, mean, mean_squared_error, min, mul,
                                 neg, pow, relu, reshape, sigmoid, sin, softmax, softmax_cross_entropy,
                                 softplus, sqrt, square, sub, sum, sum_to, tan, tanh, transpose)
-from autograd import layers  # noqa: F401  (autograd.layers.MulLayer, ...)
+from trigrad.autograd import layers  # noqa: F401  (autograd.layers.MulLayer, ...)
 
 _BUILTIN_NAMES = {'sum', 'max', 'min', 'abs', 'pow'}
 

@@ -17,7 +17,7 @@ import weakref
 
 import numpy as np
 
-from autograd.utils import memory_root
+from trigrad.autograd.utils import memory_root
 
 # Numbers that take their dtype from the other inputs of a call (numpy's "weak" Python scalars).
 PYTHON_NUMBERS = (int, float, complex)
@@ -508,7 +508,7 @@ def numerical_diff(f, x, eps=1e-4):
 
     As the seeds define it; `as_array` keeps 0-d inputs working (`x.data - eps` is a numpy scalar).
 
-    >>> from autograd import square
+    >>> from trigrad.autograd import square
     >>> float(numerical_diff(square, Variable(np.array(2.0))))
     4.000000000004
     """
@@ -520,4 +520,4 @@ def numerical_diff(f, x, eps=1e-4):
 
 
 # functions.py builds on the classes above, so it is imported last.
-from autograd import functions as F  # noqa: E402
+from trigrad.autograd import functions as F  # noqa: E402

@@ -12,9 +12,9 @@ import math
 
 import numpy as np
 
-from autograd import utils
+from trigrad.autograd import utils
 # The arithmetic Functions live in core (Variable's operators need them); re-exported here by name.
-from autograd.core import Function, Variable, add, as_variable, div, mul, neg, pow, sub
+from trigrad.autograd.core import Function, Variable, add, as_variable, div, mul, neg, pow, sub
 
 __all__ = [
     'Square', 'Exp',

@@ -12,8 +12,8 @@ the gradient(s) of the inputs, as in the book. Unlike the book's `Relu`, `backwa
 
 import numpy as np
 
-from autograd.functions import Sigmoid as _SigmoidFunction
-from autograd.functions import SigmoidGrad as _SigmoidGradFunction
+from trigrad.autograd.functions import Sigmoid as _SigmoidFunction
+from trigrad.autograd.functions import SigmoidGrad as _SigmoidGradFunction
 
 
 class MulLayer:

@@ -22,8 +22,8 @@ import numpy as np
 
 from bench.common import table, write_results
 from bench.numeric_cases import BENCHMARK_SEED, accuracy_table
-from oracle import numeric
-from oracle.symbolic import Oracle
+from trigrad.oracle import numeric
+from trigrad.oracle.symbolic import Oracle
 
 COMPOSITIONS = 300  # drawn for table 2
 
@@ -32,7 +32,7 @@ def drawn_compositions(n: int):
     """A fixed sample of examples from the project's own strategy (derandomized Hypothesis)."""
     from hypothesis import HealthCheck, given, settings
 
-    from properties.strategies import compositions, cotangents
+    from trigrad.properties.strategies import compositions, cotangents
 
     out = []
 

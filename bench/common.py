@@ -21,7 +21,7 @@ import numpy as np
 # trigrad's Hypothesis profiles (dev, ci, thorough), registered and the default loaded: without this
 # import ``settings.get_profile("ci")`` is Hypothesis's own built-in "ci" profile (100 examples per
 # cell), and the default profile has Hypothesis's 200 ms deadline.
-from properties import profiles  # noqa: F401
+from trigrad.properties import profiles  # noqa: F401
 
 RESULTS_DIR = pathlib.Path(__file__).parent / "results"
 # The clock of the per-example and per-core benchmarks: this process's CPU time. On a machine shared
@@ -117,7 +117,7 @@ def timed_check(backend, prop: str, example, kwargs: dict) -> float | None:
     import hypothesis
     from hypothesis import strategies as st
 
-    from properties import suite
+    from trigrad.properties import suite
 
     spent = []
 

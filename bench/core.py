@@ -46,7 +46,7 @@ class TrigradBackend(Backend):
     name = 'trigrad'
 
     def __init__(self):
-        import autograd
+        import trigrad.autograd as autograd
         self.ag = autograd
         self.version = 'this checkout'
         self.sin, self.tanh = autograd.sin, autograd.tanh
@@ -62,7 +62,7 @@ class DezeroBackend(Backend):
     name = 'dezero'
 
     def __init__(self):
-        from properties.backends._dezero_import import import_dezero
+        from trigrad.properties.backends._dezero_import import import_dezero
         dezero = import_dezero()
         import dezero.functions as F
         self.dezero = dezero

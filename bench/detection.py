@@ -42,10 +42,10 @@ import numpy as np
 
 from bench.common import ci_profile, table, write_results
 from bench.planted import CATALOGUE, FACTOR_SITES, SWEEP, Bug, factor_bug, planted
-from oracle import spec
-from oracle.ir import Composition, Input, Node
-from properties import strategies, suite
-from properties.backends.builtin import Builtin
+from trigrad.oracle import spec
+from trigrad.oracle.ir import Composition, Input, Node
+from trigrad.properties import strategies, suite
+from trigrad.properties.backends.builtin import Builtin
 
 POINTS = 3  # random points per op for the baselines ("a few", as DeZero's tests use one or two)
 SEED = 20240607

@@ -22,8 +22,8 @@ import time
 import hypothesis
 
 from bench.common import ci_profile, results_path, table, write_results
-from properties import known, suite
-from properties.backends import BackendError, resolve
+from trigrad.properties import known, suite
+from trigrad.properties.backends import BackendError, resolve
 
 EXAMPLES = 100_000
 ROUND = 30  # examples per cell per round

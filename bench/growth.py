@@ -30,8 +30,8 @@ import math
 import numpy as np
 
 from bench.common import cpu_seconds, loglog_slope, table, timed_check, write_results
-from oracle.ir import Composition, Input, Node
-from oracle.symbolic import Oracle
+from trigrad.oracle.ir import Composition, Input, Node
+from trigrad.oracle.symbolic import Oracle
 
 SIZES = (5, 10, 20, 40, 80)
 QUICK_SIZES = (5, 10, 20, 40)
@@ -77,8 +77,8 @@ def best_ms(fn, repeats: int = REPEATS) -> float:
 
 def example_ms(prop: str, comp: Composition) -> float:
     """Best milliseconds of one check of ``prop`` on ``comp`` at X (cotangent and tangents ones)."""
-    from properties.backends.builtin import Builtin
-    from properties.strategies import Example
+    from trigrad.properties.backends.builtin import Builtin
+    from trigrad.properties.strategies import Example
 
     backend, example = Builtin(), Example(comp, {"x0": X})
     kwargs = {}
@@ -93,7 +93,7 @@ def example_ms(prop: str, comp: Composition) -> float:
 
 
 def _vectors(prop):
-    from properties import suite
+    from trigrad.properties import suite
 
     return suite.PROPERTIES[prop].vectors
 

@@ -28,7 +28,7 @@ from typing import Callable
 import mpmath
 import numpy as np
 
-from oracle.numeric import Estimate, directional, second_directional
+from trigrad.oracle.numeric import Estimate, directional, second_directional
 
 # Fixed-step central differences to compare against: the textbook step (DeZero's numerical_diff,
 # about 4e-9 median relative error) and torch.autograd.gradcheck's default eps.

@@ -13,8 +13,8 @@ import inspect
 import textwrap
 from dataclasses import dataclass
 
-import autograd
-from autograd import core, functions, utils
+import trigrad.autograd as autograd
+from trigrad.autograd import core, functions, utils
 
 ALL_OPS = "all ops"  # the suite's mixed row (properties.suite.ALL_OPS), named here to keep imports light
 

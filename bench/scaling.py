@@ -22,8 +22,8 @@ import time
 
 
 from bench.common import ci_profile, table, write_results
-from properties import suite
-from properties.backends.builtin import Builtin
+from trigrad.properties import suite
+from trigrad.properties.backends.builtin import Builtin
 
 QUICK_PROPERTIES = ("value", "vjp")
 

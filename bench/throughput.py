@@ -38,9 +38,9 @@ import numpy as np
 from hypothesis import strategies as st
 
 from bench.common import ci_profile, cpu_seconds, table, write_results
-from oracle import symbolic
-from properties import checks, suite
-from properties.backends.builtin import Builtin
+from trigrad.oracle import symbolic
+from trigrad.properties import checks, suite
+from trigrad.properties.backends.builtin import Builtin
 
 SIZES = (5, 10, 20, 40)
 EXAMPLES = 300  # judged examples per size

@@ -352,7 +352,7 @@ def _extra_digits(arrays) -> int:
 class Oracle:
     """Exact answers for one composition at one point.
 
-        >>> from oracle.ir import Composition, Input, Node
+        >>> from trigrad.oracle.ir import Composition, Input, Node
         >>> c = Composition([Input("x0")], [Node("square", ("x0",)), Node("exp", ("n0",)),
         ...                                 Node("square", ("n1",))])
         >>> o = Oracle(c, {"x0": np.array(0.5)})
@@ -807,7 +807,7 @@ def along(comp: Composition, values: Mapping[str, np.ndarray], entry: tuple[str,
     Returns a Pointwise with ``value`` <cotangent, output>, ``first[0]`` the first derivative and,
     when ``second``, ``second[(0, 0)]`` the second, correctly rounded to float64.
 
-        >>> from oracle.ir import Composition, Input, Node
+        >>> from trigrad.oracle.ir import Composition, Input, Node
         >>> c = Composition([Input("x0", (2,))], [Node("logsumexp", ("x0",))])
         >>> along(c, {"x0": np.zeros(2)}, ("x0", (0,)), np.array([0.0, 700.0]), 1.0).first[0]
         array([0.5, 1. ])

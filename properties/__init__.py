@@ -9,8 +9,15 @@
 - ``properties.fuzzing``: fuzzing a new function against its twin (``fuzz``, ``trigrad fuzz``).
 - ``properties.plugin``: the pytest plugin; ``properties.cli``: the ``trigrad`` command.
 
-The suites themselves are ``properties/test_properties.py`` (``pytest --pyargs properties``).
+The suites themselves are ``properties/test_properties.py`` (``pytest --pyargs trigrad.properties``).
 """
+
+if __name__ != "trigrad.properties":
+    # The repository's folder properties/ is installed as trigrad.properties (pyproject.toml), so that trigrad
+    # never shadows another distribution's top-level "properties". Imported under its bare name (Python
+    # started in the repository's root) it would be a second copy of every class: refuse.
+    raise ImportError(f"trigrad's properties/ folder was imported as {__name__!r}; import it as "
+                      f"trigrad.properties (python -m pip install -e . in the repository installs that name)")
 
 from .backends import Backend, Unsupported, resolve
 from .fuzzing import fuzz

@@ -1,4 +1,4 @@
-"""``python -m properties`` is the ``trigrad`` command."""
+"""``python -m trigrad.properties`` is the ``trigrad`` command."""
 
 import sys
 

@@ -40,9 +40,9 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from oracle import spec
-from oracle.ir import Composition, Input, Node
-from oracle.symbolic import along, pointwise
+from trigrad.oracle import spec
+from trigrad.oracle.ir import Composition, Input, Node
+from trigrad.oracle.symbolic import along, pointwise
 
 from .backends import Backend, Unsupported
 

@@ -16,9 +16,9 @@ import traceback
 import numpy as np
 from hypothesis import event, reject
 
-from oracle import numeric, spec
-from oracle.compare import Judgement, Verdict, judge, judge_value
-from oracle.symbolic import Oracle
+from trigrad.oracle import numeric, spec
+from trigrad.oracle.compare import Judgement, Verdict, judge, judge_value
+from trigrad.oracle.symbolic import Oracle
 
 from .backends import Backend, Unsupported
 from .report import Failure, Report

@@ -50,7 +50,7 @@ import sympy
 from hypothesis import strategies as st
 from sympy.parsing.sympy_parser import convert_xor, parse_expr, standard_transformations
 
-from oracle import spec
+from trigrad.oracle import spec
 
 from . import suite
 from .backends import Backend, resolve
@@ -333,7 +333,7 @@ _CLOCK = _Clock()
 def _function_base(backend_name: str):
     """The Function class of a backend with DeZero's API (builtin, dezero), else None."""
     if backend_name == "builtin":
-        import autograd
+        import trigrad.autograd as autograd
 
         return autograd.Function
     if backend_name == "dezero":
@@ -378,7 +378,7 @@ def layer_function(layer_cls, base=None):
     ``layer_cls``: a new layer per call (its constructor gets the op's params); forward on the
     inputs' arrays, backward on the output gradient's array, returning the layer's input gradients."""
     if base is None:
-        import autograd
+        import trigrad.autograd as autograd
 
         base = autograd.Function
     name = layer_cls.__name__
@@ -426,7 +426,7 @@ class Target:
     def imports(self) -> str:
         lines = []
         if self.kind == "layer":
-            lines.append("from properties.fuzzing import layer_function")
+            lines.append("from trigrad.properties.fuzzing import layer_function")
         if self.where:
             module, _, attr = self.where.rpartition(":")
             if module.endswith(".py"):
@@ -493,7 +493,7 @@ def make_target(obj, backend: Backend, *, sympy: str | None = None, like: str | 
 def _other_function_bases(backend):
     """The Function classes of the other libraries with DeZero's API, where already imported (a
     class that subclasses one was defined with its library loaded)."""
-    modules = {"builtin": "autograd", "dezero": "dezero"}
+    modules = {"builtin": "trigrad.autograd", "dezero": "dezero"}
     return [sys.modules[m].Function for name, m in modules.items() if name != backend.name and m in sys.modules]
 
 

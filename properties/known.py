@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from oracle import spec
+from trigrad.oracle import spec
 
 HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "known")
 _ENTRY = re.compile(r"^(?:(?P<prop>\w+)\[(?P<op>\w+)\]|(?P<only>\w+))(?:\s*@(?P<dtype>\w+))?\s*(?:#\s*(?P<reason>.*))?$")

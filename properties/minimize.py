@@ -21,7 +21,7 @@ from typing import Callable
 
 import numpy as np
 
-from oracle.ir import Composition, Input, Node
+from trigrad.oracle.ir import Composition, Input, Node
 
 from .strategies import Example, is_valid
 

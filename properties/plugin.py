@@ -1,7 +1,7 @@
 """trigrad's pytest plugin (entry point ``pytest11: trigrad``).
 
 Options live here rather than in a conftest so that an installed copy works anywhere:
-``pytest --pyargs properties --autograd-backend=torch``.
+``pytest --pyargs trigrad.properties --autograd-backend=torch``.
 
 - ``--autograd-backend=NAME`` (or the environment variable TRIGRAD_BACKEND): builtin, torch, jax,
   dezero, or ``package.module:object`` for your own adapter. Unknown names stop the run with a
@@ -14,6 +14,7 @@ Options live here rather than in a conftest so that an installed copy works anyw
 
 from __future__ import annotations
 
+import importlib
 import os
 
 import pytest
@@ -23,6 +24,41 @@ from . import known
 from .backends import ENV_VAR, BackendError, resolve
 
 from . import profiles  # noqa: F401  (registers dev, ci and thorough, and loads the default)
+
+
+SUITE_MODULE = "trigrad.properties.test_properties"
+HERE = os.path.dirname(os.path.abspath(__file__))
+SUITE_FILE = os.path.join(HERE, "test_properties.py")
+
+
+class _SuiteModule(pytest.Module):
+    """The property suites, imported under their one name, ``trigrad.properties.test_properties``.
+
+    Wherever pytest finds the file (the repository's ``properties/`` folder, or
+    ``site-packages/trigrad/properties/`` from ``pytest --pyargs trigrad.properties``), its path-based
+    import would call it ``properties.test_properties``: ``trigrad`` is a namespace package, which
+    pytest sees only with ``consider_namespace_packages``, an ini option of the user's project, not of
+    this plugin. ``Module._getobj`` is the method through which pytest's Module imports its file
+    (pytest 7 to 9); this one imports by name instead. The folder itself is collected as a plain
+    ``pytest.Dir`` (below), since a ``pytest.Package`` would import its ``__init__.py`` by path too.
+    """
+
+    def _getobj(self):
+        module = importlib.import_module(SUITE_MODULE)
+        self.config.pluginmanager.consider_module(module)  # as pytest does for a module it imports
+        return module
+
+
+def pytest_collect_directory(path, parent):
+    if os.path.abspath(path) == HERE:
+        return pytest.Dir.from_parent(parent, path=path)
+    return None
+
+
+def pytest_pycollect_makemodule(module_path, parent):
+    if os.path.abspath(module_path) == SUITE_FILE:
+        return _SuiteModule.from_parent(parent, path=module_path)
+    return None
 
 
 def pytest_addoption(parser):

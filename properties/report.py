@@ -21,9 +21,9 @@ from typing import Callable
 
 import numpy as np
 
-from oracle import spec
-from oracle.compare import Judgement
-from oracle.ir import Composition, Const, values_to_json
+from trigrad.oracle import spec
+from trigrad.oracle.compare import Judgement
+from trigrad.oracle.ir import Composition, Const, values_to_json
 
 from .strategies import Example
 

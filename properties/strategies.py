@@ -29,8 +29,8 @@ import numpy as np
 from hypothesis import assume, event
 from hypothesis import strategies as st
 
-from oracle import spec
-from oracle.ir import Composition, Const, Input, Node
+from trigrad.oracle import spec
+from trigrad.oracle.ir import Composition, Const, Input, Node
 
 # Values are drawn in VALUE_RANGE and shifted by VALUE_SHIFT, so they shrink toward 0.5 (inside the
 # domain of every op, 0.45 away from the kinks at 0) instead of toward 0 (a pole of log and a kink).

@@ -18,8 +18,8 @@ import hypothesis
 import numpy as np
 from hypothesis import strategies as st
 
-from oracle import spec
-from oracle.ir import Composition, Input, Node
+from trigrad.oracle import spec
+from trigrad.oracle.ir import Composition, Input, Node
 
 from . import checks, known
 from .determinism import import_independent_draws

@@ -8,7 +8,7 @@ lacks, forward mode it does not have, kinks of an op without one) are skipped wi
 
 import pytest
 
-from properties import suite
+from trigrad.properties import suite
 
 
 def _property_test(prop):

@@ -5,14 +5,14 @@ applies its own broadcasting, reductions and matrix products to them. The adapte
 to make leaves, how to call each op it supports, and how to get a vector-Jacobian product.
 
     trigrad check --backend docs/examples/micrograd_adapter.py:Micrograd
-    pytest --pyargs properties --autograd-backend=docs/examples/micrograd_adapter.py:Micrograd
+    pytest --pyargs trigrad.properties --autograd-backend=docs/examples/micrograd_adapter.py:Micrograd
 """
 
 import math
 
 import numpy as np
 
-from properties.backends import Backend, Unsupported
+from trigrad.properties.backends import Backend, Unsupported
 
 
 class Value:

@@ -11,8 +11,8 @@ test with the minimal counterexample. The same from the command line:
 
 import numpy as np
 
-from autograd import Function
-from properties import fuzz
+from trigrad.autograd import Function
+from trigrad.properties import fuzz
 
 
 class Sinh(Function):

@@ -19,7 +19,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from oracle import spec
+from trigrad.oracle import spec
 
 BUILTIN_NAMES = ("builtin", "torch", "jax", "dezero")
 ENV_VAR = "TRIGRAD_BACKEND"
@@ -185,7 +185,7 @@ def resolve(name: str | None = None) -> Backend:
         if options and not options.endswith("]"):
             raise BackendError(f"backend options go in brackets: {base}[option,...], not {name!r}")
         try:
-            module = importlib.import_module(f"properties.backends.{base}")
+            module = importlib.import_module(f".{base}", __name__)
             return module.make(options[:-1]) if options else module.make()
         except ImportError as e:
             raise BackendError(f"backend {base!r} needs a library that is not installed ({e}); "

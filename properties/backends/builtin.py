@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-import autograd as F
-from oracle import spec
+import trigrad.autograd as F
+from trigrad.oracle import spec
 
 from . import OPERATORS, Backend, Unsupported, dezero_api_hvp_source
 
@@ -49,7 +49,7 @@ class Builtin(Backend):
     # Every analytic op of the core runs on complex arrays (autograd's tests check it), which lets the
     # numeric oracle use the complex step on analytic compositions.
     complex_ops = frozenset(name for name, op in spec.OPS.items() if op.analytic)
-    preamble = "import numpy as np\nimport autograd as F"
+    preamble = "import numpy as np\nimport trigrad.autograd as F"
 
     def __init__(self):
         from importlib.metadata import PackageNotFoundError, version

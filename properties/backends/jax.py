@@ -49,7 +49,7 @@ def _calls(jnp, jax):
 
 
 def _sum_to(jnp, x, shape):
-    from oracle import spec
+    from trigrad.oracle import spec
 
     axes, _ = spec.sum_to_axes(tuple(x.shape), tuple(shape))
     return jnp.sum(x, axis=axes, keepdims=True).reshape(shape)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from oracle import spec
+from trigrad.oracle import spec
 
 from . import Backend, Unsupported, parse_options
 

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from autograd import Variable, as_array, numerical_diff
+from trigrad.autograd import Variable, as_array, numerical_diff
 
 # Central differences with eps = 1e-4 (the seeds' step) are off by about eps**2 * |f'''| / 6 from the
 # truncation plus about 1e-16 / eps from rounding: 1e-7 relative is ample for O(1) test functions.

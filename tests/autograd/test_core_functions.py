@@ -12,8 +12,8 @@ from typing import Callable
 import numpy as np
 import pytest
 
-import autograd as ag
-from autograd import Function, Variable
+import trigrad.autograd as ag
+from trigrad.autograd import Function, Variable
 from core_checks import (GRAD_ATOL, GRAD_RTOL, autograd_grads, hessian_vector, numerical_grads,
                          numerical_hessian_vector)
 

@@ -7,8 +7,8 @@ import weakref
 import numpy as np
 import pytest
 
-import autograd as ag
-from autograd import Config, Function, Variable, no_grad, using_config
+import trigrad.autograd as ag
+from trigrad.autograd import Config, Function, Variable, no_grad, using_config
 
 
 class CountingSquare(Function):

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-import autograd as ag
-from autograd import Variable
-from autograd.layers import AddLayer, MulLayer, Relu, Sigmoid
+import trigrad.autograd as ag
+from trigrad.autograd import Variable
+from trigrad.autograd.layers import AddLayer, MulLayer, Relu, Sigmoid
 
 
 def printed(*values):

@@ -8,8 +8,8 @@ import mpmath
 import numpy as np
 import pytest
 
-import autograd as ag
-from autograd import Variable
+import trigrad.autograd as ag
+from trigrad.autograd import Variable
 
 pytestmark = pytest.mark.filterwarnings('error')
 mpmath.mp.dps = 50

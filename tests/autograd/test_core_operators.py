@@ -5,8 +5,8 @@ import operator
 import numpy as np
 import pytest
 
-import autograd as ag
-from autograd import Variable
+import trigrad.autograd as ag
+from trigrad.autograd import Variable
 
 BINARY_OPERATORS = [operator.add, operator.sub, operator.mul, operator.truediv, operator.pow]
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import sympy
 
-from autograd import Exp, Function, Square, Variable, as_array, exp, numerical_diff, square
+from trigrad.autograd import Exp, Function, Square, Variable, as_array, exp, numerical_diff, square
 
 
 # --- step 1: Variable ----------------------------------------------------------------------------

@@ -8,8 +8,8 @@ library that is not installed is skipped with the reason (``pip install 'trigrad
 
 import pytest
 
-from properties.backends import BackendError, resolve
-from properties.test_properties import *  # noqa: F401,F403  (the test_<property> functions)
+from trigrad.properties.backends import BackendError, resolve
+from trigrad.properties.test_properties import *  # noqa: F401,F403  (the test_<property> functions)
 
 LIBRARIES = ["torch", "torch[float32]", "jax", "dezero"]
 

@@ -5,8 +5,8 @@ special functions of PyTorch and JAX as plain callables differentiated by their 
 import numpy as np
 import pytest
 
-from properties import fuzzing
-from properties.backends import BackendError, resolve
+from trigrad.properties import fuzzing
+from trigrad.properties.backends import BackendError, resolve
 
 
 def backend_or_skip(name):

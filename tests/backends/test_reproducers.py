@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 from hypothesis import settings
 
-from properties import suite
-from properties.backends import BackendError, resolve
+from trigrad.properties import suite
+from trigrad.properties.backends import BackendError, resolve
 
 CI = settings.get_profile("ci")
 LIBRARIES = ["torch", "torch[float32]", "jax", "dezero"]

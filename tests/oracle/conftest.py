@@ -8,8 +8,8 @@ random generator, using only the spec table's shape rules and domains.
 import numpy as np
 import pytest
 
-from oracle import spec
-from oracle.ir import Composition, Const, Input, Node
+from trigrad.oracle import spec
+from trigrad.oracle.ir import Composition, Const, Input, Node
 
 SHAPES = [(), (2,), (3,), (2, 3), (1, 3), (2, 1)]
 UNARY = ["neg", "square", "exp", "sin", "cos", "log", "sqrt", "tanh", "sigmoid", "softplus", "tan", "abs", "relu"]

@@ -5,10 +5,10 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from oracle import spec
-from oracle.compare import Verdict, judge, judge_value
-from oracle.ir import Composition, Input, Node
-from oracle.symbolic import U32, Oracle, _floats
+from trigrad.oracle import spec
+from trigrad.oracle.compare import Verdict, judge, judge_value
+from trigrad.oracle.ir import Composition, Input, Node
+from trigrad.oracle.symbolic import U32, Oracle, _floats
 
 
 @dataclass

@@ -5,8 +5,8 @@ import importlib
 
 import pytest
 
-MODULES = ["autograd", "autograd.core", "autograd.layers", "autograd.utils", "oracle.symbolic", "oracle.numeric",
-           "oracle.ir", "properties.strategies"]
+MODULES = ["trigrad.autograd", "trigrad.autograd.core", "trigrad.autograd.layers", "trigrad.autograd.utils",
+           "trigrad.oracle.symbolic", "trigrad.oracle.numeric", "trigrad.oracle.ir", "trigrad.properties.strategies"]
 
 
 @pytest.mark.parametrize("name", MODULES)

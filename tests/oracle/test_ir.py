@@ -6,8 +6,8 @@ import re
 import numpy as np
 import pytest
 
-from oracle import spec
-from oracle.ir import Composition, Const, Input, Node, values_from_json, values_to_json
+from trigrad.oracle import spec
+from trigrad.oracle.ir import Composition, Const, Input, Node, values_from_json, values_to_json
 
 
 def comp(*nodes, inputs=(("x0", ()),), output=None):

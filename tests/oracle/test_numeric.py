@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from bench.numeric_cases import MpNS, format_table, numeric_benchmark_cases, run_method, run_second, summarize
-from oracle.numeric import Estimate, derivative, directional, second_directional
+from trigrad.oracle.numeric import Estimate, derivative, directional, second_directional
 
 # --- targets ----------------------------------------------------------------------------------------
 # The targets for the real (non complex-step) path: median and 99th percentile of the

@@ -4,7 +4,7 @@ import mpmath
 import numpy as np
 import pytest
 
-from oracle.symbolic import PRECISIONS, pointwise
+from trigrad.oracle.symbolic import PRECISIONS, pointwise
 
 
 def test_tails_where_fixed_precision_cancels_to_0_are_exact():

@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from oracle import spec
-from oracle.compare import Verdict, judge_value
-from oracle.ir import Composition, Const, Input, Node
-from oracle.symbolic import U32, U64, Oracle
+from trigrad.oracle import spec
+from trigrad.oracle.compare import Verdict, judge_value
+from trigrad.oracle.ir import Composition, Const, Input, Node
+from trigrad.oracle.symbolic import U32, U64, Oracle
 
 # Every function the core issue names, by the same names.
 CORE_FUNCTIONS = """neg add sub mul div pow square sqrt exp log sin cos tan tanh sigmoid relu abs softplus reshape

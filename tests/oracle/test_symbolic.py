@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import sympy
 
-from oracle import spec, symbolic
-from oracle.ir import Composition, Const, Input, Node
-from oracle.symbolic import Oracle
+from trigrad.oracle import spec, symbolic
+from trigrad.oracle.ir import Composition, Const, Input, Node
+from trigrad.oracle.symbolic import Oracle
 
 mp = mpmath.mp
 
@@ -288,6 +288,6 @@ def test_bad_input_is_refused_with_a_reason():
 
 
 def test_oracle_never_imports_autograd():
-    code = "import oracle, oracle.numeric, oracle.compare, sys; print('autograd' in sys.modules)"
+    code = "import trigrad.oracle, trigrad.oracle.numeric, trigrad.oracle.compare, sys; print('trigrad.autograd' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -20,6 +20,6 @@ def planted(monkeypatch):
 @pytest.fixture
 def sin_sign_bug(planted):
     """sin's backward with the wrong sign."""
-    from autograd import functions
+    from trigrad.autograd import functions
 
     planted(functions.Sin, "backward", "return gy * cos(x)", "return -gy * cos(x)")

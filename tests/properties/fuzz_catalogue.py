@@ -10,9 +10,9 @@ import pathlib
 
 import numpy as np
 
-import autograd as F
-from autograd import Function, Variable
-from autograd.layers import MulLayer, Relu
+import trigrad.autograd as F
+from trigrad.autograd import Function, Variable
+from trigrad.autograd.layers import MulLayer, Relu
 
 
 # --- correct ------------------------------------------------------------------------------------------

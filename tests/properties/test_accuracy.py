@@ -7,11 +7,11 @@ import mpmath
 import numpy as np
 import pytest
 
-import autograd as F
-from properties import accuracy
-from properties.backends import resolve
-from properties.backends.builtin import Builtin
-from properties.cli import main
+import trigrad.autograd as F
+from trigrad.properties import accuracy
+from trigrad.properties.backends import resolve
+from trigrad.properties.backends.builtin import Builtin
+from trigrad.properties.cli import main
 
 FEW_POINTS = 60  # per sweep: enough to reach every tail, quick enough for every commit
 # softmax's second derivative s (1 - s)(1 - 2 s) has a root at s = 1/2 (x = log(1 + e) in the sweep
@@ -88,7 +88,7 @@ def test_samples_cover_both_tails_and_the_neighbourhood_of_zero():
 
 
 def test_the_textbook_sigmoid_derivative_is_0_where_the_exact_one_is_not(planted):
-    from autograd import functions
+    from trigrad.autograd import functions
 
     planted(functions.Sigmoid, "backward", "return gy * _sigmoid_grad(x)",
             "return gy * self.outputs[0]() * (1 - self.outputs[0]())")
@@ -104,7 +104,7 @@ def test_the_textbook_sigmoid_derivative_is_0_where_the_exact_one_is_not(planted
 
 
 def test_a_wrong_factor_is_a_wrong_rule(planted):
-    from autograd import functions
+    from trigrad.autograd import functions
 
     planted(functions.Sigmoid, "backward", "return gy * _sigmoid_grad(x)", "return 3 * gy * _sigmoid_grad(x)")
     run = accuracy.profile(resolve("builtin"), ["sigmoid"], points=FEW_POINTS, order=1)
@@ -114,7 +114,7 @@ def test_a_wrong_factor_is_a_wrong_rule(planted):
 
 
 def test_an_overflowing_formula_is_inf_or_nan_where_the_exact_value_is_finite(planted):
-    from autograd import functions
+    from trigrad.autograd import functions
 
     planted(functions.SigmoidGrad, "forward", "e = np.exp(_minus_abs(x))", "e = np.exp(-x)")
     run = accuracy.profile(resolve("builtin"), ["sigmoid"], points=FEW_POINTS, order=1)
@@ -124,7 +124,7 @@ def test_an_overflowing_formula_is_inf_or_nan_where_the_exact_value_is_finite(pl
 
 
 def test_a_second_derivative_that_cancels_near_0_is_found(planted):
-    from autograd import functions
+    from trigrad.autograd import functions
 
     planted(functions.SigmoidGrad, "backward", "return gy * -y * tanh(x / 2)",
             "return gy * y * (sigmoid(-x) - sigmoid(x))")
@@ -204,8 +204,8 @@ def test_array_ops_are_swept_in_one_entry_of_a_small_argument():
     ("softmax", [None, 0, 1], -700.0, lambda x: (_s0(x) * (1 - _s0(x)), 1)),
 ])
 def test_the_exact_tails_are_right_to_the_last_bit(op, row, x, exact):
-    from oracle.ir import Composition, Input, Node
-    from oracle.symbolic import along
+    from trigrad.oracle.ir import Composition, Input, Node
+    from trigrad.oracle.symbolic import along
 
     n = len(row)
     comp = Composition([Input("x0", (n,))], [Node(op, ("x0",))])
@@ -225,7 +225,7 @@ def _s0(x):
 
 
 def test_the_textbook_softmax_derivative_is_0_in_the_tail(planted):
-    from autograd import functions
+    from trigrad.autograd import functions
 
     planted(functions.Softmax, "backward",
             "gy = gy - sum(gy * _top_mask(y.data, self.axis), axis=self.axis, keepdims=True)", "gy = gy")
@@ -239,7 +239,7 @@ def test_the_textbook_softmax_derivative_is_0_in_the_tail(planted):
 
 
 def test_a_wrong_log_softmax_rule_is_a_wrong_rule(planted):
-    from autograd import functions
+    from trigrad.autograd import functions
 
     planted(functions.LogSoftmax, "backward", "return rest * (gy - g * s) + top * at_top",
             "return rest * (gy - g * s) + 2 * top * at_top")
@@ -293,7 +293,7 @@ def test_bad_usage_is_one_line_and_exits_2(capsys, args, message):
 
 
 def test_plots_without_matplotlib_are_bad_usage(capsys, monkeypatch):
-    from properties import html_report
+    from trigrad.properties import html_report
 
     def missing():
         raise ImportError("plots need matplotlib: pip install 'trigrad[plot]'")

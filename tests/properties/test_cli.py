@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from properties.cli import main
+from trigrad.properties.cli import main
 
 FEW = ["--ops", "sin,abs,all ops", "--properties", "value,vjp,kink", "--profile", "ci", "--quiet"]
 
@@ -69,7 +69,7 @@ def test_a_time_budget_reports_cells_not_reached(capsys):
 
 def test_the_console_script_and_python_dash_m(tmp_path):
     script = pathlib.Path(sys.executable).parent / "trigrad"  # installed beside this Python by pip
-    for cmd in ([str(script)], [sys.executable, "-m", "properties"]):
+    for cmd in ([str(script)], [sys.executable, "-m", "trigrad.properties"]):
         r = subprocess.run(cmd + ["check", "--ops", "sin", "--properties", "value", "--quiet"], cwd=tmp_path,
                            capture_output=True, text=True, timeout=600)
         assert r.returncode == 0, r.stdout + r.stderr
@@ -80,7 +80,7 @@ def test_progress_keeps_coming_when_a_timed_run_revisits_cells(monkeypatch, caps
     """In a log (not a terminal) a line comes every PROGRESS_LINES cells run; a timed run runs every
     cell once per round, so lines must keep coming after each cell has been seen once. (Driven
     directly, not by a timed run, so that it does not depend on the machine's speed.)"""
-    from properties import cli, suite
+    from trigrad.properties import cli, suite
 
     monkeypatch.setattr(cli, "PROGRESS_LINES", 2)
     progress = cli._Progress(3, quiet=False)

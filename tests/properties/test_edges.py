@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 from hypothesis import settings
 
-from autograd import functions
-from oracle import spec
-from properties import suite
-from properties.backends.builtin import Builtin
-from properties.report import Failure
+from trigrad.autograd import functions
+from trigrad.oracle import spec
+from trigrad.properties import suite
+from trigrad.properties.backends.builtin import Builtin
+from trigrad.properties.report import Failure
 
 CI = settings.get_profile("ci")
 

@@ -15,10 +15,10 @@ import types
 import numpy as np
 import pytest
 
-import autograd as F
-from properties import fuzzing
-from properties.backends import resolve
-from properties.cli import main
+import trigrad.autograd as F
+from trigrad.properties import fuzzing
+from trigrad.properties.backends import resolve
+from trigrad.properties.cli import main
 
 import fuzz_catalogue as catalogue
 
@@ -318,7 +318,7 @@ def test_an_unreachable_redis_is_bad_usage(capsys):
 
 
 def test_workers_run_distinct_seeds_and_the_first_finding_stops_them(tmp_path):
-    run = [sys.executable, "-m", "properties", "fuzz", "--quiet", "--database", str(tmp_path / "db"), "--seed", "5",
+    run = [sys.executable, "-m", "trigrad.properties", "fuzz", "--quiet", "--database", str(tmp_path / "db"), "--seed", "5",
            "--workers", "2"]
     ok = subprocess.run(run + [f"{CATALOGUE}:Sinh", "--sympy", "sinh(x)", "--max-examples", "40"],
                         capture_output=True, text=True, cwd=ROOT, timeout=600)
@@ -337,7 +337,7 @@ def test_the_readme_example_runs_under_pytest_xdist(tmp_path):
     example = os.path.join(ROOT, "docs", "examples", "test_sinh.py")
     broken = tmp_path / "test_broken.py"
     broken.write_text("import sys\nsys.path.insert(0, %r)\nfrom fuzz_catalogue import SinhWrongSign\n"
-                      "from properties import fuzz\n\ntest_wrong_sign = fuzz(SinhWrongSign, sympy='sinh(x)')\n" % HERE)
+                      "from trigrad.properties import fuzz\n\ntest_wrong_sign = fuzz(SinhWrongSign, sympy='sinh(x)')\n" % HERE)
     env = dict(os.environ, CI="true")  # the ci profile: derandomized, no database
     out = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-n", "2", "-q", example,
                           str(broken)], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600)

@@ -8,9 +8,9 @@ import re
 
 import pytest
 
-from properties import accuracy, html_report
-from properties.backends import resolve
-from properties.cli import main
+from trigrad.properties import accuracy, html_report
+from trigrad.properties.backends import resolve
+from trigrad.properties.cli import main
 
 import browser
 
@@ -22,7 +22,7 @@ needs_matplotlib = pytest.mark.skipif(not html_report.has_matplotlib(), reason="
 def sources(tmp_path_factory):
     """A check run with a counterexample (sin's backward with the wrong sign) and an accuracy run of two
     backends, one with the textbook sigmoid derivative (0 beyond x ~ 37), as the commands write them."""
-    from autograd import functions
+    from trigrad.autograd import functions
 
     plant = _conftest().plant  # the planting helper of this directory's conftest, for a module-wide fixture
     tmp = tmp_path_factory.mktemp("report")
@@ -60,7 +60,7 @@ def test_json_round_trip_into_the_page(sources, tmp_path, capsys):
     page = out.read_text()
     # the conformance table, the counterexample with its formula and reproducer
     assert page.count('<table class="conformance">') == 1 and '<td class="fail"' in page
-    assert "vjp / sin" in page and "sin(x" in page and "import autograd as F" in page
+    assert "vjp / sin" in page and "sin(x" in page and "import trigrad.autograd as F" in page
     # the accuracy table with both backends and the finding that sigmoid' is 0 where exact is not
     assert page.count('<table class="accuracy">') == 1
     assert "textbook sigmoid" in page and "0 where the exact value is not" in page

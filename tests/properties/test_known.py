@@ -10,16 +10,16 @@ import numpy as np
 import pytest
 from hypothesis import settings
 
-from properties import known, suite
-from properties.backends import resolve
-from properties.cli import main
+from trigrad.properties import known, suite
+from trigrad.properties.backends import resolve
+from trigrad.properties.cli import main
 
 # A backend with one planted bug (sin' = -cos) that reads its known differences from $KNOWN_FILE.
 ADAPTER = textwrap.dedent("""
     import os
 
-    from autograd import functions
-    from properties.backends.builtin import Builtin
+    from trigrad.autograd import functions
+    from trigrad.properties.backends.builtin import Builtin
 
 
     class WrongSin(functions.Sin):
@@ -139,7 +139,7 @@ def test_pytest_turns_known_failures_into_xfails_and_stale_entries_into_failures
     path.write_text(STALE)
     env = dict(os.environ, KNOWN_FILE=str(path))
     env.pop("TRIGRAD_BACKEND", None)
-    r = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--pyargs", "properties",
+    r = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--pyargs", "trigrad.properties",
                         "-rxXf", "-k", "(test_value or test_vjp) and sin and not numeric", f"--autograd-backend={name}",
                         "--hypothesis-profile=ci"], cwd=tmp_path, env=env, capture_output=True, text=True,
                        timeout=600)

@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 from hypothesis import settings
 
-import autograd
-from autograd import core, functions
-from properties import suite
-from properties.backends.builtin import Builtin
+import trigrad.autograd as autograd
+from trigrad.autograd import core, functions
+from trigrad.properties import suite
+from trigrad.properties.backends.builtin import Builtin
 
 MAX_NODES = 3  # the bound on the size of a shrunk counterexample
 

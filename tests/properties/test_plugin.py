@@ -8,7 +8,7 @@ import textwrap
 import pytest
 
 PYTEST = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider"]
-ONE_CELL = ["--pyargs", "properties", "-k", "test_value and sin"]  # not -q: the header shows
+ONE_CELL = ["--pyargs", "trigrad.properties", "-k", "test_value and sin"]  # not -q: the header shows
 
 
 def run(args, cwd, env=None):
@@ -41,13 +41,13 @@ def test_ci_profile_is_chosen_by_the_environment_and_by_option(tmp_path):
 
 def test_a_users_adapter_by_module_and_object(tmp_path):
     (tmp_path / "my_adapter.py").write_text(textwrap.dedent("""
-        from properties.backends.builtin import Builtin
+        from trigrad.properties.backends.builtin import Builtin
 
         class SmallBuiltin(Builtin):
             name = "small"
             ops = frozenset({"add", "mul", "sin"})
     """))
-    r = run(["--pyargs", "properties", "-rs", "-k", "test_vjp and (sin or exp)",
+    r = run(["--pyargs", "trigrad.properties", "-rs", "-k", "test_vjp and (sin or exp)",
              "--autograd-backend=my_adapter:SmallBuiltin"], tmp_path, {"PYTHONPATH": str(tmp_path)})
     assert r.returncode == 0, r.stdout + r.stderr
     assert "trigrad: backend small" in r.stdout
@@ -67,7 +67,7 @@ def test_an_installed_copy_from_a_wheel(tmp_path):
                           capture_output=True, text=True, timeout=600)
     assert inst.returncode == 0, inst.stderr
     for name in ("torch", "jax", "dezero"):  # the known-differences files travel with the package
-        assert (site / "properties" / "known" / f"{name}.txt").is_file(), name
+        assert (site / "trigrad" / "properties" / "known" / f"{name}.txt").is_file(), name
     work = tmp_path / "elsewhere"
     work.mkdir()
     r = run(ONE_CELL, work, {"PYTHONPATH": str(site)})

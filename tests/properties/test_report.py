@@ -7,10 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from oracle.ir import Composition, values_from_json
-from properties import suite
-from properties.backends.builtin import Builtin
-from properties.report import array_source
+from trigrad.oracle.ir import Composition, values_from_json
+from trigrad.properties import suite
+from trigrad.properties.backends.builtin import Builtin
+from trigrad.properties.report import array_source
 
 
 @pytest.fixture
@@ -76,11 +76,11 @@ def test_array_source_round_trips_exactly(v):
 def test_the_structural_pass_shrinks_what_hypothesis_left(planted):
     # A 5-node counterexample of the kind Hypothesis's shrinker can get stuck at (each node's
     # arguments depend on the nodes before it) shrinks to a 3-node diamond: cut, bypass, merge.
-    from autograd import core
-    from oracle.ir import Input, Node
-    from properties import checks
-    from properties.minimize import minimize
-    from properties.strategies import Example
+    from trigrad.autograd import core
+    from trigrad.oracle.ir import Input, Node
+    from trigrad.properties import checks
+    from trigrad.properties.minimize import minimize
+    from trigrad.properties.strategies import Example
 
     planted(core.Variable, "backward", "heapq.heappush(heap, (-f.generation, next(order), f))",
             "heapq.heappush(heap, (0, next(order), f))")

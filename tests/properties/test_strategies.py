@@ -7,9 +7,9 @@ import pytest
 from hypothesis import HealthCheck, find, given, settings
 from hypothesis import strategies as st
 
-from oracle import spec
-from properties.determinism import import_independent_draws
-from properties.strategies import compositions, cotangents, is_valid
+from trigrad.oracle import spec
+from trigrad.properties.determinism import import_independent_draws
+from trigrad.properties.strategies import compositions, cotangents, is_valid
 
 # A deterministic sample: the measurements below are statistics of the default strategy.
 SAMPLE = settings(max_examples=600, derandomize=True, database=None, deadline=None,

@@ -4,9 +4,9 @@ import pathlib
 
 import pytest
 
-from properties import suite
-from properties.backends import BackendError, resolve
-from properties.cli import main
+from trigrad.properties import suite
+from trigrad.properties.backends import BackendError, resolve
+from trigrad.properties.cli import main
 
 EXAMPLE = pathlib.Path(__file__).parents[2] / "docs" / "examples" / "micrograd_adapter.py"
 NAME = f"{EXAMPLE}:Micrograd"
