@@ -8,8 +8,8 @@
 >>> x.grad
 variable(3.297442541400256)
 
-`autograd.core` holds Variable, Function and the backward pass; `autograd.functions` the function
-library (all re-exported here); `autograd.layers` book 1's MulLayer, AddLayer, Relu and Sigmoid.
+`trigrad.autograd.core` holds Variable, Function and the backward pass; `trigrad.autograd.functions`
+the function library (all re-exported here); `autograd.layers` book 1's MulLayer, AddLayer, Relu and Sigmoid.
 `sum`, `max`, `min`, `abs` and `pow` are attributes of this package but are left out of `__all__`,
 so that `from trigrad.autograd import *` does not shadow Python's builtins.
 """

@@ -1,4 +1,4 @@
-"""The core: Variable, Function, the backward pass, configuration, and the arithmetic behind operators.
+"""The core: Variable, Function, the backward pass and configuration.
 
 Written after DeZero ("Deep Learning from Scratch 3"): a Variable holds an ndarray; a Function maps
 input Variables to output Variables and remembers both; `Variable.backward` walks that graph from an
@@ -6,8 +6,9 @@ output back to the inputs, newest function first. Every backward is written with
 Functions, so with `create_graph=True` the backward pass is itself a graph and can be differentiated
 again.
 
-Backward methods and Variable's shape methods use `autograd.functions` (imported as `F` at the end of
-this module, because it builds on the classes defined here).
+This module imports nothing from `functions`: the arithmetic Functions behind Variable's operators,
+and its shape methods, live there and are installed onto Variable by `functions.setup_variable()`
+when `trigrad.autograd` is imported, as DeZero's `setup_variable` does.
 """
 
 import contextlib
@@ -136,9 +137,8 @@ class Variable:
     def dtype(self):
         return self.data.dtype
 
-    @property
-    def T(self):
-        return F.transpose(self)
+    # The shape methods (T, reshape, transpose, sum, indexing, @) and the arithmetic operators are
+    # installed by trigrad.autograd.functions (setup_variable), which builds on this module.
 
     def __len__(self):
         return len(self.data)
@@ -148,32 +148,6 @@ class Variable:
             return 'variable(None)'
         text = str(self.data).replace('\n', '\n' + ' ' * len('variable('))
         return f'variable({text})'
-
-    def reshape(self, *shape):
-        """`reshape(2, 3)` or `reshape((2, 3))`."""
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = shape[0]
-        return F.reshape(self, shape)
-
-    def transpose(self, *axes):
-        """`transpose()` reverses the axes; `transpose(1, 0, 2)` or `transpose((1, 0, 2))` permutes them."""
-        if len(axes) == 0:
-            axes = None
-        elif len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
-            axes = axes[0]
-        return F.transpose(self, axes)
-
-    def sum(self, axis=None, keepdims=False):
-        return F.sum(self, axis, keepdims)
-
-    def __getitem__(self, index):
-        return F.get_item(self, index)
-
-    def __matmul__(self, other):
-        return F.matmul(self, other)
-
-    def __rmatmul__(self, other):
-        return F.matmul(other, self)
 
     def set_creator(self, func):
         self.creator = func
@@ -356,7 +330,7 @@ class Function:
 
 
 # =============================================================================
-# Arithmetic (the Functions behind Variable's operators)
+# Copy (the backward pass's own Function)
 # =============================================================================
 class Copy(Function):
     """A copy of x in fresh memory; the backward pass uses it to keep gradients from sharing memory."""
@@ -366,138 +340,6 @@ class Copy(Function):
 
     def backward(self, gy):
         return gy
-
-
-class Neg(Function):
-    def forward(self, x):
-        return -x
-
-    def backward(self, gy):
-        return -gy
-
-
-class Add(Function):
-    def forward(self, x0, x1):
-        return x0 + x1
-
-    def backward(self, gy):
-        x0, x1 = self.inputs
-        return F.sum_to(gy, x0.shape), F.sum_to(gy, x1.shape)
-
-
-class Sub(Function):
-    def forward(self, x0, x1):
-        return x0 - x1
-
-    def backward(self, gy):
-        x0, x1 = self.inputs
-        return F.sum_to(gy, x0.shape), F.sum_to(-gy, x1.shape)
-
-
-class Mul(Function):
-    def forward(self, x0, x1):
-        return x0 * x1
-
-    def backward(self, gy):
-        x0, x1 = self.inputs
-        return F.sum_to(gy * x1, x0.shape), F.sum_to(gy * x0, x1.shape)
-
-
-class Div(Function):
-    def forward(self, x0, x1):
-        return x0 / x1
-
-    def backward(self, gy):
-        x0, x1 = self.inputs
-        y = self.outputs[0]()
-        gx0 = gy / x1
-        # -gy * x0 / x1**2 as -(gy / x1) * y: x1**2 can overflow or underflow where the result is finite
-        gx1 = -(gx0 * y)
-        return F.sum_to(gx0, x0.shape), F.sum_to(gx1, x1.shape)
-
-
-class Pow(Function):
-    """x0 ** x1 with both operands differentiable; the exponent's gradient, y * log(x0), needs x0 > 0."""
-
-    def forward(self, x0, x1):
-        return x0 ** x1
-
-    def backward(self, gy):
-        x0, x1 = self.inputs
-        y = self.outputs[0]()
-        gx0 = gy * x1 * x0 ** (x1 - 1)
-        gx1 = gy * y * F.log(x0)
-        return F.sum_to(gx0, x0.shape), F.sum_to(gx1, x1.shape)
-
-
-class PowConst(Function):
-    """x ** c for a constant exponent c (a number or ndarray); never takes log(x), so x < 0 works."""
-
-    def __init__(self, c):
-        self.c = c
-
-    def forward(self, x):
-        return x ** self.c
-
-    def backward(self, gy):
-        x, = self.inputs
-        c = self.c
-        if np.all(np.equal(c, 0)):
-            return None  # x ** 0 is constant (and x ** -1 below would divide by zero at x = 0)
-        return F.sum_to(gy * c * x ** (c - 1), x.shape)
-
-
-def neg(x):
-    return Neg()(x)
-
-
-def add(x0, x1):
-    return Add()(x0, x1)
-
-
-def sub(x0, x1):
-    return Sub()(x0, x1)
-
-
-def rsub(x0, x1):
-    return Sub()(x1, x0)
-
-
-def mul(x0, x1):
-    return Mul()(x0, x1)
-
-
-def div(x0, x1):
-    return Div()(x0, x1)
-
-
-def rdiv(x0, x1):
-    return Div()(x1, x0)
-
-
-def pow(x, c):
-    """x ** c. A Variable exponent is differentiated too; a number or ndarray exponent is a constant."""
-    if isinstance(c, Variable):
-        return Pow()(x, c)
-    return PowConst(c)(x)
-
-
-def rpow(x, c):
-    """c ** x, for `number ** Variable`."""
-    return Pow()(c, x)
-
-
-Variable.__neg__ = neg
-Variable.__add__ = add
-Variable.__radd__ = add
-Variable.__sub__ = sub
-Variable.__rsub__ = rsub
-Variable.__mul__ = mul
-Variable.__rmul__ = mul
-Variable.__truediv__ = div
-Variable.__rtruediv__ = rdiv
-Variable.__pow__ = pow
-Variable.__rpow__ = rpow
 
 
 # =============================================================================
@@ -518,6 +360,3 @@ def numerical_diff(f, x, eps=1e-4):
     y1 = f(x1)
     return (y1.data - y0.data) / (2 * eps)
 
-
-# functions.py builds on the classes above, so it is imported last.
-from trigrad.autograd import functions as F  # noqa: E402

@@ -13,8 +13,7 @@ import math
 import numpy as np
 
 from trigrad.autograd import utils
-# The arithmetic Functions live in core (Variable's operators need them); re-exported here by name.
-from trigrad.autograd.core import Function, Variable, add, as_variable, div, mul, neg, pow, sub
+from trigrad.autograd.core import Function, Variable, as_variable
 
 __all__ = [
     'Square', 'Exp',
@@ -34,6 +33,128 @@ def _minus_abs(x):
     if np.iscomplexobj(x):
         return np.where(x.real >= 0, -x, x)
     return -np.abs(x)
+
+
+# =============================================================================
+# Arithmetic (the Functions behind Variable's operators)
+# =============================================================================
+class Neg(Function):
+    def forward(self, x):
+        return -x
+
+    def backward(self, gy):
+        return -gy
+
+
+class Add(Function):
+    def forward(self, x0, x1):
+        return x0 + x1
+
+    def backward(self, gy):
+        x0, x1 = self.inputs
+        return sum_to(gy, x0.shape), sum_to(gy, x1.shape)
+
+
+class Sub(Function):
+    def forward(self, x0, x1):
+        return x0 - x1
+
+    def backward(self, gy):
+        x0, x1 = self.inputs
+        return sum_to(gy, x0.shape), sum_to(-gy, x1.shape)
+
+
+class Mul(Function):
+    def forward(self, x0, x1):
+        return x0 * x1
+
+    def backward(self, gy):
+        x0, x1 = self.inputs
+        return sum_to(gy * x1, x0.shape), sum_to(gy * x0, x1.shape)
+
+
+class Div(Function):
+    def forward(self, x0, x1):
+        return x0 / x1
+
+    def backward(self, gy):
+        x0, x1 = self.inputs
+        y = self.outputs[0]()
+        gx0 = gy / x1
+        # -gy * x0 / x1**2 as -(gy / x1) * y: x1**2 can overflow or underflow where the result is finite
+        gx1 = -(gx0 * y)
+        return sum_to(gx0, x0.shape), sum_to(gx1, x1.shape)
+
+
+class Pow(Function):
+    """x0 ** x1 with both operands differentiable; the exponent's gradient, y * log(x0), needs x0 > 0."""
+
+    def forward(self, x0, x1):
+        return x0 ** x1
+
+    def backward(self, gy):
+        x0, x1 = self.inputs
+        y = self.outputs[0]()
+        gx0 = gy * x1 * x0 ** (x1 - 1)
+        gx1 = gy * y * log(x0)
+        return sum_to(gx0, x0.shape), sum_to(gx1, x1.shape)
+
+
+class PowConst(Function):
+    """x ** c for a constant exponent c (a number or ndarray); never takes log(x), so x < 0 works."""
+
+    def __init__(self, c):
+        self.c = c
+
+    def forward(self, x):
+        return x ** self.c
+
+    def backward(self, gy):
+        x, = self.inputs
+        c = self.c
+        if np.all(np.equal(c, 0)):
+            return None  # x ** 0 is constant (and x ** -1 below would divide by zero at x = 0)
+        return sum_to(gy * c * x ** (c - 1), x.shape)
+
+
+def neg(x):
+    return Neg()(x)
+
+
+def add(x0, x1):
+    return Add()(x0, x1)
+
+
+def sub(x0, x1):
+    return Sub()(x0, x1)
+
+
+def rsub(x0, x1):
+    return Sub()(x1, x0)
+
+
+def mul(x0, x1):
+    return Mul()(x0, x1)
+
+
+def div(x0, x1):
+    return Div()(x0, x1)
+
+
+def rdiv(x0, x1):
+    return Div()(x1, x0)
+
+
+def pow(x, c):
+    """x ** c. A Variable exponent is differentiated too; a number or ndarray exponent is a constant."""
+    if isinstance(c, Variable):
+        return Pow()(x, c)
+    return PowConst(c)(x)
+
+
+def rpow(x, c):
+    """c ** x, for `number ** Variable`."""
+    return Pow()(c, x)
 
 
 # =============================================================================
@@ -635,3 +756,55 @@ def softmax_cross_entropy(x, t):
                         f'(use t.astype(int))')
     log_p = log_softmax(x, axis=1)
     return -mean(get_item(log_p, (np.arange(len(t)), t)))
+
+
+# =============================================================================
+# Variable's operators and shape methods (as DeZero's setup_variable)
+# =============================================================================
+def _transpose_method(self, *axes):
+    """`transpose()` reverses the axes; `transpose(1, 0, 2)` or `transpose((1, 0, 2))` permutes them."""
+    if len(axes) == 0:
+        axes = None
+    elif len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
+        axes = axes[0]
+    return transpose(self, axes)
+
+
+def _reshape_method(self, *shape):
+    """`reshape(2, 3)` or `reshape((2, 3))`."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = shape[0]
+    return reshape(self, shape)
+
+
+def _sum_method(self, axis=None, keepdims=False):
+    return sum(self, axis, keepdims)
+
+
+def setup_variable():
+    """Give Variable its operators (+, -, *, /, **, @, unary -), indexing and shape methods.
+
+    They are Functions of this module, which builds on `core`; installing them here keeps `core`
+    free of imports from this module. Importing `trigrad.autograd` runs it.
+    """
+    Variable.__neg__ = neg
+    Variable.__add__ = add
+    Variable.__radd__ = add
+    Variable.__sub__ = sub
+    Variable.__rsub__ = rsub
+    Variable.__mul__ = mul
+    Variable.__rmul__ = mul
+    Variable.__truediv__ = div
+    Variable.__rtruediv__ = rdiv
+    Variable.__pow__ = pow
+    Variable.__rpow__ = rpow
+    Variable.__matmul__ = matmul
+    Variable.__rmatmul__ = lambda self, other: matmul(other, self)
+    Variable.__getitem__ = get_item
+    Variable.T = property(transpose)
+    Variable.transpose = _transpose_method
+    Variable.reshape = _reshape_method
+    Variable.sum = _sum_method
+
+
+setup_variable()

@@ -82,8 +82,8 @@ def factor_bug(op: str, relative: float) -> Bug:
 FACTOR_SITES = {
     "exp": (functions.Exp, "return gy * y", "return gy * y * {}"),
     "sin": (functions.Sin, "return gy * cos(x)", "return gy * cos(x) * {}"),
-    "mul": (core.Mul, "return F.sum_to(gy * x1, x0.shape), F.sum_to(gy * x0, x1.shape)",
-            "return F.sum_to(gy * x1 * {0}, x0.shape), F.sum_to(gy * x0 * {0}, x1.shape)"),
+    "mul": (functions.Mul, "return sum_to(gy * x1, x0.shape), sum_to(gy * x0, x1.shape)",
+            "return sum_to(gy * x1 * {0}, x0.shape), sum_to(gy * x0 * {0}, x1.shape)"),
 }
 
 _S, _A = functions, core
@@ -100,10 +100,10 @@ CATALOGUE = [
          ("return gy * _sigmoid_grad(x)", "return gy * _sigmoid_grad(x) * 2"), ["sigmoid"]),
     _bug("sqrt backward as gy / y", "wrong rule", _S.Sqrt, "backward", ("return gy / (2 * y)", "return gy / y"),
          ["sqrt"]),
-    _bug("div backward wrt the divisor with the wrong sign", "wrong rule", _A.Div, "backward",
+    _bug("div backward wrt the divisor with the wrong sign", "wrong rule", _S.Div, "backward",
          ("gx1 = -(gx0 * y)", "gx1 = gx0 * y"), ["div"]),
-    _bug("pow backward wrt the exponent as y * log(x) * x", "wrong rule", _A.Pow, "backward",
-         ("gx1 = gy * y * F.log(x0)", "gx1 = gy * y * F.log(x0) * x0"), ["pow"]),
+    _bug("pow backward wrt the exponent as y * log(x) * x", "wrong rule", _S.Pow, "backward",
+         ("gx1 = gy * y * log(x0)", "gx1 = gy * y * log(x0) * x0"), ["pow"]),
     _bug("softmax backward without the - y * sum(y * gy) term", "wrong rule", _S.Softmax, "backward",
          ("return gx - y * sum(gx, axis=self.axis, keepdims=True)", "return gx"), ["softmax"]),
     _bug("logsumexp backward as gy * exp(x)", "wrong rule", _S.LogSumExp, "backward",
@@ -126,8 +126,8 @@ CATALOGUE = [
          ("self.generation = max([x.generation for x in inputs], default=0)",
           "self.generation = inputs[0].generation"), [ALL_OPS]),
     # --- broadcasting and shapes ----------------------------------------------------------------------
-    _bug("add without sum_to under broadcasting", "broadcasting", _A.Add, "backward",
-         ("return F.sum_to(gy, x0.shape), F.sum_to(gy, x1.shape)", "return gy, gy"), ["add"]),
+    _bug("add without sum_to under broadcasting", "broadcasting", _S.Add, "backward",
+         ("return sum_to(gy, x0.shape), sum_to(gy, x1.shape)", "return gy, gy"), ["add"]),
     _bug("sum_to forgets the axes of length one", "broadcasting", utils, "sum_to",
          ("y = x.sum(axis=lead_axes + ones_axes, keepdims=True)", "y = x.sum(axis=lead_axes, keepdims=True)"),
          ["sum_to"]),
@@ -151,9 +151,9 @@ CATALOGUE = [
     # --- second order only (first derivatives right) --------------------------------------------------
     _bug("sin backward with cos(x) as a constant (no second derivative)", "second order", _S.Sin, "backward",
          ("return gy * cos(x)", "return gy * np.cos(x.data)"), ["sin"]),
-    _bug("mul backward with the operands as constants (no mixed second derivative)", "second order", _A.Mul,
-         "backward", ("F.sum_to(gy * x1, x0.shape), F.sum_to(gy * x0, x1.shape)",
-                      "F.sum_to(gy * x1.data, x0.shape), F.sum_to(gy * x0.data, x1.shape)"), ["mul"]),
+    _bug("mul backward with the operands as constants (no mixed second derivative)", "second order", _S.Mul,
+         "backward", ("sum_to(gy * x1, x0.shape), sum_to(gy * x0, x1.shape)",
+                      "sum_to(gy * x1.data, x0.shape), sum_to(gy * x0.data, x1.shape)"), ["mul"]),
     _bug("tanh's second derivative with the wrong sign", "second order", _S.Sech2, "backward",
          ("return gy * (-2 * y * tanh(x))", "return gy * (2 * y * tanh(x))"), ["tanh"]),
 ]

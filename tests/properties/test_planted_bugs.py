@@ -33,7 +33,7 @@ BUGS = {
     "exp backward off by a factor 1 + 1e-6": (
         functions.Exp, "backward", "return gy * y", "return gy * y * (1 + 1e-6)", ["exp"]),
     "add without sum_to under broadcasting": (
-        core.Add, "backward", "return F.sum_to(gy, x0.shape), F.sum_to(gy, x1.shape)", "return gy, gy", ["add"]),
+        functions.Add, "backward", "return sum_to(gy, x0.shape), sum_to(gy, x1.shape)", "return gy, gy", ["add"]),
     "relu backward writes zeros into the gradient it is given": (
         functions.ReLU, "backward", "return gy * (x.data > 0)",
         "gy.data[x.data <= 0] = 0\n    return gy", ["relu"]),
