@@ -27,7 +27,7 @@ import itertools
 import json
 import math
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import mpmath
 import numpy as np
@@ -210,6 +210,9 @@ class _Local:
     third: list
     prog: _Program = None
     args: list = None
+    # elementwise ops: per argument, the flat index of its element broadcast to each output element
+    # (see _broadcast_index); None for array ops
+    broadcast: list | None = None
 
     def magnitudes(self) -> tuple[list, list]:
         """Float magnitudes (see _magnitude) of the first and second derivatives, as value arrays
@@ -217,7 +220,7 @@ class _Local:
         with mpmath.workdps(MAGNITUDE_DIGITS):
             if self.prog.elementwise:
                 n = self.value.size
-                rows = [self.prog.magnitudes(*[a[idx[i]] for a, idx in zip(self.args, self._bidx)]) for i in range(n)]
+                rows = [self.prog.magnitudes(*[a[idx[i]] for a, idx in zip(self.args, self.broadcast)]) for i in range(n)]
                 cols = [np.abs(_floats(np.array(c, dtype=object))) for c in zip(*rows)] if rows else []
                 k = len(self.jac)
                 return cols[:k], cols[k:]
@@ -227,7 +230,7 @@ class _Local:
                     [v.astype(float) for _, _, v in _group(self.prog.hess, res[k:], 4)])
 
 
-def _bidx(arg_shape, out_shape) -> np.ndarray:
+def _broadcast_index(arg_shape, out_shape) -> np.ndarray:
     """For each output element (flat), the flat index of the argument element broadcast to it."""
     n = int(np.prod(arg_shape))
     return np.broadcast_to(np.arange(n).reshape(arg_shape), out_shape).ravel()
@@ -237,7 +240,7 @@ def _evaluate_node(prog: _Program, args: list[np.ndarray], arg_shapes, out_shape
     """Run a compiled program on mpf arguments (flat object arrays) at the current precision."""
     if prog.elementwise:
         n = int(np.prod(out_shape))
-        bidx = [_bidx(s, out_shape) for s in arg_shapes]
+        bidx = [_broadcast_index(s, out_shape) for s in arg_shapes]
         rows = [prog.fn(*[args[j][bidx[j][i]] for j in range(len(args))]) for i in range(n)]
         cols = list(zip(*rows)) if rows else []
         col = iter(cols)
@@ -247,9 +250,7 @@ def _evaluate_node(prog: _Program, args: list[np.ndarray], arg_shapes, out_shape
         hess = [(j, k, ar, bidx[j], bidx[k], np.array(next(col), dtype=object)) for j, k in prog.pairs]
         third = [(j, k, m, ar, bidx[j], bidx[k], bidx[m], np.array(next(col), dtype=object))
                  for j, k, m in prog.triples]
-        loc = _Local(value, jac, hess, third, prog, args)
-        loc._bidx = bidx
-        return loc
+        return _Local(value, jac, hess, third, prog, args, broadcast=bidx)
     flat = [v for a in args for v in a]
     res = prog.fn(*flat)
     value = np.array(res[: prog.n_out], dtype=object)
@@ -381,7 +382,7 @@ class Oracle:
         self._refs = [[None if isinstance(a, Const) else a for a in n.args] for n in comp.nodes]
         self._runs = [self._forward(d) for d in self.precisions]
         self._float = {ref: _floats(v) for ref, v in self._runs[-1][0].items()}
-        self._model = _ErrorModel(self)
+        self._model = _ErrorModel(comp, self.values, self._runs[-1][1], self._float)
 
     def _forward(self, digits):
         """mp values of every ref and each node's local derivatives, at ``digits`` digits."""
@@ -455,10 +456,10 @@ class Oracle:
             nd = self._model.nodes[k]
             op = spec.get(node.op)
             margin = spec.KINK_MARGIN if op.kink is not None else spec.POLE_MARGIN if op.pole else None
-            speed = max((float(np.max(rate[nd["refs"][j]], initial=0.0)) for j in nd["J"]), default=0.0)
+            speed = max((float(np.max(rate[nd.refs[j]], initial=0.0)) for j in nd.J), default=0.0)
             if margin is not None and speed > 0:
                 step = min(step, 0.5 * margin / speed)
-            rate[f"n{k}"] = sum((Jj @ rate[nd["refs"][j]] for j, Jj in nd["J"].items()),
+            rate[f"n{k}"] = sum((Jj @ rate[nd.refs[j]] for j, Jj in nd.J.items()),
                                 np.zeros(int(np.prod(self.comp.shape(f"n{k}")))))
         return step
 
@@ -559,6 +560,55 @@ def _dense_hessian(blocks, values, n_out, sizes) -> dict:
     return H
 
 
+@dataclass(frozen=True)
+class _NodeError:
+    """One node's part of the error model: float64 absolute values, dense.
+
+    refs: per argument, the ref it reads (None for a constant).
+    J: argument j -> |dy/da_j|, shape (n_out, n_j); only arguments that are refs have one.
+    H: (j, m) -> |d2y/(da_j da_m)|, shape (n_out, n_j, n_m), both orders of each pair.
+    dJ, dH: the error coefficients of J and H (units of unit roundoff), keyed like J and H.
+    """
+
+    refs: tuple
+    J: dict
+    H: dict
+    dJ: dict
+    dH: dict
+
+
+def _dense_jacobian(blocks, values, variables, n_out, sizes) -> dict:
+    """Sparse first-derivative blocks (see _Local.jac) -> dense (n_out, n_j) arrays per argument j."""
+    J = {j: np.zeros((n_out, sizes[j])) for j in variables}
+    for (j, out_idx, in_idx, _), v in zip(blocks, values):
+        np.add.at(J[j], (out_idx, in_idx), v)
+    return J
+
+
+def _hessian_error(op: spec.Op, params: dict, loc: _Local, Hmag: dict, kappa: float, E: list, args_f: list,
+                   out_f: np.ndarray, shape0: tuple) -> dict:
+    """The error coefficients of a node's Hessian blocks ``Hmag`` (the size of the terms their formulas
+    add; the spec's ``hessian_scale`` raises it where a conventional formula adds larger terms than
+    the twin's): elementwise ops add their exact third derivatives times the arguments' forward
+    errors E, array ops scale by the largest of E instead. Updates ``Hmag`` in place."""
+    if not op.elementwise:
+        if op.hessian_scale is not None:  # a conventional formula's size, where the twin's is lost
+            size = np.asarray(op.hessian_scale(args_f, out_f, **params), dtype=float)
+            Hmag[(0, 0)] = np.maximum(Hmag[(0, 0)], size) if (0, 0) in Hmag else size
+        emax = max((float(np.max(e)) for e in E), default=0.0)
+        return {key: (kappa + emax) * blk for key, blk in Hmag.items()}
+    if op.hessian_scale is not None and (0, 0) in Hmag:  # a conventional formula's size
+        size = np.asarray(op.hessian_scale([a.ravel() for a in args_f if a is not None], out_f.ravel()), dtype=float)
+        out_idx, in_idx = np.arange(out_f.size), _broadcast_index(shape0, out_f.shape)
+        Hmag[(0, 0)][out_idx, in_idx, in_idx] = np.maximum(Hmag[(0, 0)][out_idx, in_idx, in_idx], size)
+    dH = {key: kappa * blk for key, blk in Hmag.items()}
+    for j, m, l, out_idx, in_j, in_m, in_l, vals in loc.third:
+        v = np.abs(_floats(vals))
+        idx = {j: in_j, m: in_m, l: in_l}
+        for p, q, r in set(itertools.permutations((j, m, l))):
+            np.add.at(dH[(p, q)], (out_idx, idx[p], idx[q]), v * E[r][idx[r]])
+    return dH
+
 
 class _ErrorModel:
     """First-order running error analysis along the DAG, in float64, in units of unit roundoff.
@@ -586,82 +636,61 @@ class _ErrorModel:
     follows the example's magnitudes and conditioning instead of one global rtol.
     """
 
-    def __init__(self, oracle: Oracle):
-        self.o = oracle
-        comp = oracle.comp
+    def __init__(self, comp: Composition, inputs: Mapping[str, np.ndarray], local: Sequence[_Local],
+                 floats: Mapping[str, np.ndarray]):
+        """comp: the composition; inputs: its input values; local: each node's exact value and local
+        derivatives (the higher precision's); floats: the float64 value of every ref, flat."""
+        self.comp = comp
+        self.inputs = inputs
+        self.floats = floats
         self.consumers = comp.consumers()
-        self.E = {name: np.zeros(v.size) for name, v in oracle.values.items()}
-        self.nodes = [self._node(k) for k in range(len(comp.nodes))]
+        self.E = {name: np.zeros(v.size) for name, v in inputs.items()}
+        self.nodes = [self._node(k, loc) for k, loc in enumerate(local)]
         self.kink = self._nearest_kink()
 
-    def _node(self, k):
-        o, comp = self.o, self.o.comp
-        node = comp.nodes[k]
-        op = spec.get(node.op)
-        loc = o._runs[-1][1][k]
-        refs = o._refs[k]
-        params = comp.params(k)
+    def _node(self, k: int, loc: _Local) -> _NodeError:
+        """Node k's absolute derivatives and their error coefficients; records its forward error in E."""
+        comp, node = self.comp, self.comp.nodes[k]
+        op, params = spec.get(node.op), comp.params(k)
+        refs = tuple(None if isinstance(a, Const) else a for a in node.args)
         shapes = [() if r is None else comp.shape(r) for r in refs]
-        n_out = int(np.prod(comp.shape(f"n{k}")))
-        sizes = [int(np.prod(s)) for s in shapes]
+        out_shape = comp.shape(f"n{k}")
+        n_out, sizes = int(np.prod(out_shape)), [int(np.prod(s)) for s in shapes]
         kappa = op.allowance(shapes, params)
-        a = [np.abs(np.atleast_1d(c.value)) if r is None else np.abs(o._float[r]) for r, c in zip(refs, node.args)]
+        a = [np.abs(np.atleast_1d(c.value)) if r is None else np.abs(self.floats[r]) for r, c in zip(refs, node.args)]
         E = [np.zeros(1) if r is None else self.E[r] for r in refs]
-        J = {j: np.zeros((n_out, sizes[j])) for j in range(op.arity) if refs[j] is not None}
-        for j, out_idx, in_idx, vals in loc.jac:
-            np.add.at(J[j], (out_idx, in_idx), np.abs(_floats(vals)))
+        args_f = [None if r is None else self.floats[r].reshape(comp.shape(r)) for r in refs]
+        out_f = self.floats[f"n{k}"].reshape(out_shape)
+        variables = [j for j in range(op.arity) if refs[j] is not None]
         jmag, hmag = loc.magnitudes()
-        Jmag = {j: np.zeros((n_out, sizes[j])) for j in J}
-        for (j, out_idx, in_idx, _), v in zip(loc.jac, jmag):
-            np.add.at(Jmag[j], (out_idx, in_idx), v)
+        J = _dense_jacobian(loc.jac, [np.abs(_floats(b[-1])) for b in loc.jac], variables, n_out, sizes)
+        Jmag = _dense_jacobian(loc.jac, jmag, variables, n_out, sizes)
         H = _dense_hessian(loc.hess, [np.abs(_floats(b[-1])) for b in loc.hess], n_out, sizes)
         Hmag = _dense_hessian(loc.hess, hmag, n_out, sizes)
-        y = np.abs(o._float[f"n{k}"])
-        own = y if op.elementwise else y + sum(J[j] @ a[j] for j in J)
+        # forward: relative to the result (elementwise) or to the terms summed (array ops)
+        own = np.abs(out_f).ravel() if op.elementwise else np.abs(out_f).ravel() + sum(J[j] @ a[j] for j in J)
         if op.value_scale is not None:
-            args_f = [o._float[r].reshape(comp.shape(r)) for r in refs]
-            out = o._float[f"n{k}"].reshape(comp.shape(f"n{k}"))
-            own = own + np.broadcast_to(op.value_scale(args_f, out, **params), out.shape).ravel()
+            own = own + np.broadcast_to(op.value_scale(args_f, out_f, **params), out_shape).ravel()
         self.E[f"n{k}"] = kappa * own + sum((J[j] @ E[j] for j in J), np.zeros(n_out))
+        # the Jacobian's error: the size of the terms its formula adds, and its arguments' errors
         if op.jacobian_scale is not None:
-            args_f = [o._float[r].reshape(comp.shape(r)) for r in refs]
-            S = {0: np.asarray(op.jacobian_scale(args_f, o._float[f"n{k}"].reshape(comp.shape(f"n{k}")), **params))}
+            S = {0: np.asarray(op.jacobian_scale(args_f, out_f, **params))}
         else:
             S = {j: Jmag[j] + sum((H[(j, m)] @ a[m] for m in J if (j, m) in H), np.zeros_like(J[j])) for j in J}
         dJ = {j: kappa * S[j] + sum((H[(j, m)] @ E[m] for m in J if (j, m) in H), np.zeros_like(J[j])) for j in J}
-        # the error of H itself, for second order
-        if op.elementwise:
-            if op.hessian_scale is not None and (0, 0) in Hmag:  # a conventional formula's size
-                size = np.asarray(op.hessian_scale([o._float[r] for r in refs if r is not None],
-                                                   o._float[f"n{k}"]), dtype=float)
-                diag = (np.arange(n_out), _bidx(shapes[0], comp.shape(f"n{k}")))
-                Hmag[(0, 0)][diag[0], diag[1], diag[1]] = np.maximum(Hmag[(0, 0)][diag[0], diag[1], diag[1]], size)
-            dH = {key: kappa * blk for key, blk in Hmag.items()}
-            for j, m, l, out_idx, in_j, in_m, in_l, vals in loc.third:
-                v = np.abs(_floats(vals))
-                idx = {j: in_j, m: in_m, l: in_l}
-                for p, q, r in set(itertools.permutations((j, m, l))):
-                    np.add.at(dH[(p, q)], (out_idx, idx[p], idx[q]), v * E[r][idx[r]])
-        else:
-            if op.hessian_scale is not None:  # a conventional formula's size, where the twin's is lost
-                args_f = [o._float[r].reshape(comp.shape(r)) for r in refs]
-                size = np.asarray(op.hessian_scale(args_f, o._float[f"n{k}"].reshape(comp.shape(f"n{k}")),
-                                                   **params), dtype=float)
-                Hmag[(0, 0)] = np.maximum(Hmag[(0, 0)], size) if (0, 0) in Hmag else size
-            emax = max((float(np.max(e)) for e in E), default=0.0)
-            dH = {key: (kappa + emax) * blk for key, blk in Hmag.items()}
-        return dict(refs=refs, J=J, H=H, dJ=dJ, dH=dH)
+        dH = _hessian_error(op, params, loc, Hmag, kappa, E, args_f, out_f, shapes[0] if shapes else ())
+        return _NodeError(refs, J, H, dJ, dH)
 
     def _nearest_kink(self):
         """The kinked node whose kink is nearest relative to its arguments' forward error."""
-        o, comp = self.o, self.o.comp
+        comp = self.comp
         best = None
         for k, node in enumerate(comp.nodes):
             op = spec.get(node.op)
             if op.kink is None:
                 continue
-            refs = o._refs[k]
-            args = [o._float[r].reshape(comp.shape(r)) for r in refs]
+            refs = self.nodes[k].refs
+            args = [self.floats[r].reshape(comp.shape(r)) for r in refs]
             d = float(np.min(op.kink.distance(*args, **comp.params(k)), initial=np.inf))
             coeff = max(float(np.max(self.E[r], initial=0.0)) for r in refs)
             ratio = d / coeff if coeff > 0 else np.inf
@@ -674,32 +703,32 @@ class _ErrorModel:
         G[ref] += max(self.consumers.get(ref, 0) - 1, 0) * contrib[ref]
 
     def vjp(self, adj):
-        comp = self.o.comp
+        comp = self.comp
         G = {ref: np.zeros(v.size) for ref, v in adj.items()}
         contrib = {ref: np.zeros(v.size) for ref, v in adj.items()}
         for k in reversed(range(len(comp.nodes))):
             n = f"n{k}"
             self._settle(n, G, contrib)
             nd, gn = self.nodes[k], np.abs(adj[n])
-            for j, Jj in nd["J"].items():
-                ref = nd["refs"][j]
-                G[ref] += Jj.T @ G[n] + nd["dJ"][j].T @ gn
+            for j, Jj in nd.J.items():
+                ref = nd.refs[j]
+                G[ref] += Jj.T @ G[n] + nd.dJ[j].T @ gn
                 contrib[ref] += Jj.T @ gn
         for i in comp.inputs:
             self._settle(i.name, G, contrib)
         return G
 
     def jvp(self, t):
-        comp = self.o.comp
-        T = {name: np.zeros(v.size) for name, v in self.o.values.items()}
+        comp = self.comp
+        T = {name: np.zeros(v.size) for name, v in self.inputs.items()}
         for k in range(len(comp.nodes)):
             nd = self.nodes[k]
-            T[f"n{k}"] = sum((Jj @ T[nd["refs"][j]] + nd["dJ"][j] @ np.abs(t[nd["refs"][j]])
-                              for j, Jj in nd["J"].items()), np.zeros(t[f"n{k}"].size))
+            T[f"n{k}"] = sum((Jj @ T[nd.refs[j]] + nd.dJ[j] @ np.abs(t[nd.refs[j]])
+                              for j, Jj in nd.J.items()), np.zeros(t[f"n{k}"].size))
         return T
 
     def hvp(self, adj, dadj, t):
-        comp = self.o.comp
+        comp = self.comp
         G = self.vjp(adj)
         T = self.jvp(t)
         D = {ref: np.zeros(v.size) for ref, v in adj.items()}
@@ -709,21 +738,21 @@ class _ErrorModel:
             self._settle(n, D, contrib)
             nd = self.nodes[k]
             an, dan = np.abs(adj[n]), np.abs(dadj[n])
-            for j, Jj in nd["J"].items():
-                ref = nd["refs"][j]
-                D[ref] += Jj.T @ D[n] + nd["dJ"][j].T @ dan
+            for j, Jj in nd.J.items():
+                ref = nd.refs[j]
+                D[ref] += Jj.T @ D[n] + nd.dJ[j].T @ dan
                 contrib[ref] += Jj.T @ dan
-                for m in nd["J"]:
-                    if (j, m) not in nd["H"] and (j, m) not in nd["dH"]:
+                for m in nd.J:
+                    if (j, m) not in nd.H and (j, m) not in nd.dH:
                         continue
                     # H may vanish where a conventional formula still has an error (hessian_scale)
-                    Hjm = nd["H"].get((j, m), np.zeros_like(nd["dH"].get((j, m), 0.0)))
-                    tm = np.abs(t[nd["refs"][m]])
-                    Tm = T[nd["refs"][m]]
+                    Hjm = nd.H.get((j, m), np.zeros_like(nd.dH.get((j, m), 0.0)))
+                    tm = np.abs(t[nd.refs[m]])
+                    Tm = T[nd.refs[m]]
                     # d(J_j)/dt = H_jm t_m, with the adjoint's error, the tangent's error and H's own
                     D[ref] += np.einsum("i,ipq,q->p", G[n], Hjm, tm)
                     D[ref] += np.einsum("i,ipq,q->p", an, Hjm, Tm)
-                    D[ref] += np.einsum("i,ipq,q->p", an, nd["dH"][(j, m)], tm)
+                    D[ref] += np.einsum("i,ipq,q->p", an, nd.dH[(j, m)], tm)
                     contrib[ref] += np.einsum("i,ipq,q->p", an, Hjm, tm)
         for i in comp.inputs:
             self._settle(i.name, D, contrib)
