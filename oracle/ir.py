@@ -66,9 +66,6 @@ class Const:
         return str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)
 
 
-Arg = "str | Const"
-
-
 @dataclass(frozen=True)
 class Node:
     """``op`` applied to ``args`` (input names, ``"n{i}"`` for earlier nodes, or ``Const``)."""

@@ -448,10 +448,6 @@ def _sym_mse(a, b):
 # --- domains -------------------------------------------------------------------------------------
 
 
-def _finite(*args):
-    return all(np.all(np.isfinite(a)) for a in args)
-
-
 def _positive(x, **_):
     return bool(np.all(x > POLE_MARGIN))
 
@@ -619,7 +615,7 @@ def _extreme_kink(pick):
 # size) array.
 
 
-def _js_sigmoid(args, out):
+def _sigmoid_jacobian_scale(args, out):
     y = np.abs(out).ravel()
     return np.diag(y * (1 + y))
 
@@ -628,20 +624,20 @@ def _js_sigmoid(args, out):
 # terms a conventional implementation adds up (elementwise, one value per output element).
 
 
-def _hs_tanh(args, out):
+def _tanh_hessian_scale(args, out):
     # JAX's tanh'' is ((1 - y) - (1 + y)) (1 - y)(1 + y): a difference of two O(1) numbers, so an
     # absolute error ~u near 0 where tanh'' = -2y(1 - y**2) is small.
     y = np.abs(out)
     return 2 * (1 + y) * (1 - y * y)
 
 
-def _hs_sigmoid(args, out):
+def _sigmoid_hessian_scale(args, out):
     # (1 - 2y) y (1 - y): the bracket cancels near y = 1/2 (PyTorch).
     y = np.abs(out)
     return (1 + 2 * y) * y * (1 + y)
 
 
-def _hs_logsumexp(args, out, axis=None, keepdims=False):
+def _logsumexp_hessian_scale(args, out, axis=None, keepdims=False):
     # The Hessian of a slice is diag(s) - s s^T (s its softmax), which implementations reach by
     # differentiating s = e**(x - lse(x)) again: terms of size s_i (delta_ij + s_j) that cancel. Over
     # one element (a 0-d input, or an axis of length one) sympy simplifies the twin to x and sees no
@@ -677,32 +673,32 @@ def _same_row(shape, axis):
     return np.all(idx[keep][:, :, None] == idx[keep][:, None, :], axis=0)
 
 
-def _js_softmax(args, out, axis=-1):
+def _softmax_jacobian_scale(args, out, axis=-1):
     # s_i * (g_i - sum_p g_p s_p): entry (i, p) is s_i (delta_ip + s_p) in size
     s = out.ravel()
     return _same_row(out.shape, axis) * s[:, None] * (np.eye(s.size) + s[None, :])
 
 
-def _js_log_softmax(args, out, axis=-1):
+def _log_softmax_jacobian_scale(args, out, axis=-1):
     # g_p - s_p * sum_i g_i: entry (i, p) is delta_ip + s_p in size
     s = np.exp(out).ravel()
     return _same_row(out.shape, axis) * (np.eye(s.size) + s[None, :])
 
 
-def _vs_log_softmax(args, out, axis=-1):
+def _log_softmax_value_scale(args, out, axis=-1):
     # x - logsumexp(x): the two terms, each as large as the logits
     (x,) = args
     return np.abs(x) + np.abs(_np_logsumexp(x, axis=axis, keepdims=True))
 
 
-def _vs_sce(args, out, labels):
+def _cross_entropy_value_scale(args, out, labels):
     # mean over rows of logsumexp(x_i) - x_i[label_i]
     (x,) = args
     picked = x[np.arange(x.shape[0]), np.asarray(labels, dtype=np.intp)]
     return np.asarray(np.mean(np.abs(picked) + np.abs(_np_logsumexp(x, axis=1))))
 
 
-def _js_sce(args, out, labels):
+def _cross_entropy_jacobian_scale(args, out, labels):
     # (softmax(x) - onehot) / N
     (x,) = args
     s = np.exp(_np_log_softmax(x, axis=1))
@@ -750,10 +746,10 @@ def _entries():
           edges=((1.0,), (1e6,)), extent=(_ALL_POS,), doc="natural log, x > 0"),
         E("sqrt", 1, sympy.sqrt, np.sqrt, _same_shape, (_POS,), valid=_positive, pole=True, ulps=ULPS_EXACT,
           extent=(_ALL_POS,), doc="square root, x > 0"),
-        E("tanh", 1, sympy.tanh, np.tanh, _same_shape, (_S,), hessian_scale=_hs_tanh,
+        E("tanh", 1, sympy.tanh, np.tanh, _same_shape, (_S,), hessian_scale=_tanh_hessian_scale,
           edges=((-20.0,), (20.0,)), extent=(Interval(-400.0, 400.0),), doc="hyperbolic tangent"),
         E("sigmoid", 1, lambda x: 1 / (1 + sympy.exp(-x)), _np_sigmoid, _same_shape, (Interval(-6.0, 6.0),),
-          jacobian_scale=_js_sigmoid, hessian_scale=_hs_sigmoid, edges=((-40.0,), (-20.0,), (20.0,), (40.0,)),
+          jacobian_scale=_sigmoid_jacobian_scale, hessian_scale=_sigmoid_hessian_scale, edges=((-40.0,), (-20.0,), (20.0,), (40.0,)),
           extent=(Interval(-750.0, 750.0),), doc="logistic sigmoid 1 / (1 + e ** -x)"),
         E("softplus", 1, lambda x: sympy.log(1 + sympy.exp(x)), _np_softplus, _same_shape,
           (Interval(-6.0, 6.0),), edges=((-40.0,), (-20.0,), (25.0,), (40.0,)), extent=(Interval(-750.0, 750.0),),
@@ -815,19 +811,19 @@ def _entries():
           doc="matrix product with numpy's rules (1-d operands, batch broadcasting)"),
         E("softmax", 1, _sym_softmax, lambda x, axis=-1: np.exp(_np_log_softmax(x, axis)), _axis_shape,
           (_S,), elementwise=False, params=(Param("axis", "axis_int", -1),),
-          ulps=lambda s, p: _axis_ulps(s, p), jacobian_scale=_js_softmax, doc="e ** x / sum(e ** x) over an axis"),
+          ulps=lambda s, p: _axis_ulps(s, p), jacobian_scale=_softmax_jacobian_scale, doc="e ** x / sum(e ** x) over an axis"),
         E("log_softmax", 1, _sym_log_softmax, _np_log_softmax, _axis_shape, (_S,), elementwise=False,
           params=(Param("axis", "axis_int", -1),), ulps=lambda s, p: _axis_ulps(s, p),
-          value_scale=_vs_log_softmax, jacobian_scale=_js_log_softmax, doc="x - logsumexp(x) over an axis"),
+          value_scale=_log_softmax_value_scale, jacobian_scale=_log_softmax_jacobian_scale, doc="x - logsumexp(x) over an axis"),
         E("logsumexp", 1, _sym_logsumexp, _np_logsumexp, _reduce_shape, (_S,), elementwise=False,
           params=(Param("axis", "axis"), Param("keepdims", "keepdims", False)),
-          ulps=lambda s, p: _reduction_ulps(s, p), hessian_scale=_hs_logsumexp, doc="log(sum(e ** x)) over axes"),
+          ulps=lambda s, p: _reduction_ulps(s, p), hessian_scale=_logsumexp_hessian_scale, doc="log(sum(e ** x)) over axes"),
         E("mean_squared_error", 2, _sym_mse, lambda a, b: np.mean((a - b) ** 2), _mse_shape, (_S, _S),
           elementwise=False, ulps=lambda s, p: int(np.prod(s[0])) + ULPS_EXACT + 1,
           doc="mean of (x0 - x1) ** 2 over all elements"),
         E("softmax_cross_entropy", 1, _sym_sce, _np_sce, _sce_shape, (_S,), elementwise=False,
           params=(Param("labels", "labels"),), ulps=lambda s, p: int(np.prod(s[0])) + ULPS_LIBM,
-          value_scale=_vs_sce, jacobian_scale=_js_sce, doc="mean over rows of -log_softmax(x)[i, labels[i]]"),
+          value_scale=_cross_entropy_value_scale, jacobian_scale=_cross_entropy_jacobian_scale, doc="mean over rows of -log_softmax(x)[i, labels[i]]"),
     ]
 
 

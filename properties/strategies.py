@@ -103,7 +103,7 @@ def _param_options(kind, shape, choice_ctx):
         if not d:
             return []
         n = shape[0]
-        opts = [(0,), (slice(1, None),), ((0, 0, n - 1),), (slice(None, None, -1),) if False else (n - 1,)]
+        opts = [(0,), (slice(1, None),), ((0, 0, n - 1),), (n - 1,)]
         if d > 1:
             opts += [(slice(None), shape[1] - 1), ((n - 1, 0), slice(0, 1))]
         return opts

@@ -11,9 +11,6 @@ from . import OPERATORS, Backend, Unsupported, parse_options
 
 
 def _calls(jnp, jax):
-    def dims(axis):
-        return axis
-
     return {
         **OPERATORS,
         "square": jnp.square,
@@ -33,8 +30,8 @@ def _calls(jnp, jax):
         "transpose": lambda x, axes: jnp.transpose(x, axes),
         "broadcast_to": lambda x, shape: jnp.broadcast_to(x, shape),
         "sum_to": lambda x, shape: _sum_to(jnp, x, shape),
-        "sum": lambda x, axis, keepdims: jnp.sum(x, axis=dims(axis), keepdims=keepdims),
-        "mean": lambda x, axis, keepdims: jnp.mean(x, axis=dims(axis), keepdims=keepdims),
+        "sum": lambda x, axis, keepdims: jnp.sum(x, axis=axis, keepdims=keepdims),
+        "mean": lambda x, axis, keepdims: jnp.mean(x, axis=axis, keepdims=keepdims),
         "max": lambda x, axis, keepdims: jnp.max(x, axis=axis, keepdims=keepdims),
         "min": lambda x, axis, keepdims: jnp.min(x, axis=axis, keepdims=keepdims),
         "logsumexp": lambda x, axis, keepdims: jax.scipy.special.logsumexp(x, axis=axis, keepdims=keepdims),
