@@ -31,9 +31,6 @@ FORMAT = "trigrad.composition/1"
 _NODE_REF = re.compile(r"n\d+\Z")
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
-# Python operator precedence, used to print formulas with no more parentheses than needed.
-_PREC = {"+": 10, "-": 10, "*": 20, "/": 20, "@": 20, "neg": 30, "**": 40, "atom": 100}
-
 
 @dataclass(frozen=True)
 class Input:
@@ -206,11 +203,11 @@ class Composition:
 
         def arg(a):
             if isinstance(a, Const):
-                return (str(a), _PREC["atom"] if a.value >= 0 else _PREC["neg"])
+                return (str(a), spec.ATOM if a.value >= 0 else spec.UNARY)
             if a in bound:
-                return (bound[a], _PREC["atom"])
+                return (bound[a], spec.ATOM)
             if not _NODE_REF.match(a):
-                return (a, _PREC["atom"])
+                return (a, spec.ATOM)
             return cache[a]
 
         for k in sorted(self.live()):
@@ -239,7 +236,7 @@ class Composition:
             label = node.op + (f"\\n{params}" if params else "")
             extra = ", peripheries=2" if f"n{k}" == self.output else ""
             lines.append(f'  "n{k}" [label="{_dot_escape(label)}"{extra}];')
-            ordered = node.op in ("sub", "div", "pow", "matmul", "mean_squared_error")
+            ordered = len(node.args) > 1 and not spec.get(node.op).commutative
             for pos, a in enumerate(node.args):
                 if isinstance(a, Const):
                     src = f"c{consts}"
@@ -371,25 +368,15 @@ def apply_twin(op: spec.Op, args: list[np.ndarray], params: dict) -> np.ndarray:
 
 
 def _render_node(node: Node, args: list[tuple[str, int]], params: dict) -> tuple[str, int]:
+    """A node as source in its op's notation: arguments (text, precedence) parenthesised where they
+    bind looser than the notation allows; a call shows the params the node sets; an index param is
+    written as its items (``1:3, 0``), as the template's brackets expect."""
     op = spec.get(node.op)
-    if node.op == "neg":
-        (a, p) = args[0]
-        return ("-" + (a if p >= _PREC["neg"] else f"({a})"), _PREC["neg"])
-    if op.symbol and len(args) == 2:
-        prec = _PREC[op.symbol]
-        (a, pa), (b, pb) = args
-        if op.symbol == "**":  # right-associative, binds tighter than unary minus on its left
-            left = a if pa > prec else f"({a})"
-            right = b if pb >= _PREC["neg"] else f"({b})"
-        else:
-            left = a if pa >= prec else f"({a})"
-            right = b if pb > prec else f"({b})"
-        return (f"{left} {op.symbol} {right}", prec)
-    if node.op == "get_item":
-        (a, p) = args[0]
-        return ((a if p >= _PREC["atom"] else f"({a})") + spec.format_index(node.params["index"]), _PREC["atom"])
-    shown = [f"{k}={_fmt_param(v)}" for k, v in node.params.items()]
-    return (f"{node.op}({', '.join([a for a, _ in args] + shown)})", _PREC["atom"])
+    binds = op.notation.binds or (0,) * len(args)
+    texts = [a if p >= least else f"({a})" for (a, p), least in zip(args, binds)]
+    kinds = {p.name: p.kind for p in op.params}
+    shown = {k: spec.format_index(v)[1:-1] if kinds[k] == "index" else _fmt_param(v) for k, v in params.items()}
+    return op.source(node.params).format(*texts, **shown), op.notation.precedence
 
 
 def _fmt_param(v) -> str:

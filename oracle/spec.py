@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import operator
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -113,6 +114,47 @@ class Kink:
     check: Callable[..., str | None]
 
 
+# Python's operator precedence (higher binds tighter), for printing source with no more parentheses
+# than needed: x + y * z, -(x + y), (-x) ** 2, x ** -y.
+ADDITIVE = 10
+MULTIPLICATIVE = 20
+UNARY = 30
+POWER = 40
+ATOM = 100
+
+
+@dataclass(frozen=True)
+class Notation:
+    """How an op is written in Python source: in formulas (``Composition.formula``) and in reproducer
+    snippets (the default of ``Backend.source``), so both always agree.
+
+    template: the source with ``{0}``, ``{1}`` for the arguments and ``{name}`` for params (an index
+        param as its items, ``1:3, 0``), e.g. ``"{0} + {1}"``; None writes a call ``name({0}, p={p})``.
+    precedence: how tightly the result binds (ATOM for a call or an indexing).
+    binds: per argument, the least precedence it may have without parentheses (a call's arguments
+        never need them).
+    operator: the Python operator computing the op on any array library's values (they all overload
+        it), for adapters that call ops through Python's operators; None where that is not so.
+    """
+
+    template: str | None = None
+    precedence: int = ATOM
+    binds: tuple[int, ...] = ()
+    operator: Callable | None = None
+
+
+def infix(symbol: str, precedence: int, function: Callable | None = None) -> Notation:
+    """A left-associative binary operator: ``x - y - z`` is ``(x - y) - z``."""
+    return Notation(f"{{0}} {symbol} {{1}}", precedence, (precedence, precedence + 1), function)
+
+
+CALL = Notation()
+INDEX = Notation("{0}[{index}]", ATOM, (ATOM,))
+# ** is right-associative and binds tighter than a unary minus on its left: (-x) ** 2, x ** -y.
+POWER_OPERATOR = Notation("{0} ** {1}", POWER, (POWER + 1, UNARY), operator.pow)
+NEGATION = Notation("-{0}", UNARY, (UNARY,), operator.neg)
+
+
 @dataclass(frozen=True)
 class Op:
     """One entry of the table. See the module docstring for the conventions."""
@@ -135,7 +177,9 @@ class Op:
     # pow): numeric steps must not get there.
     pole: bool = False
     params: tuple[Param, ...] = ()
-    symbol: str | None = None
+    notation: Notation = CALL
+    # f(a, b) == f(b, a) for every implementation, so argument order is not worth showing (DOT edges).
+    commutative: bool = False
     ulps: float | Callable[..., float] = ULPS_LIBM
     # The size of the terms a standard formula for the value adds and cancels, per output entry,
     # where that exceeds what the derivatives see: x - logsumexp(x) computed as x - (m + log sum e**(x - m))
@@ -181,7 +225,17 @@ class Op:
         return True
 
     def defaults(self) -> dict:
+        """The op's params with their default values."""
         return {p.name: p.default for p in self.params}
+
+    def source(self, params=None) -> str:
+        """The op's source template (see ``Notation``); a call shows the params named in ``params``
+        (default: all of the op's), e.g. ``"sum({0}, axis={axis}, keepdims={keepdims})"``."""
+        if self.notation.template is not None:
+            return self.notation.template
+        names = [p.name for p in self.params] if params is None else list(params)
+        args = ", ".join("{%d}" % i for i in range(self.arity))
+        return f"{self.name}({args}{''.join(f', {n}={{{n}}}' for n in names)})"
 
 
 # --- shape rules ----------------------------------------------------------------------------------
@@ -726,13 +780,15 @@ def _entries():
     E = Op
     return [
         # elementwise arithmetic, simplest first
-        E("add", 2, lambda x, y: x + y, np.add, _broadcast, (_S, _S), symbol="+", ulps=ULPS_EXACT,
+        E("add", 2, lambda x, y: x + y, np.add, _broadcast, (_S, _S), notation=infix("+", ADDITIVE, operator.add), commutative=True,
+          ulps=ULPS_EXACT,
           extent=(_ALL, _ALL), doc="x + y with numpy broadcasting"),
-        E("mul", 2, lambda x, y: x * y, np.multiply, _broadcast, (_S, _S), symbol="*", ulps=ULPS_EXACT,
+        E("mul", 2, lambda x, y: x * y, np.multiply, _broadcast, (_S, _S), notation=infix("*", MULTIPLICATIVE, operator.mul), commutative=True,
+          ulps=ULPS_EXACT,
           extent=(_ALL, _ALL), doc="x * y with numpy broadcasting"),
-        E("sub", 2, lambda x, y: x - y, np.subtract, _broadcast, (_S, _S), symbol="-", ulps=ULPS_EXACT,
-          extent=(_ALL, _ALL), doc="x - y with numpy broadcasting"),
-        E("neg", 1, lambda x: -x, np.negative, _same_shape, (_S,), symbol="-", ulps=ULPS_EXACT, extent=(_ALL,),
+        E("sub", 2, lambda x, y: x - y, np.subtract, _broadcast, (_S, _S), notation=infix("-", ADDITIVE, operator.sub),
+          ulps=ULPS_EXACT, extent=(_ALL, _ALL), doc="x - y with numpy broadcasting"),
+        E("neg", 1, lambda x: -x, np.negative, _same_shape, (_S,), notation=NEGATION, ulps=ULPS_EXACT, extent=(_ALL,),
           doc="-x"),
         E("square", 1, lambda x: x**2, np.square, _same_shape, (_S,), ulps=ULPS_EXACT,
           extent=(Interval(-1e154, 1e154),), doc="x ** 2"),
@@ -741,7 +797,7 @@ def _entries():
         E("sin", 1, sympy.sin, np.sin, _same_shape, (Interval(-4.0, 4.0),), extent=(_ALL,), doc="sine"),
         E("cos", 1, sympy.cos, np.cos, _same_shape, (Interval(-4.0, 4.0),), extent=(_ALL,), doc="cosine"),
         E("div", 2, lambda x, y: x / y, np.divide, _broadcast, (_S, Interval(0.5, 3.0)), valid=_nonzero, pole=True,
-          symbol="/", ulps=ULPS_EXACT, extent=(_ALL, _ALL), doc="x / y with numpy broadcasting; y away from 0"),
+          notation=infix("/", MULTIPLICATIVE, operator.truediv), ulps=ULPS_EXACT, extent=(_ALL, _ALL), doc="x / y with numpy broadcasting; y away from 0"),
         E("log", 1, sympy.log, np.log, _same_shape, (_POS,), valid=_positive, pole=True,
           edges=((1.0,), (1e6,)), extent=(_ALL_POS,), doc="natural log, x > 0"),
         E("sqrt", 1, sympy.sqrt, np.sqrt, _same_shape, (_POS,), valid=_positive, pole=True, ulps=ULPS_EXACT,
@@ -757,7 +813,7 @@ def _entries():
         E("tan", 1, sympy.tan, np.tan, _same_shape, (Interval(-1.2, 1.2),), valid=_tan_ok, pole=True,
           extent=(Interval(-1e4, 1e4),), doc="tangent, away from pi/2 + k*pi"),
         E("pow", 2, lambda x, y: x**y, np.power, _broadcast, (_POS, Interval(-2.0, 3.0)), valid=_pow_ok, pole=True,
-          symbol="**", edges=((2.05, 0.0), (1.5, 1.0), (1.0, 2.5)), extent=(Interval(1e-300, 1e300), Interval(-700.0, 700.0)),
+          notation=POWER_OPERATOR, edges=((2.05, 0.0), (1.5, 1.0), (1.0, 2.5)), extent=(Interval(1e-300, 1e300), Interval(-700.0, 700.0)),
           doc="x ** y; x > 0 unless y is a constant integer"),
         # kinked elementwise ops
         E("abs", 1, sympy.Abs, np.abs, _same_shape, (_S,), kink=_abs_kink, analytic=False, piecewise_linear=True, ulps=ULPS_EXACT,
@@ -794,7 +850,7 @@ def _entries():
           doc="sum broadcast axes away (the inverse of broadcast_to)"),
         E("get_item", 1, lambda x, index: _obj(x[as_index(index)]).copy(),
           lambda x, index: np.asarray(x)[as_index(index)].copy(), _get_item_shape, (_S,), elementwise=False,
-          params=(Param("index", "index"),), ulps=ULPS_EXACT,
+          params=(Param("index", "index"),), notation=INDEX, ulps=ULPS_EXACT,
           doc="x[index]: basic and integer-array indexing; repeated indices accumulate in the gradient"),
         E("max", 1, lambda x, axis=None, keepdims=False: _along(x, axis, keepdims, lambda r: sympy.Max(*r)),
           lambda x, axis=None, keepdims=False: np.max(x, axis=normalize_axis(axis, np.ndim(x)), keepdims=keepdims),
@@ -807,7 +863,7 @@ def _entries():
           params=(Param("axis", "axis1"), Param("keepdims", "keepdims", False)), ulps=ULPS_EXACT,
           doc="minimum over an axis"),
         E("matmul", 2, lambda a, b: _obj(np.matmul(a, b)), np.matmul, _matmul_shape, (_S, _S),
-          elementwise=False, symbol="@", ulps=lambda s, p: _matmul_ulps(s),
+          elementwise=False, notation=infix("@", MULTIPLICATIVE), ulps=lambda s, p: _matmul_ulps(s),
           doc="matrix product with numpy's rules (1-d operands, batch broadcasting)"),
         E("softmax", 1, _sym_softmax, lambda x, axis=-1: np.exp(_np_log_softmax(x, axis)), _axis_shape,
           (_S,), elementwise=False, params=(Param("axis", "axis_int", -1),),
@@ -923,5 +979,6 @@ def param_from_json(kind: str, value):
 __all__ = [
     "OPS", "Op", "Param", "Interval", "Kink", "PARAM_KINDS", "get", "registered", "check_params", "normalize_axis",
     "as_index", "format_index", "sum_to_axes", "param_to_json", "param_from_json",
-    "MAX_MAGNITUDE", "POLE_MARGIN", "KINK_MARGIN", "ULPS_EXACT", "ULPS_LIBM",
+    "MAX_MAGNITUDE", "POLE_MARGIN", "KINK_MARGIN", "ULPS_EXACT", "ULPS_LIBM", "Notation", "infix", "CALL", "INDEX",
+    "POWER_OPERATOR", "NEGATION", "ADDITIVE", "MULTIPLICATIVE", "UNARY", "POWER", "ATOM",
 ]

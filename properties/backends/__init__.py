@@ -25,15 +25,8 @@ BUILTIN_NAMES = ("builtin", "torch", "jax", "dezero")
 ENV_VAR = "TRIGRAD_BACKEND"
 
 
-# The arithmetic ops through Python's operators, which every array library overloads.
-OPERATORS = {
-    "neg": lambda x: -x,
-    "add": lambda x, y: x + y,
-    "sub": lambda x, y: x - y,
-    "mul": lambda x, y: x * y,
-    "div": lambda x, y: x / y,
-    "pow": lambda x, y: x ** y,
-}
+# The ops written as Python operators (spec Notation.operator), which every array library overloads.
+OPERATORS = {name: op.notation.operator for name, op in spec.OPS.items() if op.notation.operator is not None}
 
 
 def dezero_api_hvp_source(variable: str, functions: str, out, inputs, cotangent, tangents, body) -> str:
@@ -124,7 +117,7 @@ class Backend:
         raise Unsupported(f"{self.name} has no second order")
 
     def source(self, name: str) -> str:
-        return _default_source(name)
+        return spec.get(name).source()
 
     def leaf_source(self, array: str) -> str:
         return array
@@ -157,19 +150,6 @@ class Backend:
 
     def describe(self) -> str:
         return f"{self.name} {self.version} ({np.dtype(self.dtype).name})"
-
-
-def _default_source(name: str) -> str:
-    op = spec.get(name)
-    if name == "neg":
-        return "-{0}"
-    if op.symbol and op.arity == 2:
-        return "{0} %s {1}" % op.symbol
-    if name == "get_item":
-        return "{0}[{index}]"
-    args = ", ".join("{%d}" % i for i in range(op.arity))
-    params = "".join(f", {p.name}={{{p.name}}}" for p in op.params)
-    return f"{name}({args}{params})"
 
 
 def resolve(name: str | None = None) -> Backend:
