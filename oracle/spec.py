@@ -17,10 +17,11 @@ Arguments that are not differentiated (an axis, a target shape, labels) are *par
 from __future__ import annotations
 
 import contextlib
+import itertools
 import math
 import operator
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import sympy
@@ -70,12 +71,24 @@ class Interval:
 class Param:
     """A non-differentiated argument of an op (an axis, a target shape, bounds, labels).
 
-    ``kind`` tells strategies how to draw it and JSON how to carry it; see ``PARAM_KINDS``.
+    ``kind`` tells JSON how to carry it and, unless ``options`` says otherwise, strategies how to
+    draw it (see ``PARAM_KINDS``). ``options(shape, drawn)``: the values this param may take when the
+    op's first argument has ``shape`` and its earlier params were drawn as ``drawn`` (a dict), plainest
+    first; an empty list when the shape admits none.
     """
 
     name: str
     kind: str
     default: Any = None
+    options: Callable[[tuple, dict], Sequence] | None = None
+
+    def choices(self, shape: tuple, drawn: dict) -> list:
+        """The values strategies may draw for this param, plainest first (choice 0 is what examples
+        shrink toward): ``options`` when given, else its kind's rule."""
+        rule = self.options or _KIND_OPTIONS.get(self.kind)
+        if rule is None:
+            raise ValueError(f"param {self.name!r} of kind {self.kind!r} needs options: that kind has no default")
+        return list(rule(tuple(shape), drawn))
 
 
 PARAM_KINDS = {
@@ -90,6 +103,72 @@ PARAM_KINDS = {
     "index": "a tuple of items, each an int, a slice or a tuple of ints (integer-array indexing)",
     "bound": "a float (clip's lower or upper bound)",
     "labels": "a tuple of ints, one class label per row",
+}
+
+
+# How each kind is drawn by default (Param.choices): its values for an argument of ``shape``, plainest
+# first. Few options per kind keep the oracle's compiled programs (one per op, params and shape) few.
+def _axis_options(shape, drawn):
+    d = len(shape)
+    return [None] + list(range(d)) + ([-1] if d else []) + ([tuple(range(d))] if d > 1 else [])
+
+
+def _axis1_options(shape, drawn):
+    return [None] + list(range(len(shape)))
+
+
+def _axis_int_options(shape, drawn):
+    return [-1] + list(range(len(shape) - 1)) if shape else []
+
+
+def _reshape_options(shape, drawn):
+    n = int(np.prod(shape))
+    opts = [(n,), tuple(reversed(shape)), (1,) + shape, shape + (1,)]
+    return [o for o in dict.fromkeys(opts) if o != shape]
+
+
+def _perm_options(shape, drawn):
+    d = len(shape)
+    return [None] + [p for p in itertools.permutations(range(d)) if d > 2]
+
+
+def _broadcast_options(shape, drawn):
+    return [(2,) + shape] + ([tuple(2 if n == 1 else n for n in shape)] if 1 in shape else [])
+
+
+def _sum_to_options(shape, drawn):
+    opts = [shape[1:], tuple(1 for _ in shape), (1,) + shape[1:]] if shape else []
+    return [o for o in dict.fromkeys(opts) if o != shape]
+
+
+def _index_options(shape, drawn):
+    if not shape:
+        return []
+    n = shape[0]
+    opts = [(0,), (slice(1, None),), ((0, 0, n - 1),), (n - 1,)]
+    if len(shape) > 1:
+        opts += [(slice(None), shape[1] - 1), ((n - 1, 0), slice(0, 1))]
+    return opts
+
+
+def _labels_options(shape, drawn):
+    # one label per row; option k shifts row i's label to (k + i) mod the number of classes
+    if len(shape) != 2:
+        return []
+    return [tuple((k + i) % shape[1] for i in range(shape[0])) for k in range(shape[1])]
+
+
+_KIND_OPTIONS = {
+    "axis": _axis_options,
+    "axis1": _axis1_options,
+    "axis_int": _axis_int_options,
+    "keepdims": lambda shape, drawn: [False, True],
+    "reshape": _reshape_options,
+    "perm": _perm_options,
+    "broadcast": _broadcast_options,
+    "sum_to": _sum_to_options,
+    "index": _index_options,
+    "labels": _labels_options,
 }
 
 
@@ -772,6 +851,8 @@ _POS = Interval(0.1, 4.0)
 # float64, e**-745.13 half the smallest subnormal; sech(x)**2 ~ 4 e**(-2|x|) underflows at |x| ~ 373).
 _ALL = Interval(-1e300, 1e300)
 _ALL_POS = Interval(5e-324, 1.7e308)
+# clip's (lo, hi) pairs drawn: a few fixed ones keep the oracle's compiled programs few.
+CLIP_BOUNDS = ((-1.0, 1.0), (-0.5, 0.5), (0.0, 1.5), (-2.0, 0.25))
 _abs_kink = _zero_kink("abs", -1.0, 1.0, np.sign)
 _relu_kink = _zero_kink("relu", 0.0, 1.0, lambda x: (x > 0).astype(float))
 
@@ -822,7 +903,9 @@ def _entries():
           kink=_relu_kink, analytic=False, piecewise_linear=True, ulps=ULPS_EXACT, extent=(_ALL,), doc="max(x, 0)"),
         E("clip", 1, lambda x, lo, hi: sympy.Min(sympy.Max(x, _rational(lo)), _rational(hi)),
           lambda x, lo, hi: np.clip(x, lo, hi), _clip_shape, (_S,), kink=_clip_kink(), analytic=False, piecewise_linear=True,
-          params=(Param("lo", "bound", -1.0), Param("hi", "bound", 1.0)), ulps=ULPS_EXACT,
+          params=(Param("lo", "bound", -1.0, options=lambda shape, drawn: [lo for lo, _ in CLIP_BOUNDS]),
+                  Param("hi", "bound", 1.0, options=lambda shape, drawn: [dict(CLIP_BOUNDS)[drawn["lo"]]])),
+          ulps=ULPS_EXACT,
           extent=(_ALL,), doc="x limited to [lo, hi]"),
         # reductions and shape ops (array twins)
         E("sum", 1, lambda x, axis=None, keepdims=False: _along(x, axis, keepdims, sympy.Add.fromiter),

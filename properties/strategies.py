@@ -45,8 +45,6 @@ SPECIAL_ODDS = 5
 TINY = 1e-6
 # Scalar constants a binary op may take as its second argument (x ** 2, x * 0.5, ...).
 CONSTANTS = (2.0, 3.0, 0.5, -1.0, 1.5)
-# clip's (lo, hi) pairs: a few fixed ones keep the oracle's compiled programs few.
-CLIP_BOUNDS = ((-1.0, 1.0), (-0.5, 0.5), (0.0, 1.5), (-2.0, 0.25))
 # Argument choices (see _arguments), as drawn: mostly chains and merges, often a fan-out.
 FIRST_ARG = (0, 1, 1, 1, 2)
 SECOND_ARG = (0, 0, 1, 1, 2, 3)
@@ -77,51 +75,12 @@ def _short(v):
 # --- params --------------------------------------------------------------------------------------
 
 
-def _param_options(kind, shape, choice_ctx):
-    """The values a param of ``kind`` may take for an argument of ``shape``, plainest first."""
-    d = len(shape)
-    if kind == "axis":
-        return [None] + list(range(d)) + ([-1] if d else []) + ([tuple(range(d))] if d > 1 else [])
-    if kind == "axis1":
-        return [None] + list(range(d))
-    if kind == "axis_int":
-        return [-1] + list(range(d - 1)) if d else []
-    if kind == "keepdims":
-        return [False, True]
-    if kind == "reshape":
-        n = int(np.prod(shape))
-        opts = [(n,), tuple(reversed(shape)), (1,) + tuple(shape), tuple(shape) + (1,)]
-        return [o for o in dict.fromkeys(opts) if o != tuple(shape)]
-    if kind == "perm":
-        return [None] + [p for p in itertools.permutations(range(d)) if d > 2]
-    if kind == "broadcast":
-        return [(2,) + tuple(shape)] + ([tuple(2 if n == 1 else n for n in shape)] if 1 in shape else [])
-    if kind == "sum_to":
-        opts = [tuple(shape[1:]), tuple(1 for _ in shape), (1,) + tuple(shape[1:])] if d else []
-        return [o for o in dict.fromkeys(opts) if o != tuple(shape)]
-    if kind == "index":
-        if not d:
-            return []
-        n = shape[0]
-        opts = [(0,), (slice(1, None),), ((0, 0, n - 1),), (n - 1,)]
-        if d > 1:
-            opts += [(slice(None), shape[1] - 1), ((n - 1, 0), slice(0, 1))]
-        return opts
-    if kind == "labels":
-        if d != 2:
-            return []
-        return [tuple((choice_ctx + i) % shape[1] for i in range(shape[0]))]
-    raise ValueError(f"no strategy for param kind {kind!r}")
-
-
 def _params(op, shapes, choices):
-    """Resolve an op's params from integer choices, or None when the argument shapes admit none."""
+    """Resolve an op's params from integer choices (one per param, cycled) among what the spec lets
+    each take for the first argument's shape, or None when that shape admits none."""
     params = {}
-    if op.name == "clip":
-        lo, hi = CLIP_BOUNDS[choices[0] % len(CLIP_BOUNDS)]
-        return {"lo": lo, "hi": hi}
     for p, c in zip(op.params, itertools.cycle(choices)):
-        opts = _param_options(p.kind, shapes[0], c)
+        opts = p.choices(shapes[0], params)
         if not opts:
             return None
         params[p.name] = opts[c % len(opts)]
