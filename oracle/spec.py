@@ -259,6 +259,8 @@ class Op:
     notation: Notation = CALL
     # f(a, b) == f(b, a) for every implementation, so argument order is not worth showing (DOT edges).
     commutative: bool = False
+    # Its arguments are different values: op(x, x) is trivial (mean_squared_error(x, x) is 0).
+    distinct_args: bool = False
     ulps: float | Callable[..., float] = ULPS_LIBM
     # The size of the terms a standard formula for the value adds and cancels, per output entry,
     # where that exceeds what the derivatives see: x - logsumexp(x) computed as x - (m + log sum e**(x - m))
@@ -958,7 +960,7 @@ def _entries():
           params=(Param("axis", "axis"), Param("keepdims", "keepdims", False)),
           ulps=lambda s, p: _reduction_ulps(s, p), hessian_scale=_logsumexp_hessian_scale, doc="log(sum(e ** x)) over axes"),
         E("mean_squared_error", 2, _sym_mse, lambda a, b: np.mean((a - b) ** 2), _mse_shape, (_S, _S),
-          elementwise=False, ulps=lambda s, p: int(np.prod(s[0])) + ULPS_EXACT + 1,
+          elementwise=False, distinct_args=True, ulps=lambda s, p: int(np.prod(s[0])) + ULPS_EXACT + 1,
           doc="mean of (x0 - x1) ** 2 over all elements"),
         E("softmax_cross_entropy", 1, _sym_sce, _np_sce, _sce_shape, (_S,), elementwise=False,
           params=(Param("labels", "labels"),), ulps=lambda s, p: int(np.prod(s[0])) + ULPS_LIBM,

@@ -105,15 +105,22 @@ class _State:
         return np.shape(self.env[ref])
 
 
+def _out_shape(op: spec.Op, shapes: list, params: dict) -> tuple | None:
+    """The op's output shape for arguments of these shapes (params complete), or None when its shape
+    rule rejects them or the output would be empty."""
+    try:
+        out = op.out_shape(shapes, params)
+    except ValueError:
+        return None
+    return None if 0 in out else out
+
+
 def _apply(op: spec.Op, arrays: list, params: dict, const: tuple):
     """op's float64 value at these arguments if they fit (shapes, domain with margins, a finite
     output below MAX_MAGNITUDE), else None."""
     full = spec.check_params(op, params)
-    try:
-        out_shape = op.out_shape([np.shape(a) for a in arrays], full)
-    except ValueError:
-        return None
-    if 0 in out_shape or not op.accepts(arrays, full, const):
+    out_shape = _out_shape(op, [np.shape(a) for a in arrays], full)
+    if out_shape is None or not op.accepts(arrays, full, const):
         return None
     with np.errstate(all="ignore"):
         out = np.asarray(op.numpy(*arrays, **full), dtype=float)
@@ -146,57 +153,68 @@ def is_valid(example: Example) -> bool:
     return True
 
 
-def _arguments(state: _State, op: spec.Op, choices, const_choice, rotation, constant=()):
-    """The arguments a node's choices select.
+def _arguments(state: _State, op: spec.Op, choices, const_choice, constant=()):
+    """The arguments a node's choices select, then the other choices of them, in groups (a generator
+    of lists of argument lists).
 
     Values nothing consumes yet form the frontier. The first argument's choice 0 continues the
     newest frontier value (a chain); choice 1 reaches back to the newest value already consumed (a
     fan-out: that value becomes shared). The second argument's choice 0 merges the next frontier
     value (closing a diamond), else the newest consumed one (sharing); higher choices go further back.
+    The first group holds the chosen arguments, then the other values as the first argument with the
+    chosen second one; each further group moves the second argument's choice one further.
     """
     used = {a for n in state.nodes for a in n.args if isinstance(a, str)}
     newest = state.refs[::-1]
     frontier = [r for r in newest if r not in used]
     consumed = [r for r in newest if r in used]
     first_order = frontier[:1] + consumed + frontier[1:]
-    first = first_order[(choices[0] + rotation) % len(first_order)]
-    second_order = [r for r in frontier if r != first][:1] + consumed + newest
-    second = second_order[choices[1] % len(second_order)]
-    pick = [first, second][: op.arity]
-    if op.arity == 2 and op.elementwise and (const_choice % 4 == 3 or 1 in constant):
-        pick[1] = Const(CONSTANTS[const_choice // 4 % len(CONSTANTS)])
-    if op.name in ("matmul", "mean_squared_error"):
-        # Pairs whose shapes fit are rare among random picks: take the chosen pair if it fits, else
-        # the first pair (in choice order) that does.
-        pairs = [pick] + [[a, b] for a in first_order for b in second_order]
-        for a, b in pairs:
-            if op.name == "mean_squared_error" and a == b:
+    firsts = [first_order[(choices[0] + k) % len(first_order)] for k in range(len(first_order))]
+    if op.arity == 1:
+        yield [[first] for first in firsts]
+    elif op.elementwise and (const_choice % 4 == 3 or 1 in constant):
+        yield [[first, Const(CONSTANTS[const_choice // 4 % len(CONSTANTS)])] for first in firsts]
+    else:
+        for step in range(len(newest) + len(consumed) + 1):  # the longest second_order
+            group = []
+            for first in firsts:
+                second_order = [r for r in frontier if r != first][:1] + consumed + newest
+                group.append([first, second_order[(choices[1] + step) % len(second_order)]])
+            yield group
+
+
+def _fitting(state: _State, op: spec.Op, arg_choices, const_choice, constant, param_choices):
+    """The argument choices whose shapes the op's shape rule accepts, with their params, as (args,
+    params), in the order of ``_arguments``: those of the first group that has any (a generator).
+    Ops whose shape rule few pairs fit (matmul, mean_squared_error) so find one; for the others the
+    chosen second argument nearly always fits with some first."""
+    for group in _arguments(state, op, arg_choices, const_choice, constant):
+        fitted = False
+        for args in group:
+            refs = [a for a in args if isinstance(a, str)]
+            if op.distinct_args and len(set(refs)) < len(refs):
                 continue
-            try:
-                op.out_shape([state.shape(a), state.shape(b)], {})
-            except ValueError:
-                continue
-            return [a, b]
-        return None
-    return pick
+            shapes = [() if isinstance(a, Const) else state.shape(a) for a in args]
+            params = _params(op, shapes, param_choices) if op.params else {}
+            if params is not None and _out_shape(op, shapes, spec.check_params(op, params)) is not None:
+                fitted = True
+                yield args, params
+        if fitted:
+            return
 
 
 def _resolve(state: _State, ops: Sequence[spec.Op], choice, forced: spec.Op | None = None,
              constant_args: dict | None = None) -> bool:
-    """Add the node described by ``choice``. When it does not fit (shapes, domain, margins), try the
-    other values as its first argument, then fall back to simpler ops."""
+    """Add the node described by ``choice``: the first arguments (see ``_fitting``) that fit the op's
+    shape rule and lie inside its domain with margins; when none do, fall back to simpler ops."""
     op_index, arg_choices, param_code, const_choice = choice
     param_choices = (param_code % PARAM_CHOICES, param_code // PARAM_CHOICES % PARAM_CHOICES,
                      param_code // PARAM_CHOICES**2)
     candidates = [forced] if forced else [ops[(op_index - k) % len(ops)] for k in range(len(ops))]
     for op in candidates:
-        for rotation in range(len(state.refs)):
-            args = _arguments(state, op, arg_choices, const_choice, rotation, (constant_args or {}).get(op.name, ()))
-            if args is None:
-                continue
-            shapes = [() if isinstance(a, Const) else state.shape(a) for a in args]
-            params = _params(op, shapes, param_choices) if op.params else {}
-            if params is not None and _try(state, op, args, params):
+        constant = (constant_args or {}).get(op.name, ())
+        for args, params in _fitting(state, op, arg_choices, const_choice, constant, param_choices):
+            if _try(state, op, args, params):
                 return True
     return False
 
