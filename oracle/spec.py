@@ -993,6 +993,11 @@ def _axis_ulps(shapes, params):
 OPS: dict[str, Op] = {op.name: op for op in _entries()}
 """The table: op name -> Op, simplest ops first (strategies shrink toward the front)."""
 
+# The ops compositions are closed with (properties.strategies): branches left open are joined with
+# JOIN_OP, after a value whose shape does not broadcast is reduced to a scalar with TOTAL_OP.
+JOIN_OP = "add"
+TOTAL_OP = "sum"
+
 
 @contextlib.contextmanager
 def registered(op: Op):
@@ -1063,7 +1068,7 @@ def param_from_json(kind: str, value):
 
 __all__ = [
     "OPS", "Op", "Param", "Interval", "Kink", "PARAM_KINDS", "get", "registered", "check_params", "normalize_axis",
-    "as_index", "format_index", "sum_to_axes", "param_to_json", "param_from_json",
+    "as_index", "format_index", "sum_to_axes", "JOIN_OP", "TOTAL_OP", "param_to_json", "param_from_json",
     "MAX_MAGNITUDE", "POLE_MARGIN", "KINK_MARGIN", "ULPS_EXACT", "ULPS_LIBM", "Notation", "infix", "CALL", "INDEX",
     "POWER_OPERATOR", "NEGATION", "ADDITIVE", "MULTIPLICATIVE", "UNARY", "POWER", "ATOM",
 ]

@@ -223,7 +223,7 @@ def _merge_frontier(state: _State):
     """Add every other unconsumed node into the newest one, so that no drawn node is dead: branches
     that fanned out are joined (diamonds), and a failure's shrunk form keeps only the branches it
     needs. A value whose shape does not broadcast is summed to a scalar first."""
-    add, total = spec.get("add"), spec.get("sum")
+    add, total = spec.get(spec.JOIN_OP), spec.get(spec.TOTAL_OP)
     while True:
         used = {a for n in state.nodes for a in n.args if isinstance(a, str)}
         frontier = [f"n{k}" for k in range(len(state.nodes) - 1, -1, -1) if f"n{k}" not in used]
