@@ -173,6 +173,22 @@ _KIND_OPTIONS = {
 
 
 @dataclass(frozen=True)
+class ArraySweep:
+    """How accuracy profiles (properties.accuracy) sweep an array op: one entry of a small argument
+    across [-reach, reach] with the other entries fixed, measuring the derivative of one output entry
+    (``pick``, a one-hot cotangent) or, when ``pick`` is None, of the sum of the outputs.
+
+    fixed: per argument, its entries as nested tuples, None at the one swept entry.
+    params: (name, value) pairs given to the op; the others take their defaults.
+    """
+
+    fixed: tuple
+    reach: float
+    pick: tuple | None = None
+    params: tuple = ()
+
+
+@dataclass(frozen=True)
 class Kink:
     """Where an op is not differentiable and which derivatives are acceptable there.
 
@@ -278,8 +294,12 @@ class Op:
     edges: tuple[tuple[float, ...], ...] = ()
     # The whole float64 range of each argument, tails included, that accuracy profiles sweep
     # (properties.accuracy): where the op is defined, up to where its value or derivatives overflow
-    # or underflow for good. Empty: the op is not profiled (array ops).
+    # or underflow for good. Empty for array ops, which ``sweeps`` profiles instead.
     extent: tuple[Interval, ...] = ()
+    # Array ops: the sweeps of accuracy profiles, two-argument ops in each argument as elementwise ones
+    # are. Empty with no extent either: the op is not profiled (the shape ops copy or sum the
+    # cotangent's entries, exactly in one entry's case).
+    sweeps: tuple[ArraySweep, ...] = ()
     doc: str = ""
 
     def allowance(self, shapes, params) -> float:
@@ -853,6 +873,11 @@ _POS = Interval(0.1, 4.0)
 # float64, e**-745.13 half the smallest subnormal; sech(x)**2 ~ 4 e**(-2|x|) underflows at |x| ~ 373).
 _ALL = Interval(-1e300, 1e300)
 _ALL_POS = Interval(5e-324, 1.7e308)
+# Array sweeps reach where the standard formulas lose the answer: the softmax family's e**x out to
+# +-750 (sigmoid's extent: e**-745 is half the smallest subnormal), mean_squared_error's square to its
+# overflow (1e154 squared), the linear ops across float64 (_ALL).
+_SOFTMAX_TAILS = 750.0
+_SQUARE_OVERFLOW = 1e154
 # clip's (lo, hi) pairs drawn: a few fixed ones keep the oracle's compiled programs few.
 CLIP_BOUNDS = ((-1.0, 1.0), (-0.5, 0.5), (0.0, 1.5), (-2.0, 0.25))
 _abs_kink = _zero_kink("abs", -1.0, 1.0, np.sign)
@@ -914,12 +939,14 @@ def _entries():
           lambda x, axis=None, keepdims=False: np.sum(x, axis=normalize_axis(axis, np.ndim(x)), keepdims=keepdims),
           _reduce_shape, (_S,), elementwise=False,
           params=(Param("axis", "axis"), Param("keepdims", "keepdims", False)),
-          ulps=lambda s, p: _reduction_ulps(s, p, extra=ULPS_EXACT), doc="sum over axes"),
+          ulps=lambda s, p: _reduction_ulps(s, p, extra=ULPS_EXACT), sweeps=(ArraySweep(((None, 1.0),), _ALL.hi),),
+          doc="sum over axes"),
         E("mean", 1, _sym_mean,
           lambda x, axis=None, keepdims=False: np.mean(x, axis=normalize_axis(axis, np.ndim(x)), keepdims=keepdims),
           _reduce_shape, (_S,), elementwise=False,
           params=(Param("axis", "axis"), Param("keepdims", "keepdims", False)),
-          ulps=lambda s, p: _reduction_ulps(s, p, extra=ULPS_EXACT), doc="mean over axes"),
+          ulps=lambda s, p: _reduction_ulps(s, p, extra=ULPS_EXACT), sweeps=(ArraySweep(((None, 1.0),), _ALL.hi),),
+          doc="mean over axes"),
         E("reshape", 1, lambda x, shape: x.reshape(tuple(shape)), lambda x, shape: np.reshape(x, tuple(shape)),
           _reshape_shape, (_S,), elementwise=False, params=(Param("shape", "reshape"),), ulps=0,
           doc="same elements, new shape"),
@@ -941,30 +968,41 @@ def _entries():
           lambda x, axis=None, keepdims=False: np.max(x, axis=normalize_axis(axis, np.ndim(x)), keepdims=keepdims),
           _reduce_shape, (_S,), kink=_extreme_kink(np.max), elementwise=False, analytic=False, piecewise_linear=True,
           params=(Param("axis", "axis1"), Param("keepdims", "keepdims", False)), ulps=ULPS_EXACT,
-          doc="maximum over an axis"),
+          sweeps=(ArraySweep(((None, 0.5),), _ALL.hi),), doc="maximum over an axis"),
         E("min", 1, lambda x, axis=None, keepdims=False: _along(x, axis, keepdims, lambda r: sympy.Min(*r)),
           lambda x, axis=None, keepdims=False: np.min(x, axis=normalize_axis(axis, np.ndim(x)), keepdims=keepdims),
           _reduce_shape, (_S,), kink=_extreme_kink(np.min), elementwise=False, analytic=False, piecewise_linear=True,
           params=(Param("axis", "axis1"), Param("keepdims", "keepdims", False)), ulps=ULPS_EXACT,
-          doc="minimum over an axis"),
+          sweeps=(ArraySweep(((None, 0.5),), _ALL.hi),), doc="minimum over an axis"),
         E("matmul", 2, lambda a, b: _obj(np.matmul(a, b)), np.matmul, _matmul_shape, (_S, _S),
           elementwise=False, notation=infix("@", MULTIPLICATIVE), ulps=lambda s, p: _matmul_ulps(s),
+          sweeps=(ArraySweep((((None, 1.0),), ((2.0,), (3.0,))), _ALL.hi),
+                  ArraySweep((((2.0, 1.0),), ((None,), (3.0,))), _ALL.hi)),
           doc="matrix product with numpy's rules (1-d operands, batch broadcasting)"),
         E("softmax", 1, _sym_softmax, lambda x, axis=-1: np.exp(_np_log_softmax(x, axis)), _axis_shape,
           (_S,), elementwise=False, params=(Param("axis", "axis_int", -1),),
-          ulps=lambda s, p: _axis_ulps(s, p), jacobian_scale=_softmax_jacobian_scale, doc="e ** x / sum(e ** x) over an axis"),
+          ulps=lambda s, p: _axis_ulps(s, p), jacobian_scale=_softmax_jacobian_scale,
+          sweeps=(ArraySweep(((None, 0.0, 1.0),), _SOFTMAX_TAILS, pick=(0,)),
+                  ArraySweep(((None, 0.0, 1.0),), _SOFTMAX_TAILS, pick=(1,))),
+          doc="e ** x / sum(e ** x) over an axis"),
         E("log_softmax", 1, _sym_log_softmax, _np_log_softmax, _axis_shape, (_S,), elementwise=False,
           params=(Param("axis", "axis_int", -1),), ulps=lambda s, p: _axis_ulps(s, p),
-          value_scale=_log_softmax_value_scale, jacobian_scale=_log_softmax_jacobian_scale, doc="x - logsumexp(x) over an axis"),
+          value_scale=_log_softmax_value_scale, jacobian_scale=_log_softmax_jacobian_scale,
+          sweeps=(ArraySweep(((None, 0.0),), _SOFTMAX_TAILS, pick=(0,)),), doc="x - logsumexp(x) over an axis"),
         E("logsumexp", 1, _sym_logsumexp, _np_logsumexp, _reduce_shape, (_S,), elementwise=False,
           params=(Param("axis", "axis"), Param("keepdims", "keepdims", False)),
-          ulps=lambda s, p: _reduction_ulps(s, p), hessian_scale=_logsumexp_hessian_scale, doc="log(sum(e ** x)) over axes"),
+          ulps=lambda s, p: _reduction_ulps(s, p), hessian_scale=_logsumexp_hessian_scale,
+          sweeps=(ArraySweep(((None, 0.0),), _SOFTMAX_TAILS),), doc="log(sum(e ** x)) over axes"),
         E("mean_squared_error", 2, _sym_mse, lambda a, b: np.mean((a - b) ** 2), _mse_shape, (_S, _S),
           elementwise=False, distinct_args=True, ulps=lambda s, p: int(np.prod(s[0])) + ULPS_EXACT + 1,
+          sweeps=(ArraySweep(((None, 1.0), (0.0, 0.0)), _SQUARE_OVERFLOW),
+                  ArraySweep(((2.0, 1.0), (None, 0.0)), _SQUARE_OVERFLOW)),
           doc="mean of (x0 - x1) ** 2 over all elements"),
         E("softmax_cross_entropy", 1, _sym_sce, _np_sce, _sce_shape, (_S,), elementwise=False,
           params=(Param("labels", "labels"),), ulps=lambda s, p: int(np.prod(s[0])) + ULPS_LIBM,
-          value_scale=_cross_entropy_value_scale, jacobian_scale=_cross_entropy_jacobian_scale, doc="mean over rows of -log_softmax(x)[i, labels[i]]"),
+          value_scale=_cross_entropy_value_scale, jacobian_scale=_cross_entropy_jacobian_scale,
+          sweeps=(ArraySweep((((None, 0.0),),), _SOFTMAX_TAILS, params=(("labels", (0,)),)),),
+          doc="mean over rows of -log_softmax(x)[i, labels[i]]"),
     ]
 
 
@@ -1067,7 +1105,7 @@ def param_from_json(kind: str, value):
 
 
 __all__ = [
-    "OPS", "Op", "Param", "Interval", "Kink", "PARAM_KINDS", "get", "registered", "check_params", "normalize_axis",
+    "OPS", "Op", "Param", "Interval", "ArraySweep", "Kink", "PARAM_KINDS", "get", "registered", "check_params", "normalize_axis",
     "as_index", "format_index", "sum_to_axes", "JOIN_OP", "TOTAL_OP", "param_to_json", "param_from_json",
     "MAX_MAGNITUDE", "POLE_MARGIN", "KINK_MARGIN", "ULPS_EXACT", "ULPS_LIBM", "Notation", "infix", "CALL", "INDEX",
     "POWER_OPERATOR", "NEGATION", "ADDITIVE", "MULTIPLICATIVE", "UNARY", "POWER", "ATOM",

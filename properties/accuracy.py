@@ -6,7 +6,7 @@ Conformance (``trigrad check``) answers "right or wrong" at ordinary arguments. 
 its ``extent`` (the whole float64 range, tails included: sigmoid and tanh out to several hundred,
 exp up to its overflow, log down to the smallest subnormal), uniformly and log-spaced, and at each
 point the backend's first derivative (and second, where the backend has second order) is compared
-with the exact one from the symbolic oracle. Array ops (``ARRAY_SWEEPS``) are swept in one entry of
+with the exact one from the symbolic oracle. Array ops (their spec entries' ``sweeps``) are swept in one entry of
 a small argument, the other entries fixed, with the derivative of one output entry (or of their sum)
 with respect to it, exact from the oracle on the one-node composition (``oracle.symbolic.along``).
 
@@ -73,8 +73,8 @@ CLASSES = {
 
 def profiled_ops(backend: Backend | None = None) -> list[str]:
     """The ops accuracy profiles sweep: the spec table's ops with an extent (the elementwise ones),
-    then the array ops of ARRAY_SWEEPS."""
-    names = [name for name, op in spec.OPS.items() if op.extent] + list(ARRAY_SWEEPS)
+    then those with array sweeps."""
+    names = [name for name, op in spec.OPS.items() if op.extent] + [name for name, op in spec.OPS.items() if op.sweeps]
     return [name for name in names if backend is None or backend.supports(name)]
 
 
@@ -151,44 +151,21 @@ def _array(a, x: float = math.nan, dtype=np.float64) -> np.ndarray:
                     dtype=dtype).reshape(np.shape(np.array(a, dtype=object)))
 
 
-def _array_sweep(op, fixed, hi, pick=None, **params) -> Sweep:
-    arg = next(j for j, a in enumerate(fixed) if None in np.array(a, dtype=object).ravel().tolist())
-    return Sweep(op, arg, fixed, -hi, hi, tuple(params.items()), pick)
-
-
-# Array ops: one entry of a small argument swept, the other entries fixed, and the derivative of one
-# output entry (``pick``) or of the sum of the outputs taken with respect to it; two-argument ops are
-# swept in each argument, as elementwise ones are. The ranges reach where the standard formulas lose
-# the answer: the softmax family's e**x out to +-750 (sigmoid's extent: e**-745 is half the smallest
-# subnormal), mean_squared_error's square to its overflow, the linear ops across float64. The shape
-# ops (reshape, transpose, broadcast_to, sum_to, get_item) are left out: their derivatives copy or
-# sum the cotangent's entries, exactly in one entry's case.
-_SOFTMAX_TAILS = 750.0
-_ALL_HI = 1e300  # any float64 short of overflow, as the elementwise ops' extents
-ARRAY_SWEEPS: dict[str, list[Sweep]] = {
-    "sum": [_array_sweep("sum", ((None, 1.0),), _ALL_HI)],
-    "mean": [_array_sweep("mean", ((None, 1.0),), _ALL_HI)],
-    "max": [_array_sweep("max", ((None, 0.5),), _ALL_HI)],
-    "min": [_array_sweep("min", ((None, 0.5),), _ALL_HI)],
-    "matmul": [_array_sweep("matmul", (((None, 1.0),), ((2.0,), (3.0,))), _ALL_HI),
-               _array_sweep("matmul", (((2.0, 1.0),), ((None,), (3.0,))), _ALL_HI)],
-    "mean_squared_error": [_array_sweep("mean_squared_error", ((None, 1.0), (0.0, 0.0)), 1e154),
-                           _array_sweep("mean_squared_error", ((2.0, 1.0), (None, 0.0)), 1e154)],
-    "logsumexp": [_array_sweep("logsumexp", ((None, 0.0),), _SOFTMAX_TAILS)],
-    "softmax": [_array_sweep("softmax", ((None, 0.0, 1.0),), _SOFTMAX_TAILS, pick=(0,)),
-                _array_sweep("softmax", ((None, 0.0, 1.0),), _SOFTMAX_TAILS, pick=(1,))],
-    "log_softmax": [_array_sweep("log_softmax", ((None, 0.0),), _SOFTMAX_TAILS, pick=(0,))],
-    "softmax_cross_entropy": [_array_sweep("softmax_cross_entropy", (((None, 0.0),),), _SOFTMAX_TAILS,
-                                           labels=(0,))],
-}
+def _array_sweeps(op: spec.Op) -> list[Sweep]:
+    """An array op's sweeps (its spec entry's ``sweeps``) across their reach."""
+    out = []
+    for sw in op.sweeps:
+        arg = next(j for j, a in enumerate(sw.fixed) if None in np.array(a, dtype=object).ravel().tolist())
+        out.append(Sweep(op.name, arg, sw.fixed, -sw.reach, sw.reach, sw.params, sw.pick))
+    return out
 
 
 def sweeps(op: str, lo: float | None = None, hi: float | None = None) -> list[Sweep]:
     """The sweeps of an op: each argument across its extent (or [lo, hi]), the others fixed at a
-    typical value (FIXED_AT of their draw interval's upper end); an array op's are ARRAY_SWEEPS'."""
-    if op in ARRAY_SWEEPS:
-        return [replace(sw, lo=sw.lo if lo is None else lo, hi=sw.hi if hi is None else hi) for sw in ARRAY_SWEEPS[op]]
+    typical value (FIXED_AT of their draw interval's upper end); an array op's are its spec entry's."""
     o = spec.get(op)
+    if o.sweeps:
+        return [replace(sw, lo=sw.lo if lo is None else lo, hi=sw.hi if hi is None else hi) for sw in _array_sweeps(o)]
     if not o.extent:
         raise ValueError(f"{op} has no extent in the spec table; profiled ops: {', '.join(profiled_ops())}")
     out = []
@@ -723,4 +700,4 @@ def command(args) -> int:
 
 __all__ = ["profile", "profile_sweep", "sweeps", "sample", "ulp_error", "classify", "profiled_ops", "to_json",
            "dumps", "table", "overview", "rows", "Run", "Profile", "Series", "Sweep", "CLASSES", "LEVELS",
-           "FEW_ULPS", "POINTS", "ARRAY_SWEEPS"]
+           "FEW_ULPS", "POINTS"]
