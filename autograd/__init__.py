@@ -21,21 +21,14 @@ if __name__ != "trigrad.autograd":
     raise ImportError(f"trigrad's autograd/ folder was imported as {__name__!r}; import it as "
                       f"trigrad.autograd (python -m pip install -e . in the repository installs that name)")
 
+import builtins
+
 from trigrad.autograd.core import (Config, Function, Variable, as_array, as_variable, no_grad, numerical_diff,
-                           using_config)
-from trigrad.autograd.functions import (Exp, Square, abs, add, broadcast_to, clip, cos, div, exp, get_item, log,
-                                log_softmax, logsumexp, matmul, max, mean, mean_squared_error, min, mul,
-                                neg, pow, relu, reshape, sigmoid, sin, softmax, softmax_cross_entropy,
-                                softplus, sqrt, square, sub, sum, sum_to, tan, tanh, transpose)
+                                   using_config)
+from trigrad.autograd import functions
+from trigrad.autograd.functions import *  # noqa: F401,F403  (every name of functions.__all__)
 from trigrad.autograd import layers  # noqa: F401  (autograd.layers.MulLayer, ...)
 
-_BUILTIN_NAMES = {'sum', 'max', 'min', 'abs', 'pow'}
-
-__all__ = [
-    'Config', 'Function', 'Variable', 'as_array', 'as_variable', 'no_grad', 'numerical_diff',
-    'using_config', 'Square', 'Exp',
-    'neg', 'add', 'sub', 'mul', 'div', 'square', 'sqrt', 'exp', 'log', 'sin', 'cos', 'tan', 'tanh',
-    'sigmoid', 'relu', 'softplus', 'reshape', 'transpose', 'broadcast_to', 'sum_to', 'mean', 'matmul',
-    'get_item', 'clip', 'softmax', 'log_softmax', 'logsumexp', 'mean_squared_error',
-    'softmax_cross_entropy',
-]
+# The function library's names, less those that shadow a Python builtin (see the docstring).
+__all__ = ['Config', 'Function', 'Variable', 'as_array', 'as_variable', 'no_grad', 'numerical_diff',
+           'using_config'] + [name for name in functions.__all__ if not hasattr(builtins, name)]
