@@ -334,9 +334,15 @@ class Op:
         (default: all of the op's), e.g. ``"sum({0}, axis={axis}, keepdims={keepdims})"``."""
         if self.notation.template is not None:
             return self.notation.template
+        return self.call_source(self.name, params)
+
+    def call_source(self, function: str, params=None) -> str:
+        """The op as a call of ``function`` with its arguments and the params named in ``params``
+        (default: all), as a template: ``call_source("jnp.sum")`` is ``"jnp.sum({0}, axis={axis},
+        keepdims={keepdims})"``."""
         names = [p.name for p in self.params] if params is None else list(params)
         args = ", ".join("{%d}" % i for i in range(self.arity))
-        return f"{self.name}({args}{''.join(f', {n}={{{n}}}' for n in names)})"
+        return f"{function}({args}{''.join(f', {n}={{{n}}}' for n in names)})"
 
 
 # --- shape rules ----------------------------------------------------------------------------------

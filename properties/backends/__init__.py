@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import operator
 import os
 import sys
+from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -27,6 +29,57 @@ ENV_VAR = "TRIGRAD_BACKEND"
 
 # The ops written as Python operators (spec Notation.operator), which every array library overloads.
 OPERATORS = {name: op.notation.operator for name, op in spec.OPS.items() if op.notation.operator is not None}
+
+
+@dataclass(frozen=True)
+class Row:
+    """One spec op in an adapter's table (see ``OpTable``): how the library computes it and how a
+    reproducer snippet writes it.
+
+    call: the op on the library's values, ``call(*args, **params)`` with the spec's params by name;
+        or a string, the dotted name of a library function that takes them as they are (``"jnp.sum"``),
+        looked up in the table's namespace.
+    source: the snippet's format string (as ``Backend.source`` returns); None: a call of the dotted
+        name when ``call`` is one, else the spec's notation.
+    complex: the library's forward takes complex input correctly (``Backend.complex_ops``).
+    constant: argument positions the library takes as constants only (``Backend.constant_args``).
+    """
+
+    call: Callable | str
+    source: str | None = None
+    complex: bool = False
+    constant: tuple[int, ...] = ()
+
+
+class OpTable:
+    """An adapter's ops: spec op name -> Row, or None where the library has no such op (unsupported,
+    never a failure). ``namespace`` maps the first part of dotted names to modules, as the snippets'
+    preamble names them (``{"torch": torch}``); ``prefix`` goes before the spec's calls in snippets
+    (``"F."``: the library's functions are those of the spec, in module F)."""
+
+    def __init__(self, rows: dict[str, Row | None], namespace: dict | None = None, prefix: str = ""):
+        self.rows = {name: row for name, row in rows.items() if row is not None}
+        self.calls = {name: _function(row.call, namespace or {}) if isinstance(row.call, str) else row.call
+                      for name, row in self.rows.items()}
+        self.ops = frozenset(self.rows)
+        self.complex_ops = frozenset(name for name, row in self.rows.items() if row.complex)
+        self.constant_args = {name: row.constant for name, row in self.rows.items() if row.constant}
+        self.prefix = prefix
+
+    def source(self, name: str) -> str:
+        """How a snippet writes op ``name`` (see ``Backend.source``): its row's source, a call of its
+        row's dotted name, or the spec's notation (a call after ``prefix``)."""
+        row, op = self.rows.get(name), spec.get(name)
+        if row is not None and row.source is not None:
+            return row.source
+        if row is not None and isinstance(row.call, str):
+            return op.call_source(row.call)
+        return op.source() if op.notation.template is not None else self.prefix + op.source()
+
+
+def _function(dotted: str, namespace: dict) -> Callable:
+    head, _, rest = dotted.partition(".")
+    return operator.attrgetter(rest)(namespace[head]) if rest else namespace[head]
 
 
 def dezero_api_hvp_source(variable: str, functions: str, out, inputs, cotangent, tangents, body) -> str:
@@ -223,4 +276,4 @@ def _import(module_name: str):
     return module
 
 
-__all__ = ["Backend", "Unsupported", "OPERATORS", "dezero_api_hvp_source", "BackendError", "resolve", "parse_options", "BUILTIN_NAMES", "ENV_VAR"]
+__all__ = ["Backend", "Unsupported", "OPERATORS", "Row", "OpTable", "dezero_api_hvp_source", "BackendError", "resolve", "parse_options", "BUILTIN_NAMES", "ENV_VAR"]

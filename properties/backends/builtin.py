@@ -14,31 +14,21 @@ import numpy as np
 import trigrad.autograd as F
 from trigrad.oracle import spec
 
-from . import OPERATORS, Backend, Unsupported, dezero_api_hvp_source
+from . import OPERATORS, Backend, OpTable, Row, Unsupported, dezero_api_hvp_source
 
-# How each spec op is called in the core (the spec's param names to the core's signatures).
-_CALLS = {
-    **OPERATORS,
-    "clip": lambda x, lo, hi: F.clip(x, lo, hi),
-    "sum": lambda x, axis, keepdims: F.sum(x, axis, keepdims),
-    "mean": lambda x, axis, keepdims: F.mean(x, axis, keepdims),
-    "max": lambda x, axis, keepdims: F.max(x, axis, keepdims),
-    "min": lambda x, axis, keepdims: F.min(x, axis, keepdims),
-    "logsumexp": lambda x, axis, keepdims: F.logsumexp(x, axis, keepdims),
-    "reshape": lambda x, shape: F.reshape(x, shape),
-    "transpose": lambda x, axes: F.transpose(x, axes),
-    "broadcast_to": lambda x, shape: F.broadcast_to(x, shape),
-    "sum_to": lambda x, shape: F.sum_to(x, shape),
-    "get_item": lambda x, index: F.get_item(x, spec.as_index(index)),
-    "softmax": lambda x, axis: F.softmax(x, axis),
-    "log_softmax": lambda x, axis: F.log_softmax(x, axis),
-    "softmax_cross_entropy": lambda x, labels: F.softmax_cross_entropy(x, np.asarray(labels, dtype=np.intp)),
-}
-_SOURCE = {
-    "clip": "F.clip({0}, {lo}, {hi})",
-    "get_item": "{0}[{index}]",
-    "softmax_cross_entropy": "F.softmax_cross_entropy({0}, np.array({labels}))",
-}
+# The ops the core does not call as ``F.<op>(*args, **params)`` with the spec's params by name; every
+# other op of the table is exactly that (the core implements them all).
+_TABLE = OpTable({
+    **{name: Row(function) for name, function in OPERATORS.items()},
+    "clip": Row(lambda x, lo, hi: F.clip(x, lo, hi), "F.clip({0}, {lo}, {hi})"),
+    "get_item": Row(lambda x, index: F.get_item(x, spec.as_index(index))),
+    "softmax_cross_entropy": Row(lambda x, labels: F.softmax_cross_entropy(x, _labels(labels)), "F.softmax_cross_entropy({0}, np.array({labels}))"),
+}, prefix="F.")
+
+
+def _labels(labels):
+    """Class labels (a tuple in the spec) as the integer array the core takes."""
+    return np.asarray(labels, dtype=np.intp)
 
 
 class Builtin(Backend):
@@ -68,13 +58,10 @@ class Builtin(Backend):
     def op(self, name):
         if name not in self.ops:
             raise Unsupported(f"builtin has no op {name!r}")
-        return _CALLS.get(name) or getattr(F, name)
+        return _TABLE.calls.get(name) or getattr(F, name)
 
     def source(self, name):
-        if name in _SOURCE:
-            return _SOURCE[name]
-        text = super().source(name)
-        return text if not text[0].isalpha() else "F." + text
+        return _TABLE.source(name)
 
     def leaf_source(self, array):
         return f"F.Variable({array})"

@@ -2,45 +2,57 @@
 
 DeZero does not import on NumPy 2 as published; ``_dezero_import`` works around that for the
 duration of the import only (see there). DeZero has reverse mode with ``create_graph`` (so
-Hessian-vector products) but no forward mode; it lacks abs, sqrt, tan, softplus, mean and logsumexp,
-and its pow takes a constant exponent only: those are unsupported, not failures.
+Hessian-vector products) but no forward mode; it lacks some ops (None in the table below), and its
+pow takes a constant exponent only: those are unsupported, not failures.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from . import OPERATORS, Backend, Unsupported, dezero_api_hvp_source
+from . import OPERATORS, Backend, OpTable, Row, Unsupported, dezero_api_hvp_source
 from ._dezero_import import import_dezero
 
 
-def _calls(F, dezero):
+def _rows(F) -> dict:
+    """One row per spec op (see Row); None: DeZero 0.0.13 has no such function."""
     return {
-        **OPERATORS,
-        "pow": _pow,
-        "square": lambda x: x ** 2,
-        "exp": F.exp,
-        "log": F.log,
-        "sin": F.sin,
-        "cos": F.cos,
-        "tanh": F.tanh,
-        "sigmoid": F.sigmoid,
-        "relu": F.relu,
-        "clip": lambda x, lo, hi: F.clip(x, lo, hi),
-        "reshape": lambda x, shape: F.reshape(x, shape),
-        "transpose": lambda x, axes: F.transpose(x, axes),
-        "broadcast_to": lambda x, shape: F.broadcast_to(x, shape),
-        "sum_to": lambda x, shape: F.sum_to(x, shape),
-        "sum": lambda x, axis, keepdims: F.sum(x, axis=axis, keepdims=keepdims),
-        "max": lambda x, axis, keepdims: F.max(x, axis=axis, keepdims=keepdims),
-        "min": lambda x, axis, keepdims: F.min(x, axis=axis, keepdims=keepdims),
-        "matmul": F.matmul,
-        "get_item": lambda x, index: F.get_item(x, tuple(np.asarray(i) if isinstance(i, tuple) else i for i in index)),
-        "softmax": lambda x, axis: F.softmax(x, axis=axis),
-        "log_softmax": lambda x, axis: F.log_softmax(x, axis=axis),
-        "mean_squared_error": F.mean_squared_error,
-        "softmax_cross_entropy": lambda x, labels: F.softmax_cross_entropy(x, np.asarray(labels)),
+        **{name: Row(function) for name, function in OPERATORS.items()},
+        "pow": Row(_pow, constant=(1,)),  # DeZero's pow takes a constant exponent only
+        "square": Row(lambda x: x ** 2, "{0} ** 2"),
+        "exp": Row("F.exp"),
+        "log": Row("F.log"),
+        "sin": Row("F.sin"),
+        "cos": Row("F.cos"),
+        "tanh": Row("F.tanh"),
+        "sigmoid": Row("F.sigmoid"),
+        "relu": Row("F.relu"),
+        "abs": None,
+        "sqrt": None,
+        "tan": None,
+        "softplus": None,
+        "clip": Row(lambda x, lo, hi: F.clip(x, lo, hi), "F.clip({0}, {lo}, {hi})"),
+        "reshape": Row("F.reshape"),
+        "transpose": Row("F.transpose"),
+        "broadcast_to": Row("F.broadcast_to"),
+        "sum_to": Row("F.sum_to"),
+        "sum": Row("F.sum"),
+        "mean": None,
+        "max": Row("F.max"),
+        "min": Row("F.min"),
+        "logsumexp": None,
+        "matmul": Row("F.matmul"),
+        "get_item": Row(lambda x, index: F.get_item(x, _index(index)), "F.get_item({0}, ({index},))"),
+        "softmax": Row("F.softmax"),
+        "log_softmax": Row("F.log_softmax"),
+        "mean_squared_error": Row("F.mean_squared_error"),
+        "softmax_cross_entropy": Row(lambda x, labels: F.softmax_cross_entropy(x, np.asarray(labels)), "F.softmax_cross_entropy({0}, np.array({labels}))"),
     }
+
+
+def _index(index):
+    """The spec's index with integer-array items as numpy arrays."""
+    return tuple(np.asarray(i) if isinstance(i, tuple) else i for i in index)
 
 
 # Reproducers must run with DeZero and numpy alone, so they carry the import workaround inline.
@@ -70,16 +82,14 @@ class DeZero(Backend):
     """DeZero 0.0.13 on NumPy, float64."""
 
     name = "dezero"
-    # pow's exponent must be a constant: compositions draw it as one
-    constant_args = {"pow": (1,)}
 
     def __init__(self):
         self.dezero = import_dezero()
         import dezero.functions as F
 
         self.F = F
-        self.calls = _calls(F, self.dezero)
-        self.ops = frozenset(self.calls)
+        self.table = OpTable(_rows(F), {"F": F}, prefix="F.")
+        self.ops, self.constant_args = self.table.ops, self.table.constant_args
         self.version = getattr(self.dezero, "__version__", "0.0.13")
         self.preamble = PREAMBLE
 
@@ -90,9 +100,9 @@ class DeZero(Backend):
         return np.asarray(v.data if isinstance(v, self.dezero.Variable) else v)
 
     def op(self, name):
-        if name not in self.calls:
+        if name not in self.table.calls:
             raise Unsupported(f"DeZero has no {name}")
-        return self.calls[name]
+        return self.table.calls[name]
 
     def vjp(self, fn, xs, cotangent):
         y = self.dezero.as_variable(fn(*xs))
@@ -122,10 +132,7 @@ class DeZero(Backend):
         return f"dezero.Variable({array})"
 
     def source(self, name):
-        if name in _SOURCE:
-            return _SOURCE[name]
-        default = super().source(name)  # "exp({0})" or "{0} + {1}": functions live in F
-        return "F." + default if default[0].isalpha() else default
+        return self.table.source(name)
 
     def vjp_source(self, out, inputs, cotangent, body):
         return "\n".join(body + [f"{out}.grad = dezero.Variable({cotangent})", f"{out}.backward()",
@@ -134,12 +141,6 @@ class DeZero(Backend):
 
     def hvp_source(self, out, inputs, cotangent, tangents, body):
         return dezero_api_hvp_source("dezero.Variable", "F", out, inputs, cotangent, tangents, body)
-
-
-_SOURCE = {"square": "{0} ** 2", "matmul": "F.matmul({0}, {1})", "get_item": "F.get_item({0}, ({index},))",
-           "softmax_cross_entropy": "F.softmax_cross_entropy({0}, np.array({labels}))",
-           "clip": "F.clip({0}, {lo}, {hi})", "sum": "F.sum({0}, axis={axis}, keepdims={keepdims})",
-           "max": "F.max({0}, axis={axis}, keepdims={keepdims})", "min": "F.min({0}, axis={axis}, keepdims={keepdims})"}
 
 
 def make() -> DeZero:

@@ -7,47 +7,53 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import OPERATORS, Backend, Unsupported, parse_options
+from trigrad.oracle import spec
+
+from . import OPERATORS, Backend, OpTable, Row, Unsupported, parse_options
 
 
-def _calls(jnp, jax):
+def _rows(jnp, jax) -> dict:
+    """One row per spec op (see Row); complex: JAX computes its complex forward (the numeric oracle's
+    complex step)."""
     return {
-        **OPERATORS,
-        "square": jnp.square,
-        "sqrt": jnp.sqrt,
-        "exp": jnp.exp,
-        "log": jnp.log,
-        "sin": jnp.sin,
-        "cos": jnp.cos,
-        "tan": jnp.tan,
-        "tanh": jnp.tanh,
-        "sigmoid": jax.nn.sigmoid,
-        "relu": jax.nn.relu,
-        "abs": jnp.abs,
-        "softplus": jax.nn.softplus,
-        "clip": lambda x, lo, hi: jnp.clip(x, lo, hi),
-        "reshape": lambda x, shape: jnp.reshape(x, shape),
-        "transpose": lambda x, axes: jnp.transpose(x, axes),
-        "broadcast_to": lambda x, shape: jnp.broadcast_to(x, shape),
-        "sum_to": lambda x, shape: _sum_to(jnp, x, shape),
-        "sum": lambda x, axis, keepdims: jnp.sum(x, axis=axis, keepdims=keepdims),
-        "mean": lambda x, axis, keepdims: jnp.mean(x, axis=axis, keepdims=keepdims),
-        "max": lambda x, axis, keepdims: jnp.max(x, axis=axis, keepdims=keepdims),
-        "min": lambda x, axis, keepdims: jnp.min(x, axis=axis, keepdims=keepdims),
-        "logsumexp": lambda x, axis, keepdims: jax.scipy.special.logsumexp(x, axis=axis, keepdims=keepdims),
-        "matmul": jnp.matmul,
-        "get_item": lambda x, index: x[tuple(np.asarray(i) if isinstance(i, tuple) else i for i in index)],
-        "softmax": lambda x, axis: jax.nn.softmax(x, axis=axis),
-        "log_softmax": lambda x, axis: jax.nn.log_softmax(x, axis=axis),
-        "mean_squared_error": lambda a, b: jnp.mean((a - b) ** 2),
-        "softmax_cross_entropy": lambda x, labels: -jnp.mean(
-            jnp.take_along_axis(jax.nn.log_softmax(x, axis=1), np.asarray(labels)[:, None], axis=1)),
+        **{name: Row(function, complex=True) for name, function in OPERATORS.items()},
+        "square": Row("jnp.square", complex=True),
+        "sqrt": Row("jnp.sqrt", complex=True),
+        "exp": Row("jnp.exp", complex=True),
+        "log": Row("jnp.log", complex=True),
+        "sin": Row("jnp.sin", complex=True),
+        "cos": Row("jnp.cos", complex=True),
+        "tan": Row("jnp.tan", complex=True),
+        "tanh": Row("jnp.tanh", complex=True),
+        "sigmoid": Row("jax.nn.sigmoid", complex=True),
+        "relu": Row("jax.nn.relu"),
+        "abs": Row("jnp.abs"),
+        "softplus": Row("jax.nn.softplus"),
+        "clip": Row(lambda x, lo, hi: jnp.clip(x, lo, hi), "jnp.clip({0}, {lo}, {hi})"),
+        "reshape": Row(lambda x, shape: jnp.reshape(x, shape), "jnp.reshape({0}, {shape})", complex=True),
+        "transpose": Row(lambda x, axes: jnp.transpose(x, axes), "jnp.transpose({0}, {axes})", complex=True),
+        "broadcast_to": Row(lambda x, shape: jnp.broadcast_to(x, shape), "jnp.broadcast_to({0}, {shape})", complex=True),
+        "sum_to": Row(lambda x, shape: _sum_to(jnp, x, shape), complex=True),
+        "sum": Row("jnp.sum", complex=True),
+        "mean": Row("jnp.mean", complex=True),
+        "max": Row("jnp.max"),
+        "min": Row("jnp.min"),
+        "logsumexp": Row("jax.scipy.special.logsumexp"),
+        "matmul": Row("jnp.matmul", "{0} @ {1}", complex=True),
+        "get_item": Row(lambda x, index: x[tuple(np.asarray(i) if isinstance(i, tuple) else i for i in index)], complex=True),
+        "softmax": Row("jax.nn.softmax"),
+        "log_softmax": Row("jax.nn.log_softmax"),
+        "mean_squared_error": Row(lambda a, b: jnp.mean((a - b) ** 2), "jnp.mean(({0} - {1}) ** 2)"),
+        "softmax_cross_entropy": Row(lambda x, labels: -jnp.mean(_picked(jnp, jax.nn.log_softmax(x, axis=1), labels))),
     }
 
 
-def _sum_to(jnp, x, shape):
-    from trigrad.oracle import spec
+def _picked(jnp, log_probabilities, labels):
+    """Row i's entry labels[i], as an (N, 1) array."""
+    return jnp.take_along_axis(log_probabilities, np.asarray(labels)[:, None], axis=1)
 
+
+def _sum_to(jnp, x, shape):
     axes, _ = spec.sum_to_axes(tuple(x.shape), tuple(shape))
     return jnp.sum(x, axis=axes, keepdims=True).reshape(shape)
 
@@ -71,11 +77,8 @@ class Jax(Backend):
         if not devices:
             raise ValueError(f"jax has no {device} device")
         self.device = devices[0]
-        self.calls = _calls(jnp, jax)
-        self.ops = frozenset(self.calls)
-        self.complex_ops = frozenset({"neg", "add", "sub", "mul", "div", "pow", "square", "sqrt", "exp", "log",
-                                      "sin", "cos", "tan", "tanh", "sigmoid", "reshape", "transpose",
-                                      "broadcast_to", "sum_to", "sum", "mean", "matmul", "get_item"})
+        self.table = OpTable(_rows(jnp, jax), {"jnp": jnp, "jax": jax})
+        self.ops, self.complex_ops = self.table.ops, self.table.complex_ops
         self.version = jax.__version__ + ("" if device == "cpu" else f" on {self.device}")
         if (dtype, device) != ("float64", "cpu"):
             self.name = f"jax[{device},{dtype}]"
@@ -90,9 +93,9 @@ class Jax(Backend):
         return np.asarray(v)
 
     def op(self, name):
-        if name not in self.calls:
+        if name not in self.table.calls:
             raise Unsupported(f"jax adapter has no op {name!r}")
-        call, jnp, dtype = self.calls[name], self.jnp, self.dtype
+        call, jnp, dtype = self.table.calls[name], self.jnp, self.dtype
         # constants in the working precision (a Python float stays weakly typed in JAX anyway)
         return lambda *args, **params: call(*[a if not isinstance(a, float) else jnp.asarray(a, dtype) for a in args],
                                            **params)
@@ -123,7 +126,7 @@ class Jax(Backend):
         return f"jnp.asarray({array})"
 
     def source(self, name):
-        return _SOURCE.get(name) or super().source(name)
+        return self.table.source(name)
 
     def vjp_source(self, out, inputs, cotangent, body):
         args = ", ".join(inputs)
@@ -150,22 +153,6 @@ def _function_source(out, args, body):
     """The snippet's composition as a function ``f`` of its inputs (JAX differentiates functions)."""
     return ["# the composition as a function of its inputs", f"def f({args}):", *[f"    {line}" for line in body],
             f"    return {out}", ""]
-
-
-_SOURCE = {
-    "square": "jnp.square({0})", "sqrt": "jnp.sqrt({0})", "exp": "jnp.exp({0})", "log": "jnp.log({0})",
-    "sin": "jnp.sin({0})", "cos": "jnp.cos({0})", "tan": "jnp.tan({0})", "tanh": "jnp.tanh({0})",
-    "sigmoid": "jax.nn.sigmoid({0})", "relu": "jax.nn.relu({0})", "abs": "jnp.abs({0})",
-    "softplus": "jax.nn.softplus({0})", "clip": "jnp.clip({0}, {lo}, {hi})",
-    "reshape": "jnp.reshape({0}, {shape})", "transpose": "jnp.transpose({0}, {axes})",
-    "broadcast_to": "jnp.broadcast_to({0}, {shape})", "sum": "jnp.sum({0}, axis={axis}, keepdims={keepdims})",
-    "mean": "jnp.mean({0}, axis={axis}, keepdims={keepdims})", "max": "jnp.max({0}, axis={axis}, keepdims={keepdims})",
-    "min": "jnp.min({0}, axis={axis}, keepdims={keepdims})",
-    "logsumexp": "jax.scipy.special.logsumexp({0}, axis={axis}, keepdims={keepdims})",
-    "softmax": "jax.nn.softmax({0}, axis={axis})", "log_softmax": "jax.nn.log_softmax({0}, axis={axis})",
-    "mean_squared_error": "jnp.mean(({0} - {1}) ** 2)", "get_item": "{0}[{index}]",
-    "matmul": "{0} @ {1}",
-}
 
 
 def make(options: str = "") -> Jax:

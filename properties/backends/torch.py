@@ -12,46 +12,60 @@ import numpy as np
 
 from trigrad.oracle import spec
 
-from . import Backend, Unsupported, parse_options
+from . import OPERATORS, Backend, OpTable, Row, Unsupported, parse_options
 
-_CALLS = {
-    "neg": lambda t, x: -x,
-    "add": lambda t, x, y: x + y,
-    "sub": lambda t, x, y: x - y,
-    "mul": lambda t, x, y: x * y,
-    "div": lambda t, x, y: x / y,
-    "pow": lambda t, x, y: x ** y,
-    "square": lambda t, x: t.square(x),
-    "sqrt": lambda t, x: t.sqrt(x),
-    "exp": lambda t, x: t.exp(x),
-    "log": lambda t, x: t.log(x),
-    "sin": lambda t, x: t.sin(x),
-    "cos": lambda t, x: t.cos(x),
-    "tan": lambda t, x: t.tan(x),
-    "tanh": lambda t, x: t.tanh(x),
-    "sigmoid": lambda t, x: t.sigmoid(x),
-    "relu": lambda t, x: t.relu(x),
-    "abs": lambda t, x: t.abs(x),
-    "softplus": lambda t, x: t.nn.functional.softplus(x),
-    "clip": lambda t, x, lo, hi: t.clamp(x, lo, hi),
-    "reshape": lambda t, x, shape: t.reshape(x, shape),
-    "transpose": lambda t, x, axes: x.permute(tuple(axes) if axes is not None else tuple(reversed(range(x.ndim)))),
-    "broadcast_to": lambda t, x, shape: t.broadcast_to(x, shape),
-    "sum_to": lambda t, x, shape: _sum_to(t, x, shape),
-    "sum": lambda t, x, axis, keepdims: t.sum(x, dim=_dims(axis, x), keepdim=keepdims),
-    "mean": lambda t, x, axis, keepdims: t.mean(x, dim=_dims(axis, x), keepdim=keepdims),
-    "max": lambda t, x, axis, keepdims: t.amax(x, dim=_dims(axis, x), keepdim=keepdims),
-    "min": lambda t, x, axis, keepdims: t.amin(x, dim=_dims(axis, x), keepdim=keepdims),
-    "logsumexp": lambda t, x, axis, keepdims: t.logsumexp(x, dim=_dims(axis, x), keepdim=keepdims),
-    "matmul": lambda t, a, b: t.matmul(a, b),
-    "get_item": lambda t, x, index: x[tuple(t.as_tensor(i, device=x.device) if isinstance(i, tuple) else i
-                                         for i in index)],
-    "softmax": lambda t, x, axis: t.softmax(x, dim=axis),
-    "log_softmax": lambda t, x, axis: t.log_softmax(x, dim=axis),
-    "mean_squared_error": lambda t, a, b: t.nn.functional.mse_loss(a, b),
-    "softmax_cross_entropy": lambda t, x, labels: t.nn.functional.cross_entropy(
-        x, t.as_tensor(labels, device=x.device)),
-}
+def _rows(torch) -> dict:
+    """One row per spec op (see Row); complex: torch computes its complex forward (the numeric oracle's
+    complex step)."""
+    return {
+        **{name: Row(function, complex=True) for name, function in OPERATORS.items()},
+        "square": Row("torch.square", complex=True),
+        "sqrt": Row("torch.sqrt", complex=True),
+        "exp": Row("torch.exp", complex=True),
+        "log": Row("torch.log", complex=True),
+        "sin": Row("torch.sin", complex=True),
+        "cos": Row("torch.cos", complex=True),
+        "tan": Row("torch.tan", complex=True),
+        "tanh": Row("torch.tanh", complex=True),
+        "sigmoid": Row("torch.sigmoid", complex=True),
+        "relu": Row("torch.relu"),
+        "abs": Row("torch.abs"),
+        "softplus": Row("torch.nn.functional.softplus"),
+        "clip": Row(lambda x, lo, hi: torch.clamp(x, lo, hi), "torch.clamp({0}, {lo}, {hi})"),
+        "reshape": Row(lambda x, shape: torch.reshape(x, shape), "torch.reshape({0}, {shape})", complex=True),
+        "transpose": Row(lambda x, axes: x.permute(_perm(axes, x)), "{0}.permute(*({axes} or range({0}.ndim - 1, -1, -1)))", complex=True),
+        "broadcast_to": Row(lambda x, shape: torch.broadcast_to(x, shape), "torch.broadcast_to({0}, {shape})", complex=True),
+        "sum_to": Row(lambda x, shape: _sum_to(torch, x, shape), complex=True),
+        "sum": _reduction(torch, "sum", complex=True),
+        "mean": _reduction(torch, "mean", complex=True),
+        "max": _reduction(torch, "amax"),
+        "min": _reduction(torch, "amin"),
+        "logsumexp": _reduction(torch, "logsumexp"),
+        "matmul": Row("torch.matmul", "{0} @ {1}", complex=True),
+        "get_item": Row(lambda x, index: x[_index(torch, x, index)], complex=True),
+        "softmax": Row(lambda x, axis: torch.softmax(x, dim=axis), "torch.softmax({0}, dim={axis})"),
+        "log_softmax": Row(lambda x, axis: torch.log_softmax(x, dim=axis), "torch.log_softmax({0}, dim={axis})"),
+        "mean_squared_error": Row("torch.nn.functional.mse_loss"),
+        "softmax_cross_entropy": Row(lambda x, labels: torch.nn.functional.cross_entropy(x, torch.as_tensor(labels, device=x.device)), "torch.nn.functional.cross_entropy({0}, torch.tensor({labels}))"),
+    }
+
+
+def _reduction(torch, function: str, complex: bool = False) -> Row:
+    """torch.<function> over the spec's axis and keepdims (torch's dim and keepdim)."""
+    call = getattr(torch, function)
+    return Row(lambda x, axis, keepdims: call(x, dim=_dims(axis, x), keepdim=keepdims),
+               f"torch.{function}({{0}}, dim={{axis}} if {{axis}} is not None else tuple(range({{0}}.ndim)), "
+               "keepdim={keepdims})", complex)
+
+
+def _perm(axes, x):
+    """The spec's axes (None: reversed) as the permutation torch's permute takes."""
+    return tuple(axes) if axes is not None else tuple(reversed(range(x.ndim)))
+
+
+def _index(torch, x, index):
+    """The spec's index with integer-array items as tensors on x's device."""
+    return tuple(torch.as_tensor(i, device=x.device) if isinstance(i, tuple) else i for i in index)
 
 
 def _dims(axis, x):
@@ -68,16 +82,13 @@ class Torch(Backend):
     """PyTorch, float64 on the CPU unless told otherwise."""
 
     name = "torch"
-    ops = frozenset(_CALLS)
-    # analytic ops whose complex forward torch computes (the numeric oracle's complex step)
-    complex_ops = frozenset({"neg", "add", "sub", "mul", "div", "square", "exp", "log", "sin", "cos", "tan",
-                             "tanh", "sigmoid", "sqrt", "reshape", "transpose", "broadcast_to", "sum_to", "sum",
-                             "mean", "matmul", "get_item", "pow"})
 
     def __init__(self, device: str = "cpu", dtype: str = "float64"):
         import torch
 
         self.torch = torch
+        self.table = OpTable(_rows(torch), {"torch": torch})
+        self.ops, self.complex_ops = self.table.ops, self.table.complex_ops
         if dtype not in ("float64", "float32"):
             raise ValueError(f"torch dtype must be float64 or float32, not {dtype!r}")
         if device.startswith("cuda") and not torch.cuda.is_available():
@@ -100,10 +111,10 @@ class Torch(Backend):
         return self.torch.as_tensor(v).detach().cpu().numpy(force=True)
 
     def op(self, name):
-        if name not in _CALLS:
+        if name not in self.table.calls:
             raise Unsupported(f"torch adapter has no op {name!r}")
-        call, t = _CALLS[name], self.torch
-        return lambda *args, **params: call(t, *[self._const(a) for a in args], **params)
+        call = self.table.calls[name]
+        return lambda *args, **params: call(*[self._const(a) for a in args], **params)
 
     def _const(self, a):
         # constants as tensors of the working dtype (a Python float would be float64 in float32 math)
@@ -140,8 +151,7 @@ class Torch(Backend):
         return f"torch.tensor({array}, dtype=torch.{self.dtype.name}, device={str(self.device)!r}, requires_grad=True)"
 
     def source(self, name):
-        text = _SOURCE.get(name)
-        return text if text else super().source(name)
+        return self.table.source(name)
 
     def vjp_source(self, out, inputs, cotangent, body):
         return "\n".join(body + [
@@ -161,25 +171,6 @@ class Torch(Backend):
             "            for g, t in zip(grads, tangents) if g is not None)",
             f"hvp = torch.autograd.grad(inner, [{xs}], allow_unused=True)",
             *[f"print('second order wrt {x}:', hvp[{k}])" for k, x in enumerate(inputs)]])
-
-
-_SOURCE = {
-    "square": "torch.square({0})", "sqrt": "torch.sqrt({0})", "exp": "torch.exp({0})", "log": "torch.log({0})",
-    "sin": "torch.sin({0})", "cos": "torch.cos({0})", "tan": "torch.tan({0})", "tanh": "torch.tanh({0})",
-    "sigmoid": "torch.sigmoid({0})", "relu": "torch.relu({0})", "abs": "torch.abs({0})",
-    "softplus": "torch.nn.functional.softplus({0})", "clip": "torch.clamp({0}, {lo}, {hi})",
-    "reshape": "torch.reshape({0}, {shape})", "transpose": "{0}.permute(*({axes} or range({0}.ndim - 1, -1, -1)))",
-    "broadcast_to": "torch.broadcast_to({0}, {shape})", "sum": "torch.sum({0}, dim={axis} if {axis} is not None else tuple(range({0}.ndim)), keepdim={keepdims})",
-    "mean": "torch.mean({0}, dim={axis} if {axis} is not None else tuple(range({0}.ndim)), keepdim={keepdims})",
-    "max": "torch.amax({0}, dim={axis} if {axis} is not None else tuple(range({0}.ndim)), keepdim={keepdims})",
-    "min": "torch.amin({0}, dim={axis} if {axis} is not None else tuple(range({0}.ndim)), keepdim={keepdims})",
-    "logsumexp": "torch.logsumexp({0}, dim={axis} if {axis} is not None else tuple(range({0}.ndim)), "
-                 "keepdim={keepdims})",
-    "softmax": "torch.softmax({0}, dim={axis})", "log_softmax": "torch.log_softmax({0}, dim={axis})",
-    "mean_squared_error": "torch.nn.functional.mse_loss({0}, {1})",
-    "softmax_cross_entropy": "torch.nn.functional.cross_entropy({0}, torch.tensor({labels}))",
-    "get_item": "{0}[{index}]",
-}
 
 
 def make(options: str = "") -> Torch:
