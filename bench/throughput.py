@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import functools
 
 import hypothesis
 import numpy as np
@@ -119,12 +118,7 @@ def _instrument(split: Split, backend):
 def _draw(data, backend, prop, max_nodes):
     """The suite's own draw for the mixed row (``suite.draw_case``), with compositions of up to
     ``max_nodes`` nodes."""
-    saved = suite.compositions
-    suite.compositions = functools.partial(saved, max_nodes=max_nodes)
-    try:
-        return suite.draw_case(data, backend, prop, suite.ALL_OPS)
-    finally:
-        suite.compositions = saved
+    return suite.draw_case(data, backend, prop, suite.ALL_OPS, max_nodes=max_nodes)
 
 
 def measure(prop: str, max_nodes: int, examples: int, check: bool, seed: str = "") -> dict:
