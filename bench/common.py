@@ -114,10 +114,28 @@ def timed_check(backend, prop: str, example, kwargs: dict) -> float | None:
     """CPU seconds one check of ``prop`` takes on one fixed example (inside a one-example Hypothesis
     test, where the checks' ``event`` and ``reject`` work); None when the example was rejected.
     Raises the check's ``Failure`` when it fails."""
+    seconds, error = _check_once(backend, prop, example, kwargs)
+    if error is None:
+        return seconds
+    if isinstance(error, AssertionError):  # the check's Failure (Hypothesis's Unsatisfiable is not one)
+        raise error
+    return None
+
+
+def timed_outcome(backend, prop: str, example, kwargs: dict) -> tuple[float, str]:
+    """As ``timed_check``, but the CPU seconds whatever the outcome, and the outcome: "passed",
+    "failed" or "not judged" (rejected)."""
+    seconds, error = _check_once(backend, prop, example, kwargs)
+    return seconds, ("passed" if error is None else "failed" if isinstance(error, AssertionError) else "not judged")
+
+
+def _check_once(backend, prop, example, kwargs):
+    """(CPU seconds of the check's first run, the check's Failure or Hypothesis's Unsatisfiable or None).
+    Hypothesis runs a failing example again to report it: the first run is the one timed."""
     import hypothesis
     from hypothesis import strategies as st
 
-    from trigrad.properties import suite
+    from trigrad.properties import checks, suite
 
     spent = []
 
@@ -126,11 +144,15 @@ def timed_check(backend, prop: str, example, kwargs: dict) -> float | None:
     @hypothesis.given(st.just(None))
     def once(_):
         start = cpu_seconds()
-        suite.PROPERTIES[prop].check(backend, example, **kwargs)
-        spent.append(cpu_seconds() - start)
+        try:
+            suite.PROPERTIES[prop].check(backend, example, **kwargs)
+        finally:
+            spent.append(cpu_seconds() - start)
 
     try:
         once()
-    except hypothesis.errors.Unsatisfiable:
-        return None
-    return spent[-1]
+    except hypothesis.errors.Unsatisfiable as e:
+        return spent[0], e
+    except checks.Failure as e:
+        return spent[0], e
+    return spent[0], None

@@ -25,18 +25,22 @@ bare run's (the issue's goal: at most 2).
 Rejected examples (oracle unsure, a point too close to a kink) are counted but not verified.
 Before each size, a warm-up run on other examples fills the symbolic oracle's cache of compiled
 local derivatives (per op and shape), which a suite run fills in its first cells.
+
+Then the race (``bench/race.py``, ``--race N`` compositions, 0 to skip): trigrad's full verification
+(value, VJP, JVP, adjoint, HVP) against ``torch.autograd.gradcheck`` + ``gradgradcheck`` and JAX's
+``check_grads`` on the same compositions; a tool that is not installed gets a row that says so.
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
-import functools
 
 import hypothesis
 import numpy as np
 from hypothesis import strategies as st
 
+from bench import race
 from bench.common import ci_profile, cpu_seconds, table, write_results
 from trigrad.oracle import symbolic
 from trigrad.properties import checks, suite
@@ -114,12 +118,7 @@ def _instrument(split: Split, backend):
 def _draw(data, backend, prop, max_nodes):
     """The suite's own draw for the mixed row (``suite.draw_case``), with compositions of up to
     ``max_nodes`` nodes."""
-    saved = suite.compositions
-    suite.compositions = functools.partial(saved, max_nodes=max_nodes)
-    try:
-        return suite.draw_case(data, backend, prop, suite.ALL_OPS)
-    finally:
-        suite.compositions = saved
+    return suite.draw_case(data, backend, prop, suite.ALL_OPS, max_nodes=max_nodes)
 
 
 def measure(prop: str, max_nodes: int, examples: int, check: bool, seed: str = "") -> dict:
@@ -183,9 +182,14 @@ def main(argv=None):
     parser.add_argument("--examples", type=int, default=EXAMPLES, help="judged examples per size (default %(default)s)")
     parser.add_argument("--property", default="vjp_numeric", choices=[p for p in suite.PROPERTIES if p != "kink"],
                         help="the check each example gets (default %(default)s)")
-    parser.add_argument("--quick", action="store_true", help=f"{QUICK_EXAMPLES} examples per size")
+    parser.add_argument("--race", type=int, default=None, metavar="N",
+                        help=f"compositions in the race against gradcheck and check_grads (default "
+                             f"{race.COMPOSITIONS}, {race.QUICK_COMPOSITIONS} with --quick; 0 skips it)")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"{QUICK_EXAMPLES} examples per size, {race.QUICK_COMPOSITIONS} compositions in the race")
     args = parser.parse_args(argv)
     examples = QUICK_EXAMPLES if args.quick else args.examples
+    racers = args.race if args.race is not None else race.QUICK_COMPOSITIONS if args.quick else race.COMPOSITIONS
 
     rows = {}
     for n in SIZES:
@@ -215,6 +219,10 @@ def main(argv=None):
     overhead_met = all(r["overhead_vs_generation"] <= GOAL_OVERHEAD for r in small)
     print(f"goal >= {GOAL_RATE}/s at <= {GOAL_NODES} nodes: {'met' if rate_met else 'not met'}; "
           f"overhead <= {GOAL_OVERHEAD}x bare generation: {'met' if overhead_met else 'not met'}")
+    raced = race.run(racers) if racers > 0 else None
+    if raced:
+        print()
+        print(race.report(raced))
     write_results("throughput", {
         "property": args.property, "examples_per_size": examples, "backend": "builtin",
         "per_second_by_nodes": {str(n): r["per_second_without_compiles"] for n, r in rows.items()},
@@ -226,6 +234,7 @@ def main(argv=None):
                      for n, r in rows.items()},
         "body_per_second_by_drawn_nodes": {k: 1 / b["seconds"] for k, b in by_size.items()},
         "goal_rate_met": rate_met, "goal_overhead_met": overhead_met,
+        "race": raced,
     })
 
 
