@@ -926,6 +926,8 @@ def _entries():
           doc="log(1 + e ** x)"),
         E("tan", 1, sympy.tan, np.tan, _same_shape, (Interval(-1.2, 1.2),), valid=_tan_ok, pole=True,
           extent=(Interval(-1e4, 1e4),), doc="tangent, away from pi/2 + k*pi"),
+        E("arctan", 1, sympy.atan, np.arctan, _same_shape, (_S,), edges=((-20.0,), (0.0,), (1e8,)), extent=(_ALL,),
+          doc="inverse tangent, in (-pi/2, pi/2)"),
         E("pow", 2, lambda x, y: x**y, np.power, _broadcast, (_POS, Interval(-2.0, 3.0)), valid=_pow_ok, pole=True,
           notation=POWER_OPERATOR, edges=((2.05, 0.0), (1.5, 1.0), (1.0, 2.5)), extent=(Interval(1e-300, 1e300), Interval(-700.0, 700.0)),
           doc="x ** y; x > 0 unless y is a constant integer"),

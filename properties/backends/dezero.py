@@ -30,6 +30,7 @@ def _rows(F) -> dict:
         "abs": None,
         "sqrt": None,
         "tan": None,
+        "arctan": None,
         "softplus": None,
         "clip": Row(lambda x, lo, hi: F.clip(x, lo, hi), "F.clip({0}, {lo}, {hi})"),
         "reshape": Row("F.reshape"),

@@ -25,6 +25,7 @@ def _rows(jnp, jax) -> dict:
         "cos": Row("jnp.cos", complex=True),
         "tan": Row("jnp.tan", complex=True),
         "tanh": Row("jnp.tanh", complex=True),
+        "arctan": Row("jnp.arctan", complex=True),
         "sigmoid": Row("jax.nn.sigmoid", complex=True),
         "relu": Row("jax.nn.relu"),
         "abs": Row("jnp.abs"),

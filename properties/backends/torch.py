@@ -27,6 +27,7 @@ def _rows(torch) -> dict:
         "cos": Row("torch.cos", complex=True),
         "tan": Row("torch.tan", complex=True),
         "tanh": Row("torch.tanh", complex=True),
+        "arctan": Row("torch.atan", complex=True),
         "sigmoid": Row("torch.sigmoid", complex=True),
         "relu": Row("torch.relu"),
         "abs": Row("torch.abs"),

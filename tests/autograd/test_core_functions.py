@@ -100,6 +100,7 @@ CASES = [
     Case('sin', ag.sin, np.sin, (uniform((2, 3)),)),
     Case('cos', ag.cos, np.cos, (uniform((2, 3)),)),
     Case('tan', ag.tan, np.tan, (uniform((2, 3), -1.2, 1.2),)),
+    Case('arctan', ag.arctan, np.arctan, (uniform((2, 3), -3.0, 3.0),)),
     Case('tanh', ag.tanh, np.tanh, (uniform((2, 3), -3.0, 3.0),)),
     Case('sigmoid', ag.sigmoid, lambda x: 1 / (1 + np.exp(-x)), (uniform((2, 3), -4.0, 4.0),)),
     Case('relu', ag.relu, lambda x: np.maximum(x, 0), (away_from_zero((2, 3)),)),

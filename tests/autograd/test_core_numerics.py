@@ -67,6 +67,23 @@ def test_tanh_derivatives_at_large_abs_x(x0):
                                         abs=0)
 
 
+@pytest.mark.parametrize('x0', [-1e200, -1e8, -3.0, 0.0, 0.5, 1e8, 1e150, 2e154, 1e200])
+def test_arctan_derivatives_at_large_abs_x(x0):
+    # 1 / (1 + x**2) overflows in x**2 beyond 1.3e154, where the exact 1/x**2 is still a subnormal
+    # number (2.5e-309 at 2e154): accurate to the subnormal spacing there, to a few ulps elsewhere
+    x = Variable(np.array(x0))
+    y = ag.arctan(x)
+    y.backward(create_graph=True)
+    gx = x.grad
+    x.cleargrad()
+    gx.backward()
+    assert y.data == pytest.approx(exact(mpmath.atan, x0), rel=ULP_RTOL, abs=0)
+    assert gx.data == pytest.approx(exact(lambda t: 1 / (1 + t * t), x0), rel=ULP_RTOL, abs=2 * 2.0**-1074)
+    assert gx.data > 0 or abs(x0) > 1e161  # 0 only where the exact value rounds to 0
+    assert x.grad.data == pytest.approx(exact(lambda t: -2 * t / (1 + t * t) ** 2, x0), rel=4 * ULP_RTOL,
+                                        abs=2 * 2.0**-1074)
+
+
 def test_log_softmax_and_logsumexp_with_large_logits():
     x = np.array([1000.0, 0.0, -1000.0])
     y, g = value_and_grad(ag.log_softmax, x)

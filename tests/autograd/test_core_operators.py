@@ -101,7 +101,7 @@ def test_matmul_one_dimensional_operands():
 FLOAT32_FUNCTIONS = [
     lambda x: x + 1.5, lambda x: 1.5 - x, lambda x: x * 2.0, lambda x: 2.0 / x, lambda x: x ** 3,
     lambda x: x ** 0.5, lambda x: 2.0 ** x, lambda x: -x, lambda x: x @ np.ones(3, np.float32),
-    ag.square, ag.sqrt, ag.exp, ag.log, ag.sin, ag.cos, ag.tan, ag.tanh, ag.sigmoid, ag.relu, ag.abs,
+    ag.square, ag.sqrt, ag.exp, ag.log, ag.sin, ag.cos, ag.tan, ag.arctan, ag.tanh, ag.sigmoid, ag.relu, ag.abs,
     ag.softplus, ag.sum, ag.mean, ag.max, ag.min, ag.softmax, ag.log_softmax, ag.logsumexp,
     lambda x: ag.clip(x, 0.2, 0.8), lambda x: x[np.array([0, 0, 1])], lambda x: ag.broadcast_to(x, (2, 3)),
     lambda x: ag.mean_squared_error(x, np.zeros(3, np.float32)), lambda x: x.reshape(3, 1).T,
@@ -134,7 +134,7 @@ ANALYTIC = {
     'add': lambda x: x + 2.0 * x, 'sub': lambda x: 1.0 - x, 'mul': lambda x: x * x, 'div': lambda x: 1.0 / x,
     'pow': lambda x: x ** 3, 'pow_variable': lambda x: x ** (x / 4), 'rpow': lambda x: 2.0 ** x,
     'square': ag.square, 'sqrt': ag.sqrt, 'exp': ag.exp, 'log': ag.log, 'sin': ag.sin, 'cos': ag.cos,
-    'tan': ag.tan, 'tanh': ag.tanh, 'sigmoid': ag.sigmoid, 'softplus': ag.softplus,
+    'tan': ag.tan, 'arctan': ag.arctan, 'tanh': ag.tanh, 'sigmoid': ag.sigmoid, 'softplus': ag.softplus,
     'sum': lambda x: ag.sum(x * x), 'mean': lambda x: ag.mean(ag.exp(x)),
     'matmul': lambda x: x @ (x[::-1] * np.arange(1.0, 4.0)), 'reshape': lambda x: ag.reshape(x * x, (3, 1)),
     'transpose': lambda x: ag.transpose(ag.reshape(x * x, (1, 3))),
