@@ -9,9 +9,11 @@ It is built so that failures shrink to something a person can read:
   first), argument choice 0 is the most recent value (a chain), param choice 0 the plainest param.
 - Input shapes come from ``mutually_broadcastable_shapes`` (they broadcast against each other) and
   shrink toward scalars; values shrink toward 0.5, 1.5, -0.5 (inside most domains, away from kinks).
-- An op whose domain, margins or shape rule the chosen arguments miss falls back to the next simpler
-  op, so every drawn example is valid without filtering: every op's argument lies inside its
-  domain, away from kinks and poles by the spec's margins, and every value below MAX_MAGNITUDE.
+- A node's arguments are the chosen ones if the op's shape rule (spec) accepts them, else the nearest
+  other choice it does; an op no arguments fit, or whose domain or margins they miss, falls back to
+  the next simpler op. So every drawn example is valid without filtering: every op's argument lies
+  inside its domain, away from kinks and poles by the spec's margins, and every value below
+  MAX_MAGNITUDE; params are drawn by the spec's rules (``Param.choices``).
 - Shared nodes are common (an argument choice reaches back to an older value), because gradients
   overwritten instead of accumulated, wrong visiting order and in-place writes into a shared gradient
   only show there; ``event()`` records whether each example has one.
