@@ -20,7 +20,8 @@ if __name__ != "trigrad.properties":
                       f"trigrad.properties (python -m pip install -e . in the repository installs that name)")
 
 from .backends import Backend, Unsupported, resolve
+from .example import Example
 from .fuzzing import fuzz
-from .strategies import Example, compositions, cotangents
+from .strategies import compositions, cotangents
 
 __all__ = ["Backend", "Unsupported", "resolve", "Example", "compositions", "cotangents", "fuzz"]

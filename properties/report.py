@@ -25,7 +25,8 @@ from trigrad.oracle import spec
 from trigrad.oracle.compare import Judgement
 from trigrad.oracle.ir import Composition, Const, values_to_json
 
-from .strategies import Example
+from .example import Example
+from .minimize import minimize
 
 
 class Failure(AssertionError):
@@ -63,8 +64,6 @@ class Report:
         """This failure on the smallest composition the structural pass finds (properties.minimize)."""
         if self.recheck is None:
             return self
-        from .minimize import minimize
-
         smallest = minimize(self.example, lambda ex: self.recheck(ex) is not None)
         if smallest is self.example:
             return self

@@ -25,9 +25,13 @@ from . import checks, known
 from .determinism import import_independent_draws
 from .backends import Backend, Unsupported
 from .report import Failure, Report
-from .strategies import Example, _params, compositions, cotangents
+from .example import Example
+from .strategies import _params, compositions, cotangents
 
 ALL_OPS = "all ops"  # the row whose compositions mix every op the backend supports
+# How a cell's status is written in the conformance table (trigrad check's text, trigrad report's page);
+# "unsupported: ..." and "n/a: ..." are written unsup and n/a (``mark``).
+STATUS_MARK = {"pass": "pass", "fail": "FAIL", "error": "ERROR", "known": "known", "not reached": "-"}
 
 
 @dataclass(frozen=True)
@@ -243,6 +247,13 @@ def cell_test(backend: Backend, prop: str, op: str, profile: hypothesis.settings
 # --- running a cell outside pytest (trigrad check) -----------------------------------------------------
 
 
+def mark(status: str) -> str:
+    """A cell's status as the conformance table writes it: pass, FAIL, ERROR, known, -, unsup or n/a."""
+    if status in STATUS_MARK:
+        return STATUS_MARK[status]
+    return "unsup" if status.startswith("unsupported") else "n/a" if status.startswith("n/a") else status
+
+
 @dataclass
 class Cell:
     prop: str
@@ -284,5 +295,5 @@ def run_cell(backend: Backend, prop: str, op: str, *, max_examples: int | None =
     return cell
 
 
-__all__ = ["PROPERTIES", "Property", "ALL_OPS", "rows", "status", "draw_case", "run_case", "edge_case",
+__all__ = ["PROPERTIES", "Property", "ALL_OPS", "STATUS_MARK", "mark", "rows", "status", "draw_case", "run_case", "edge_case",
            "run_edge_case", "run_cell", "Cell"]

@@ -85,8 +85,8 @@ def test_planting_really_changes_the_core(sin_sign_bug):
 
 
 def test_the_detection_benchmarks_bugs_still_plant():
-    """bench/planted.py edits the core's source text: every edit must still find its line (once)."""
-    from bench.planted import CATALOGUE, FACTOR_SITES, SWEEP, factor_bug, planted
+    """properties/planted.py edits the core's source text: every edit must still find its line (once)."""
+    from trigrad.properties.planted import CATALOGUE, FACTOR_SITES, SWEEP, factor_bug, planted
 
     assert len(CATALOGUE) >= 20
     for bug in CATALOGUE + [factor_bug(op, r) for op in FACTOR_SITES for r in SWEEP[:1]]:

@@ -79,8 +79,8 @@ def test_the_structural_pass_shrinks_what_hypothesis_left(planted):
     from trigrad.autograd import core
     from trigrad.oracle.ir import Input, Node
     from trigrad.properties import checks
+    from trigrad.properties.example import Example
     from trigrad.properties.minimize import minimize
-    from trigrad.properties.strategies import Example
 
     planted(core.Variable, "backward", "heapq.heappush(heap, (-f.generation, next(order), f))",
             "heapq.heappush(heap, (0, next(order), f))")

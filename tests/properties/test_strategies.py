@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 
 from trigrad.oracle import spec
 from trigrad.properties.determinism import import_independent_draws
-from trigrad.properties.strategies import compositions, cotangents, is_valid
+from trigrad.properties.example import is_valid
+from trigrad.properties.strategies import compositions, cotangents
 
 # A deterministic sample: the measurements below are statistics of the default strategy.
 SAMPLE = settings(max_examples=600, derandomize=True, database=None, deadline=None,
