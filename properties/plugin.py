@@ -81,7 +81,7 @@ def pytest_report_header(config):
     backend = getattr(config, "_trigrad_backend", None)
     if backend is not None:
         where = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        return f"trigrad: backend {backend.describe()}, hypothesis profile {settings._current_profile}, from {where}"
+        return f"trigrad: backend {backend.describe()}, hypothesis profile {settings.get_current_profile_name()}, from {where}"
 
 
 @pytest.hookimpl(hookwrapper=True)

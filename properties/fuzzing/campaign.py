@@ -18,6 +18,7 @@ from hypothesis.database import DirectoryBasedExampleDatabase, InMemoryExampleDa
 from trigrad.oracle import spec
 
 from .. import suite
+from .._hypothesis_compat import seeded, set_test_digest
 from ..backends import Backend
 from ..determinism import import_independent_draws
 from ..errors import UsageError
@@ -153,8 +154,7 @@ def campaign_test(backend: FuzzBackend, props: list[str], settings: hypothesis.s
             state.failing(f, hung=isinstance(f.__cause__, ExampleTimeout))
             raise
 
-    test.hypothesis.inner_test._hypothesis_internal_add_digest = (
-        f"fuzz:{backend.describe()}:{backend.target.where or name}:{backend.target.twin}".encode())
+    set_test_digest(test, f"fuzz:{backend.describe()}:{backend.target.where or name}:{backend.target.twin}".encode())
     return test
 
 
@@ -185,11 +185,8 @@ def run(target: Target, base: Backend, *, max_examples: int | None = None, secon
                     outcome.examples += judged
                     outcome.by_property[prop] = outcome.by_property.get(prop, 0) + judged
             test = campaign_test(backend, props, settings, state)
-            if seed is not None:
-                test = hypothesis.seed(seed)(test)
-                # @seed also turns the example database off (it is meant for reproducing one run);
-                # a campaign's seed only makes generation distinct, saved failures still come first
-                test._hypothesis_internal_use_settings = settings
+            if seed is not None:  # a campaign's seed keeps workers apart; saved failures still come first
+                test = seeded(test, seed, settings)
             test()
         except Failure as f:
             outcome.report = f.report

@@ -21,9 +21,6 @@ DEFERRED = {
     "jax.numpy": "a backend library",
     "jax.scipy.special": "a backend library",
     "dezero.functions": "a backend library",
-    # Hypothesis's internals: determinism.py goes on without them when a release lacks them
-    "hypothesis.internal.conjecture": "Hypothesis's internals, optional",
-    "hypothesis.internal.constants_ast": "Hypothesis's internals, optional",
     # the pytest plugin is loaded by every pytest session: trigrad's machinery only when it is used
     f"{PACKAGE}.backends": "the plugin, once a backend is named or used",
     f"{PACKAGE}.known": "the plugin, once a trigrad test has run",
