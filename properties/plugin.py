@@ -137,9 +137,8 @@ def pytest_runtest_makereport(item, call):
     entries = known.load(backend)  # parsed once per file version (known._parse)
     result = "skip" if report.skipped else "pass" if report.passed else "fail"
     if report.failed and call.excinfo is not None:
-        failure = call.excinfo.value
-        str(failure)  # the message minimizes the counterexample: attribute the smallest one
-        entry = known.covering(entries, prop, getattr(failure, "report", None))
+        # the cell's test minimized its counterexample: the smallest one is attributed
+        entry = known.covering(entries, prop, getattr(call.excinfo.value, "report", None))
         if entry is not None:
             report.outcome, result = "skipped", "known"
             report.wasxfail = f"known difference {entry}: {entry.reason}"

@@ -30,6 +30,10 @@ from .example import Example
 from .strategies import _params, compositions, cotangents
 
 ALL_OPS = "all ops"  # the row whose compositions mix every op the backend supports
+# The kink row draws its op alone on an argument of one of these shapes (simplest first), with some
+# entries exactly on a kink; KINK_ENTRIES is the most entries any of them has.
+KINK_SHAPES = ((3,), (2, 3), (4,))
+KINK_ENTRIES = max(int(np.prod(s)) for s in KINK_SHAPES)
 # How a cell's status is written in the conformance table (trigrad check's text, trigrad report's page);
 # "unsupported: ..." and "n/a: ..." are written unsup and n/a (``mark``).
 STATUS_MARK = {"pass": "pass", "fail": "FAIL", "error": "ERROR", "known": "known", "not reached": "-"}
@@ -84,17 +88,21 @@ def status(backend: Backend, prop: str, op: str) -> str | None:
 def _kinked(op: str):
     """A single-op composition with some arguments exactly on the op's kinks."""
     o = spec.get(op)
+    iv = o.draw[0]
+    # an entry: its value, and whether it is moved onto a kink
+    entry = st.tuples(st.floats(iv.lo, iv.hi, allow_subnormal=False), st.booleans())
 
     @st.composite
     def draw(draw):
-        shape = draw(st.sampled_from([(3,), (2, 3), (4,)]))
-        iv = o.draw[0]
-        x = draw(st.lists(st.floats(iv.lo, iv.hi, allow_subnormal=False), min_size=int(np.prod(shape)),
-                          max_size=int(np.prod(shape))).map(lambda v: np.array(v).reshape(shape)))
+        shape = draw(st.sampled_from(KINK_SHAPES))
+        # always KINK_ENTRIES entries, the shape taking the first ones: no size drawn before a list of
+        # that size, so shrinking the shape leaves the entries' draws where they were
+        entries = draw(st.tuples(*[entry] * KINK_ENTRIES))[:int(np.prod(shape))]
+        select = np.array([on for _, on in entries]).reshape(shape)
+        hypothesis.assume(select.any())
+        x = np.array([v for v, _ in entries]).reshape(shape)
         params = _params(o, [shape], draw(st.tuples(*[st.integers(0, 7)] * 3))) if o.params else {}
         hypothesis.assume(params is not None)
-        select = np.array(draw(st.lists(st.booleans(), min_size=x.size, max_size=x.size))).reshape(shape)
-        hypothesis.assume(select.any())
         (x,) = o.kink.snap([x], select, **spec.check_params(o, params))
         comp = Composition([Input("x0", shape)], [Node(op, ("x0",), params)])
         return Example(comp, {"x0": x})
@@ -161,6 +169,9 @@ def run_edge_case(backend: Backend, prop: str, op: str) -> bool:
 
     try:
         once()
+    except Failure as f:  # handled here, as in cell_test: the report made as small as it gets
+        f.minimize()
+        raise
     except (Unsupported, hypothesis.errors.Unsatisfiable):
         return False
     return True
@@ -239,7 +250,11 @@ def cell_test(backend: Backend, prop: str, op: str, profile: hypothesis.settings
 
     def run():
         with import_independent_draws():
-            test()
+            try:
+                test()
+            except Failure as f:  # Hypothesis has shrunk it; the structural pass makes it smaller still
+                f.minimize()
+                raise
 
     return run, counter
 
@@ -283,7 +298,7 @@ def run_cell(backend: Backend, prop: str, op: str, *, max_examples: int | None =
         test()
         cell.status = "pass" if cell.status in ("not reached", "pass") else cell.status
     except Failure as f:
-        cell.status, cell.report = "fail", f.report.minimized()
+        cell.status, cell.report = "fail", f.report  # minimized by run_edge_case or the cell's test
     except Unsupported as e:
         cell.status = f"unsupported: {e}"
     except hypothesis.errors.Unsatisfiable as e:
