@@ -32,6 +32,8 @@ from hypothesis import strategies as st
 from trigrad.oracle import spec
 from trigrad.oracle.ir import Composition, Const, Input, Node
 
+from .example import Example, op_value
+
 # Values are drawn in VALUE_RANGE and shifted by VALUE_SHIFT, so they shrink toward 0.5 (inside the
 # domain of every op, 0.45 away from the kinks at 0) instead of toward 0 (a pole of log and a kink).
 VALUE_RANGE = 2.5
@@ -55,23 +57,6 @@ PARAM_CHOICES = 8
 # oracle's high-precision cost grows with the number of elements).
 MAX_DIMS = 2
 MAX_SIDE = 3
-
-
-@dataclass(frozen=True)
-class Example:
-    """A composition and the values of its inputs (float64 arrays): one point to judge."""
-
-    comp: Composition
-    values: dict = field(compare=False)
-
-    def __repr__(self):
-        vals = ", ".join(f"{k}={_short(v)}" for k, v in self.values.items())
-        return f"Example({self.comp.formula()!r}, {vals})"
-
-
-def _short(v):
-    v = np.asarray(v)
-    return repr(float(v)) if v.ndim == 0 else f"array({v.tolist()!r})"
 
 
 # --- params --------------------------------------------------------------------------------------
@@ -146,44 +131,14 @@ class _State:
         return np.shape(self.env[ref])
 
 
-def _apply(op: spec.Op, arrays: list, params: dict, const: tuple):
-    """op's float64 value at these arguments if they fit (shapes, domain with margins, a finite
-    output below MAX_MAGNITUDE), else None."""
-    full = spec.check_params(op, params)
-    try:
-        out_shape = op.out_shape([np.shape(a) for a in arrays], full)
-    except ValueError:
-        return None
-    if 0 in out_shape or not op.accepts(arrays, full, const):
-        return None
-    with np.errstate(all="ignore"):
-        out = np.asarray(op.numpy(*arrays, **full), dtype=float)
-    if out.shape != out_shape or not np.all(np.abs(out) < spec.MAX_MAGNITUDE):
-        return None
-    return out
-
-
 def _try(state: _State, op: spec.Op, args: list, params: dict) -> bool:
     """Append op(args) to the state if it fits."""
     arrays = [np.asarray(a.value) if isinstance(a, Const) else state.env[a] for a in args]
-    out = _apply(op, arrays, params, tuple(isinstance(a, Const) for a in args))
+    out = op_value(op, arrays, params, tuple(isinstance(a, Const) for a in args))
     if out is None:
         return False
     state.env[f"n{len(state.nodes)}"] = out
     state.nodes.append(Node(op.name, tuple(args), params))
-    return True
-
-
-def is_valid(example: Example) -> bool:
-    """Whether every op of the example sees arguments inside its domain (what compositions() draws)."""
-    comp = example.comp
-    env = {k: np.asarray(v, dtype=float) for k, v in example.values.items()}
-    for k, node in enumerate(comp.nodes):
-        arrays = [np.asarray(a.value) if isinstance(a, Const) else env[a] for a in node.args]
-        out = _apply(spec.get(node.op), arrays, node.params, tuple(isinstance(a, Const) for a in node.args))
-        if out is None:
-            return False
-        env[f"n{k}"] = out
     return True
 
 
@@ -385,4 +340,4 @@ def _cotangents(shape):
     return hnp.arrays(np.float64, shape, elements=st.floats(-1.5, 1.5, allow_subnormal=False).map(lambda v: v + 1.0))
 
 
-__all__ = ["Example", "compositions", "cotangents", "is_valid"]
+__all__ = ["compositions", "cotangents"]

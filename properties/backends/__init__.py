@@ -21,8 +21,9 @@ import numpy as np
 
 from trigrad.oracle import spec
 
+from ..environment import BACKEND as ENV_VAR
+
 BUILTIN_NAMES = ("builtin", "torch", "jax", "dezero")
-ENV_VAR = "TRIGRAD_BACKEND"
 
 
 # The arithmetic ops through Python's operators, which every array library overloads.

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from trigrad.oracle import spec
+
 from . import OPERATORS, Backend, Unsupported, parse_options
 
 
@@ -49,8 +51,6 @@ def _calls(jnp, jax):
 
 
 def _sum_to(jnp, x, shape):
-    from trigrad.oracle import spec
-
     axes, _ = spec.sum_to_axes(tuple(x.shape), tuple(shape))
     return jnp.sum(x, axis=axes, keepdims=True).reshape(shape)
 
