@@ -3,7 +3,7 @@
 Run: ``python -m bench detection [--quick] [--bugs SUBSTRING]``. Prints two tables and writes
 bench/results/detection.json.
 
-The catalogue (bench/planted.py) plants 30 bugs into the built-in core, one at a time: wrong rules,
+The catalogue (properties/planted.py) plants 30 bugs into the built-in core, one at a time: wrong rules,
 wrong factors from 1e-3 down to 1e-10 relative, accumulation and ordering bugs, broadcasting and
 shape bugs, in-place writes, and bugs that show only in second derivatives. Each is hunted three ways:
 
@@ -41,7 +41,7 @@ import time
 import numpy as np
 
 from bench.common import ci_profile, table, write_results
-from bench.planted import CATALOGUE, FACTOR_SITES, SWEEP, Bug, factor_bug, planted
+from trigrad.properties.planted import CATALOGUE, FACTOR_SITES, SWEEP, Bug, factor_bug, planted
 from trigrad.oracle import spec
 from trigrad.oracle.ir import Composition, Input, Node
 from trigrad.properties import strategies, suite

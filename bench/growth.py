@@ -78,7 +78,7 @@ def best_ms(fn, repeats: int = REPEATS) -> float:
 def example_ms(prop: str, comp: Composition) -> float:
     """Best milliseconds of one check of ``prop`` on ``comp`` at X (cotangent and tangents ones)."""
     from trigrad.properties.backends.builtin import Builtin
-    from trigrad.properties.strategies import Example
+    from trigrad.properties.example import Example
 
     backend, example = Builtin(), Example(comp, {"x0": X})
     kwargs = {}

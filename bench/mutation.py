@@ -63,7 +63,7 @@ STATUS = {0: "survived", 1: "killed", 3: "killed", 5: "no tests", 33: "no tests"
 
 # Surviving mutants, judged by reading their diff (``python -m mutmut show NAME``):
 # name -> (equivalent | gap, why). A gap names the test that now kills the mutant (each checked by
-# planting the same edit with bench.planted); mutmut keeps its old verdict until the mutant is re-run.
+# planting the same edit with trigrad.properties.planted); mutmut keeps its old verdict until the mutant is re-run.
 _LAYER_INIT = "an attribute that forward sets before anything reads it"
 _EXTRA_COPY = "copies more gradients than needed (is not for is); the values are the same"
 _OUTPUT_ALIAS = ("a gradient that is a forward output's memory is no longer copied; closed by "

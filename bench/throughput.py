@@ -44,6 +44,7 @@ from bench import race
 from bench.common import ci_profile, cpu_seconds, table, write_results
 from trigrad.oracle import symbolic
 from trigrad.properties import checks, suite
+from trigrad.properties._hypothesis_compat import set_test_digest
 from trigrad.properties.backends.builtin import Builtin
 
 SIZES = (5, 10, 20, 40)
@@ -144,7 +145,7 @@ def measure(prop: str, max_nodes: int, examples: int, check: bool, seed: str = "
         nodes.append(len(example.comp.nodes))
         body_seconds.append(cpu_seconds() - start - (split.seconds["compile"] - compiled))
 
-    test.hypothesis.inner_test._hypothesis_internal_add_digest = f"throughput:{prop}:{max_nodes}{seed}".encode()
+    set_test_digest(test, f"throughput:{prop}:{max_nodes}{seed}".encode())
     undo = _instrument(split, backend) if check else (lambda: None)
     start = cpu_seconds()
     try:

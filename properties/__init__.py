@@ -10,7 +10,13 @@
 - ``properties.plugin``: the pytest plugin; ``properties.cli``: the ``trigrad`` command.
 
 The suites themselves are ``properties/test_properties.py`` (``pytest --pyargs trigrad.properties``).
+
+Importing the package costs nothing: the pytest plugin is loaded by every pytest session where
+trigrad is installed, so the names below are imported on first use (PEP 562), and with them numpy,
+sympy and the suites.
 """
+
+import importlib
 
 if __name__ != "trigrad.properties":
     # The repository's folder properties/ is installed as trigrad.properties (pyproject.toml), so that trigrad
@@ -19,8 +25,21 @@ if __name__ != "trigrad.properties":
     raise ImportError(f"trigrad's properties/ folder was imported as {__name__!r}; import it as "
                       f"trigrad.properties (python -m pip install -e . in the repository installs that name)")
 
-from .backends import Backend, Unsupported, resolve
-from .fuzzing import fuzz
-from .strategies import Example, compositions, cotangents
+# name -> the module that defines it, imported when the name is first used
+_LAZY = {"Backend": ".backends", "Unsupported": ".backends", "resolve": ".backends", "Example": ".example",
+         "compositions": ".strategies", "cotangents": ".strategies", "fuzz": ".fuzzing"}
+
+
+def __getattr__(name):
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+    globals()[name] = value  # later uses are plain attribute lookups
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = ["Backend", "Unsupported", "resolve", "Example", "compositions", "cotangents", "fuzz"]

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 from dataclasses import dataclass, field, replace
 from typing import Callable, Sequence
 
@@ -620,82 +619,6 @@ def overview(runs: Sequence[dict]) -> str:
 
 
 # --- the command ---------------------------------------------------------------------------------
-
-
-def add_parser(sub):
-    """``trigrad accuracy`` on the ``trigrad`` command's subparsers."""
-    a = sub.add_parser("accuracy", help="gradient error in ULPs against exact, op by op across each op's domain",
-                       description="Measure each backend's first and second derivatives against the exact ones, "
-                                   "in ULPs of the backend's format, across each op's whole domain.")
-    a.add_argument("--backend", action="append", metavar="NAME",
-                   help="builtin (default), torch, torch[float32], jax, dezero or module:object; repeat for several")
-    a.add_argument("--op", action="append", metavar="OP", help="only this op (repeat for several; default: every "
-                   f"profiled op: {', '.join(profiled_ops())})")
-    a.add_argument("--range", default=None, metavar="LO:HI", help="sweep the argument over [LO, HI] instead of "
-                   "the op's extent")
-    a.add_argument("--points", type=int, default=POINTS, metavar="N", help=f"points per sweep (default {POINTS})")
-    a.add_argument("--json", default=None, metavar="FILE", help="also write the profiles as JSON (trigrad report reads it)")
-    a.add_argument("--plot", default=None, metavar="DIR", help="also write one PNG per op and derivative "
-                   "(needs matplotlib: pip install 'trigrad[plot]')")
-    a.add_argument("--first-order", action="store_true", help="first derivatives only")
-    return a
-
-
-def parse_range(text: str) -> tuple[float, float]:
-    """"LO:HI" -> (lo, hi); a ValueError that says what is wrong."""
-    lo, sep, hi = text.partition(":")
-    try:
-        if not sep:
-            raise ValueError
-        a, b = float(lo), float(hi)
-    except ValueError:
-        raise ValueError(f"--range must be LO:HI with two numbers, e.g. -40:40, not {text!r}") from None
-    if not (math.isfinite(a) and math.isfinite(b) and a < b):
-        raise ValueError(f"--range needs finite LO < HI, got {text!r}")
-    return a, b
-
-
-def command(args) -> int:
-    """Run ``trigrad accuracy``: 0 when it ran, 2 on bad usage."""
-    from .backends import BackendError, resolve
-    from .cli import _fail_usage
-
-    try:
-        backends = [resolve(name) for name in (args.backend or ["builtin"])]
-        ops = args.op or profiled_ops()
-        unknown = [op for op in ops if op not in profiled_ops()]
-        if unknown:
-            raise ValueError(f"cannot profile {', '.join(map(repr, unknown))}; profiled ops: {', '.join(profiled_ops())}")
-        lo, hi = parse_range(args.range) if args.range else (None, None)
-        if args.points < 4:
-            raise ValueError(f"--points must be at least 4, got {args.points}")
-        if args.plot:
-            from .html_report import need_matplotlib
-
-            need_matplotlib()
-    except (BackendError, ValueError, ImportError) as e:
-        return _fail_usage(str(e))
-    runs = []
-    for b in backends:
-        print(f"trigrad accuracy: {b.describe()}", file=sys.stderr, flush=True)
-        runs.append(profile(b, [op for op in ops if b.supports(op)] + [op for op in ops if not b.supports(op)],
-                            lo=lo, hi=hi, points=args.points, order=1 if args.first_order else 2))
-    data = to_json(runs)
-    for run in data["runs"]:
-        print(f"trigrad accuracy: {run['backend']}, {run['points']} points per sweep, error in ulps of {run['dtype']} "
-              "against the correctly rounded exact derivative")
-        print(table(run))
-        print()
-    print(overview(data["runs"]))
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(data, f)
-    if args.plot:
-        from .html_report import write_plots
-
-        paths = write_plots(data, args.plot)
-        print(f"{len(paths)} plots in {args.plot}")
-    return 0
 
 
 __all__ = ["profile", "profile_sweep", "sweeps", "sample", "ulp_error", "classify", "profiled_ops", "to_json",

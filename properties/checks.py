@@ -22,7 +22,7 @@ from trigrad.oracle.symbolic import Oracle
 
 from .backends import Backend, Unsupported
 from .report import Failure, Report
-from .strategies import Example
+from .example import Example
 
 
 class _Run:

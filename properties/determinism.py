@@ -8,36 +8,23 @@ profile (derandomized, so that every run judges the same examples and known diff
 the same way each time) depend on the environment. trigrad's cells and samples draw with an empty
 pool instead; other Hypothesis tests in the process are untouched.
 
-This uses a private part of Hypothesis (``internal.conjecture.providers``); when it is not there (a
-version before local constants, or a later refactoring), generation is left as it is, and
-``tests/properties/test_strategies.py`` shows whether draws still depend on imports.
+This needs a private part of Hypothesis, kept with the others in ``properties._hypothesis_compat``;
+``tests/properties/test_hypothesis_compat.py`` fails when a release changes it, and
+``tests/properties/test_strategies.py`` shows that draws do not depend on imports.
 """
 
 from __future__ import annotations
 
 import contextlib
 
+from ._hypothesis_compat import no_local_constants
+
 
 @contextlib.contextmanager
 def import_independent_draws():
     """Within the block, Hypothesis draws no constants from the source of imported modules."""
-    try:
-        from hypothesis.internal.conjecture import providers
-        from hypothesis.internal.constants_ast import Constants
-
-        real = providers._get_local_constants
-        cache = providers.CONSTANTS_CACHE.cache
-    except (ImportError, AttributeError):  # pragma: no cover - another Hypothesis
+    with no_local_constants():
         yield
-        return
-    empty = Constants()
-    providers._get_local_constants = lambda: empty
-    cache.clear()  # entries computed with the real pool
-    try:
-        yield
-    finally:
-        providers._get_local_constants = real
-        cache.clear()  # entries computed with the empty pool
 
 
 __all__ = ["import_independent_draws"]

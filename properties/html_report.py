@@ -13,40 +13,12 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 import json
-import math
 import os
-import sys
 
-from . import accuracy
-
-PLOT_SIZE = (7.5, 2.6)  # inches per row of panels; one panel per derivative
-PLOT_DPI = 90
-# ULP errors are drawn on a symmetric log scale that is linear below 1 ulp; inf (a NaN or inf result)
-# is drawn at this many times the largest finite error, marked with a cross.
-INF_ABOVE = 10.0
-MARKS = {"pass": "pass", "fail": "FAIL", "error": "ERROR", "known": "known", "not reached": "-"}
-
-
-class ReportError(ValueError):
-    """A file the report cannot use, with a one-line message."""
-
-
-def need_matplotlib():
-    """Raise ImportError with the install hint when matplotlib is missing."""
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        raise ImportError("plots need matplotlib: pip install 'trigrad[plot]'") from None
-
-
-def has_matplotlib() -> bool:
-    try:
-        need_matplotlib()
-    except ImportError:
-        return False
-    return True
+from . import accuracy, suite
+from .errors import UsageError
+from .plots import has_matplotlib, plot_png, sweeps_by_label
 
 
 # --- reading -------------------------------------------------------------------------------------
@@ -54,129 +26,23 @@ def has_matplotlib() -> bool:
 
 def load(paths) -> tuple[list[dict], list[dict]]:
     """(check documents, accuracy runs) from JSON files written by ``trigrad check --json`` and
-    ``trigrad accuracy --json``; a ReportError naming the file that is neither."""
+    ``trigrad accuracy --json``; a UsageError naming the file that is neither."""
     checks, runs = [], []
     for path in paths:
         try:
             with open(path) as f:
                 data = json.load(f)
         except OSError as e:
-            raise ReportError(f"cannot read {path}: {e.strerror}") from None
+            raise UsageError(f"cannot read {path}: {e.strerror}") from None
         except json.JSONDecodeError as e:
-            raise ReportError(f"{path} is not JSON ({e.msg} at line {e.lineno})") from None
+            raise UsageError(f"{path} is not JSON ({e.msg} at line {e.lineno})") from None
         if isinstance(data, dict) and data.get("trigrad") == "accuracy":
             runs.extend(data["runs"])
         elif isinstance(data, dict) and "cells" in data and "backend" in data:
             checks.append(data)
         else:
-            raise ReportError(f"{path} is not the JSON of trigrad check or trigrad accuracy")
+            raise UsageError(f"{path} is not the JSON of trigrad check or trigrad accuracy")
     return checks, runs
-
-
-# --- plots ---------------------------------------------------------------------------------------
-
-
-def sweeps_by_label(runs) -> dict[str, dict[str, list[tuple[str, dict]]]]:
-    """label -> derivative name -> [(backend, series JSON)], in the order first seen."""
-    out: dict = {}
-    for run in runs:
-        for p in run["profiles"]:
-            for s in p["series"]:
-                if s["summary"].get("points"):
-                    out.setdefault(p["label"], {}).setdefault(s["name"], []).append((run["backend"], s))
-    return out
-
-
-def _log_axis(x):
-    """(transform, tick positions, tick labels) for x values spanning many decades, possibly of both
-    signs: log10 for positive data, else a signed log (sign(x) (log10|x| - k0 + 1), with 10**k0 the
-    smallest nonzero |x|; 0 at 0). matplotlib's symlog cannot span float64's 600 decades."""
-    import numpy as np
-
-    nonzero = np.abs(x[x != 0])
-    # decades of float64: 10**-323 is its smallest subnormal's, 10**308 its largest
-    k0 = max(math.floor(math.log10(float(np.min(nonzero)))), -323) if nonzero.size else 0
-    k1 = min(math.ceil(math.log10(float(np.max(nonzero)))), 308) if nonzero.size else 1
-    positive = bool(np.all(x > 0))
-
-    def f(v):
-        v = np.asarray(v, dtype=float)
-        with np.errstate(divide="ignore"):
-            mag = np.where(v != 0, np.log10(np.abs(v)), k0 - 1)
-        return mag if positive else np.sign(v) * np.maximum(mag - k0 + 1, 0)
-
-    step = max(1, math.ceil((k1 - k0) / 4))
-    decades = list(range(k1, k0 - 1, -step))[::-1]
-    ticks = [10.0**k for k in decades] if positive else [-(10.0**k) for k in reversed(decades)] + [0.0] + [10.0**k for k in decades]
-    labels = [_decade(t) for t in ticks]
-    return f, f(np.array(ticks)), labels
-
-
-def _decade(t: float) -> str:
-    if t == 0:
-        return "0"
-    k = round(math.log10(abs(t)))
-    return ("-" if t < 0 else "") + (str(10**k) if 0 <= k <= 3 else f"1e{k}")
-
-
-def _ulp_axis(u):
-    """log10(1 + ulps), so that 0 ulps sits at 0; ticks at 0, 1, 10, 100, ... ulps."""
-    import numpy as np
-
-    top = max(float(np.max(u[np.isfinite(u)], initial=1.0)), 1.0)
-    kmax = math.ceil(math.log10(top))
-    step = max(1, math.ceil(kmax / 6))
-    values = [0.0] + [10.0**k for k in range(0, kmax + 1, step)]
-    return (lambda v: np.log10(1 + np.asarray(v, dtype=float))), np.log10(1 + np.array(values)), [_decade(v) for v in values]
-
-
-def plot_png(label: str, panels: dict[str, list[tuple[str, dict]]]) -> bytes:
-    """One PNG for one sweep: a panel per derivative, ULP error against x, a line per backend."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    fig, axes = plt.subplots(1, len(panels), figsize=PLOT_SIZE, squeeze=False, dpi=PLOT_DPI)
-    for ax, (name, lines) in zip(axes[0], panels.items()):
-        data = [(b, np.array(s["x"], dtype=float), np.array([np.nan if v is None else v for v in s["ulps"]], dtype=float))
-                for b, s in lines]
-        fx, xt, xl = _log_axis(np.concatenate([x for _, x, _ in data]))
-        all_u = np.concatenate([u for _, _, u in data])
-        top = INF_ABOVE * max(float(np.max(all_u[np.isfinite(all_u)], initial=1.0)), 1.0)
-        fy, yt, yl = _ulp_axis(np.append(all_u[np.isfinite(all_u)], top))
-        for backend, x, u in data:
-            finite = np.isfinite(u)
-            line, = ax.plot(fx(x[finite]), fy(u[finite]), ".-", ms=2, lw=0.6, label=backend)
-            inf = np.isinf(u)
-            if inf.any():
-                ax.plot(fx(x[inf]), fy(np.full(inf.sum(), top)), "x", ms=4, color=line.get_color())
-        ax.axhline(float(fy(accuracy.FEW_ULPS)), color="0.6", lw=0.6, ls="--")
-        ax.set_xticks(xt, xl, fontsize=6)
-        ax.set_yticks(yt, yl, fontsize=7)
-        ax.set_title(f"{label}  {name}", fontsize=9)
-        ax.set_xlabel("x (log scale, both signs)", fontsize=7)
-        ax.set_ylabel("error (ulps)", fontsize=7)
-        ax.legend(fontsize=6, loc="upper left")
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    return buf.getvalue()
-
-
-def write_plots(data: dict, directory: str) -> list[str]:
-    """One PNG per sweep of an accuracy JSON document into ``directory``; the paths written."""
-    os.makedirs(directory, exist_ok=True)
-    paths = []
-    for label, panels in sweeps_by_label(data["runs"]).items():
-        name = "".join(c if c.isalnum() or c in "-_." else "_" for c in label).strip("_") + ".png"
-        path = os.path.join(directory, name)
-        with open(path, "wb") as f:
-            f.write(plot_png(label, panels))
-        paths.append(path)
-    return paths
 
 
 # --- the page ------------------------------------------------------------------------------------
@@ -206,12 +72,11 @@ def _e(text) -> str:
 
 
 def _mark(status: str) -> tuple[str, str]:
-    mark = MARKS.get(status)
-    if mark:
+    """(the table's mark, the CSS class of the cell)."""
+    mark = suite.mark(status)
+    if status in suite.STATUS_MARK:
         return mark, status.replace(" ", "-")
-    if status.startswith("unsupported"):
-        return "unsup", "unsup"
-    return ("n/a", "na") if status.startswith("n/a") else (status, "")
+    return mark, {"unsup": "unsup", "n/a": "na"}.get(mark, "")
 
 
 def conformance_html(checks: list[dict]) -> str:
@@ -247,7 +112,7 @@ def counterexamples_html(checks: list[dict]) -> str:
             if c["status"] not in ("fail", "known", "error") or (r is None and not c.get("error")):
                 continue
             out.append(f'<div class="counterexample"><h3>{_e(doc["backend"])}: {_e(c["property"])} / {_e(c["op"])} '
-                       f'({_e(MARKS.get(c["status"], c["status"]))})</h3>')
+                       f'({_e(suite.mark(c["status"]))})</h3>')
             if r is None:
                 out.append(f"<p>{_e(c['error'])}</p></div>")
                 continue
@@ -305,6 +170,7 @@ def accuracy_html(runs: list[dict]) -> str:
 
 
 def plots_html(runs: list[dict], plots: bool) -> str:
+    """The plots of every sweep, or a note saying they need matplotlib."""
     if not plots:
         return '<p class="note">Plots need matplotlib (pip install \'trigrad[plot]\'); the tables above have the numbers.</p>'
     figures = []
@@ -343,40 +209,4 @@ def render(checks: list[dict], runs: list[dict], *, plots: bool | None = None, s
     return "\n".join(parts)
 
 
-# --- the command ---------------------------------------------------------------------------------
-
-
-def add_parser(sub):
-    """``trigrad report`` on the ``trigrad`` command's subparsers."""
-    r = sub.add_parser("report", help="one self-contained HTML page from the JSON of check and accuracy runs",
-                       description="Build one self-contained HTML page from the JSON of trigrad check and "
-                                   "trigrad accuracy runs.")
-    r.add_argument("--from", dest="sources", nargs="+", required=True, metavar="FILE",
-                   help="JSON files written by trigrad check --json and trigrad accuracy --json")
-    r.add_argument("--html", required=True, metavar="OUT.html", help="the page to write")
-    return r
-
-
-def command(args) -> int:
-    """Run ``trigrad report``: 0 when the page was written, 2 on bad usage."""
-    from .cli import _fail_usage
-
-    try:
-        checks, runs = load(args.sources)
-    except ReportError as e:
-        return _fail_usage(str(e))
-    page = render(checks, runs, sources=args.sources)
-    try:
-        with open(args.html, "w") as f:
-            f.write(page)
-    except OSError as e:
-        return _fail_usage(f"cannot write {args.html}: {e.strerror}")
-    if not has_matplotlib():
-        print("trigrad report: no plots (pip install 'trigrad[plot]' for them)", file=sys.stderr)
-    print(f"trigrad report: {args.html} ({len(checks)} check runs, {len(runs)} accuracy runs, "
-          f"{math.ceil(len(page) / 1024)} KiB)")
-    return 0
-
-
-__all__ = ["load", "render", "plot_png", "write_plots", "need_matplotlib", "has_matplotlib", "ReportError",
-           "add_parser", "command"]
+__all__ = ["load", "render", "conformance_html", "counterexamples_html", "accuracy_html", "plots_html"]

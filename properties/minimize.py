@@ -23,7 +23,7 @@ import numpy as np
 
 from trigrad.oracle.ir import Composition, Input, Node
 
-from .strategies import Example, is_valid
+from .example import Example, is_valid
 
 # Wall-clock budget of the pass (each candidate reruns the failing check: oracle, backend, numeric).
 MINIMIZE_SECONDS = 10.0

@@ -10,6 +10,12 @@ Options live here rather than in a conftest so that an installed copy works anyw
   database, no deadline; chosen automatically when the CI environment variable is set) and
   ``thorough`` (a large budget, database on). Select one with ``--hypothesis-profile=NAME``. Outside
   CI the example database is on, so a failure found once is replayed first next time.
+
+The plugin is loaded by every pytest session in an environment where trigrad is installed, most of
+them not about trigrad: loading it imports pytest, Hypothesis (loaded by Hypothesis's own plugin
+anyway) and three small modules of trigrad. The backend, the known differences and the suites (with
+numpy, sympy and mpmath) are imported once trigrad is used: when a backend is named (then at once,
+so that a bad name stops the run before it starts), or when trigrad's tests are collected or run.
 """
 
 from __future__ import annotations
@@ -20,15 +26,14 @@ import os
 import pytest
 from hypothesis import settings
 
-from . import known
-from .backends import ENV_VAR, BackendError, resolve
-
 from . import profiles  # noqa: F401  (registers dev, ci and thorough, and loads the default)
+from .environment import BACKEND as BACKEND_ENV_VAR
 
 
 SUITE_MODULE = "trigrad.properties.test_properties"
 HERE = os.path.dirname(os.path.abspath(__file__))
 SUITE_FILE = os.path.join(HERE, "test_properties.py")
+BACKEND_KEY = pytest.StashKey[object]()  # the session's backend, once resolved
 
 
 class _SuiteModule(pytest.Module):
@@ -65,23 +70,51 @@ def pytest_addoption(parser):
     group = parser.getgroup("trigrad", "trigrad: gradient checking")
     group.addoption(
         "--autograd-backend", default=None, metavar="NAME",
-        help=f"backend to judge: builtin, torch, jax, dezero or module:object (default: ${ENV_VAR} or builtin)",
+        help=f"backend to judge: builtin, torch, jax, dezero or module:object (default: ${BACKEND_ENV_VAR} or builtin)",
     )
 
 
 def pytest_configure(config):
     config.pluginmanager.register(_StaleEntries(), "trigrad-stale-entries")
-    try:
-        config._trigrad_backend = resolve(config.getoption("--autograd-backend"))
-    except BackendError as e:
-        raise pytest.UsageError(str(e)) from None
+    name = config.getoption("--autograd-backend") or os.environ.get(BACKEND_ENV_VAR)
+    if name:  # named: resolved now, so that a bad name is a usage error before anything runs
+        _backend(config, name)
+
+
+def _backend(config, name: str | None = None):
+    """The session's backend: the one named, else $TRIGRAD_BACKEND, else builtin (resolved once)."""
+    if BACKEND_KEY not in config.stash:
+        from .backends import BackendError, resolve  # deferred: numpy and sympy, once a backend is wanted
+
+        try:
+            config.stash[BACKEND_KEY] = resolve(name)
+        except BackendError as e:
+            raise pytest.UsageError(str(e)) from None
+    return config.stash[BACKEND_KEY]
+
+
+def _header(config) -> str:
+    where = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return (f"trigrad: backend {_backend(config).describe()}, hypothesis profile "
+            f"{settings.get_current_profile_name()}, from {where}")
+
+
+def _is_property_test(item) -> bool:
+    return getattr(getattr(item, "function", None), "trigrad_property", None) is not None
 
 
 def pytest_report_header(config):
-    backend = getattr(config, "_trigrad_backend", None)
-    if backend is not None:
-        where = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        return f"trigrad: backend {backend.describe()}, hypothesis profile {settings._current_profile}, from {where}"
+    if BACKEND_KEY in config.stash:  # a backend was named
+        return _header(config)
+    return None
+
+
+def pytest_report_collectionfinish(config, start_path, items):
+    """The header line, in a session whose backend was not named, once trigrad's tests are collected
+    (then the backend is needed anyway; in other sessions it is never loaded)."""
+    if BACKEND_KEY not in config.stash and any(_is_property_test(item) for item in items):
+        return _header(config)
+    return None
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -98,13 +131,14 @@ def pytest_runtest_makereport(item, call):
     backend = getattr(item, "funcargs", {}).get("backend")
     if call.when != "call" or prop is None or cell is None or backend is None:
         return
+    from . import known  # deferred: only trigrad's tests need it (and have imported it already)
+
     path, dtype, op = known.path_for(backend), known.dtype_name(backend), cell.params["op"]
     entries = known.load(backend)  # parsed once per file version (known._parse)
     result = "skip" if report.skipped else "pass" if report.passed else "fail"
     if report.failed and call.excinfo is not None:
-        failure = call.excinfo.value
-        str(failure)  # the message minimizes the counterexample: attribute the smallest one
-        entry = known.covering(entries, prop, getattr(failure, "report", None))
+        # the cell's test minimized its counterexample: the smallest one is attributed
+        entry = known.covering(entries, prop, getattr(call.excinfo.value, "report", None))
         if entry is not None:
             report.outcome, result = "skipped", "known"
             report.wasxfail = f"known difference {entry}: {entry.reason}"
@@ -136,7 +170,7 @@ class _StaleEntries:
         if hasattr(session.config, "workerinput"):  # an xdist worker: the controller judges
             return
         for (path, dtype), outcomes in self.outcomes.items():
-            from . import suite  # here, not at import: it brings sympy, which pytest's start need not wait for
+            from . import known, suite  # deferred: only sessions that ran trigrad's tests get here
 
             entries = [e for e in known.load_path(path, dtype) if e.prop is None]
             self.found += [(path, e) for e in known.stale(entries, outcomes, suite.PROPERTIES)]
@@ -153,4 +187,4 @@ class _StaleEntries:
 @pytest.fixture(scope="session")
 def backend(request):
     """The backend selected with --autograd-backend (or $TRIGRAD_BACKEND; default builtin)."""
-    return request.config._trigrad_backend
+    return _backend(request.config)

@@ -9,6 +9,8 @@ import os
 
 from hypothesis import HealthCheck, Phase, settings
 
+from .environment import CI
+
 # Examples per (property, op) cell. The suite has ~385 cells; at the measured throughput on the
 # built-in backend (bench/throughput) DEV/CI take about two minutes on one core and THOROUGH about
 # half an hour.
@@ -28,7 +30,7 @@ settings.register_profile("thorough", max_examples=THOROUGH_EXAMPLES, **_common)
 
 def load_default():
     """Load ``ci`` when the CI environment variable is set, else ``dev``."""
-    settings.load_profile("ci" if os.environ.get("CI") else "dev")
+    settings.load_profile("ci" if os.environ.get(CI) else "dev")
 
 
 load_default()

@@ -14,6 +14,7 @@ why, a reproducer snippet for the backend, and the DOT graph.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import textwrap
 from dataclasses import dataclass, field
@@ -25,25 +26,26 @@ from trigrad.oracle import spec
 from trigrad.oracle.compare import Judgement
 from trigrad.oracle.ir import Composition, Const, values_to_json
 
-from .strategies import Example
+from .example import Example
+from .minimize import minimize
 
 
 class Failure(AssertionError):
-    """A check found a real discrepancy; ``str(failure)`` is the report, ``failure.report`` its data.
+    """A check found a real discrepancy; ``failure.report`` is its data, ``str(failure)`` its text.
 
-    The message is made when it is first shown: by then Hypothesis has shrunk the example, and the
-    report is made smaller still by trigrad's structural pass (``Report.minimized``)."""
+    Where a failure is handled, once Hypothesis has shrunk the example (a cell of the suites, a fuzz
+    campaign), ``minimize()`` makes the report smaller still by trigrad's structural pass."""
 
     def __init__(self, report: "Report"):
         super().__init__(report.prop)
         self.report = report
-        self._text = None
+
+    def minimize(self):
+        """Replace the report by the smallest one the structural pass finds (``Report.minimized``)."""
+        self.report = self.report.minimized()
 
     def __str__(self):
-        if self._text is None:
-            self.report = self.report.minimized()
-            self._text = self.report.text()
-        return self._text
+        return self.report.text()  # made when shown, not when raised: Hypothesis raises many while shrinking
 
 
 @dataclass
@@ -58,18 +60,16 @@ class Report:
     vectors: dict = field(default_factory=dict)  # "cotangent" / "tangent x0" -> ndarray
     # example -> the report of the same check failing on it, or None (set by suite.run_case)
     recheck: Callable | None = field(default=None, repr=False, compare=False)
+    minimal: bool = field(default=False, repr=False, compare=False)  # the result of ``minimized``
 
     def minimized(self) -> "Report":
-        """This failure on the smallest composition the structural pass finds (properties.minimize)."""
-        if self.recheck is None:
+        """This failure on the smallest composition the structural pass finds (properties.minimize);
+        a report that is already its result is returned as it is."""
+        if self.recheck is None or self.minimal:
             return self
-        from .minimize import minimize
-
         smallest = minimize(self.example, lambda ex: self.recheck(ex) is not None)
-        if smallest is self.example:
-            return self
-        report = self.recheck(smallest)
-        return self if report is None else report
+        report = self.recheck(smallest) if smallest is not self.example else None
+        return dataclasses.replace(report or self, minimal=True)
 
     # --- text ---------------------------------------------------------------------------------------
     def text(self) -> str:

@@ -34,6 +34,8 @@ from hypothesis import strategies as st
 from trigrad.oracle import spec
 from trigrad.oracle.ir import Composition, Const, Input, Node
 
+from .example import Example, op_value, out_shape
+
 # Values are drawn in VALUE_RANGE and shifted by VALUE_SHIFT, so they shrink toward 0.5 (inside the
 # domain of every op, 0.45 away from the kinks at 0) instead of toward 0 (a pole of log and a kink).
 VALUE_RANGE = 2.5
@@ -55,23 +57,6 @@ PARAM_CHOICES = 8
 # oracle's high-precision cost grows with the number of elements).
 MAX_DIMS = 2
 MAX_SIDE = 3
-
-
-@dataclass(frozen=True)
-class Example:
-    """A composition and the values of its inputs (float64 arrays): one point to judge."""
-
-    comp: Composition
-    values: dict = field(compare=False)
-
-    def __repr__(self):
-        vals = ", ".join(f"{k}={_short(v)}" for k, v in self.values.items())
-        return f"Example({self.comp.formula()!r}, {vals})"
-
-
-def _short(v):
-    v = np.asarray(v)
-    return repr(float(v)) if v.ndim == 0 else f"array({v.tolist()!r})"
 
 
 # --- params --------------------------------------------------------------------------------------
@@ -107,51 +92,14 @@ class _State:
         return np.shape(self.env[ref])
 
 
-def _out_shape(op: spec.Op, shapes: list, params: dict) -> tuple | None:
-    """The op's output shape for arguments of these shapes (params complete), or None when its shape
-    rule rejects them or the output would be empty."""
-    try:
-        out = op.out_shape(shapes, params)
-    except ValueError:
-        return None
-    return None if 0 in out else out
-
-
-def _apply(op: spec.Op, arrays: list, params: dict, const: tuple):
-    """op's float64 value at these arguments if they fit (shapes, domain with margins, a finite
-    output below MAX_MAGNITUDE), else None."""
-    full = spec.check_params(op, params)
-    out_shape = _out_shape(op, [np.shape(a) for a in arrays], full)
-    if out_shape is None or not op.accepts(arrays, full, const):
-        return None
-    with np.errstate(all="ignore"):
-        out = np.asarray(op.numpy(*arrays, **full), dtype=float)
-    if out.shape != out_shape or not np.all(np.abs(out) < spec.MAX_MAGNITUDE):
-        return None
-    return out
-
-
 def _try(state: _State, op: spec.Op, args: list, params: dict) -> bool:
     """Append op(args) to the state if it fits."""
     arrays = [np.asarray(a.value) if isinstance(a, Const) else state.env[a] for a in args]
-    out = _apply(op, arrays, params, tuple(isinstance(a, Const) for a in args))
+    out = op_value(op, arrays, params, tuple(isinstance(a, Const) for a in args))
     if out is None:
         return False
     state.env[f"n{len(state.nodes)}"] = out
     state.nodes.append(Node(op.name, tuple(args), params))
-    return True
-
-
-def is_valid(example: Example) -> bool:
-    """Whether every op of the example sees arguments inside its domain (what compositions() draws)."""
-    comp = example.comp
-    env = {k: np.asarray(v, dtype=float) for k, v in example.values.items()}
-    for k, node in enumerate(comp.nodes):
-        arrays = [np.asarray(a.value) if isinstance(a, Const) else env[a] for a in node.args]
-        out = _apply(spec.get(node.op), arrays, node.params, tuple(isinstance(a, Const) for a in node.args))
-        if out is None:
-            return False
-        env[f"n{k}"] = out
     return True
 
 
@@ -198,7 +146,7 @@ def _fitting(state: _State, op: spec.Op, arg_choices, const_choice, constant, pa
                 continue
             shapes = [() if isinstance(a, Const) else state.shape(a) for a in args]
             params = _params(op, shapes, param_choices) if op.params else {}
-            if params is not None and _out_shape(op, shapes, spec.check_params(op, params)) is not None:
+            if params is not None and out_shape(op, shapes, spec.check_params(op, params)) is not None:
                 fitted = True
                 yield args, params
         if fitted:
@@ -364,4 +312,4 @@ def _cotangents(shape):
     return hnp.arrays(np.float64, shape, elements=st.floats(-1.5, 1.5, allow_subnormal=False).map(lambda v: v + 1.0))
 
 
-__all__ = ["Example", "compositions", "cotangents", "is_valid"]
+__all__ = ["compositions", "cotangents"]

@@ -22,12 +22,21 @@ from trigrad.oracle import spec
 from trigrad.oracle.ir import Composition, Input, Node
 
 from . import checks, known
+from ._hypothesis_compat import set_test_digest
 from .determinism import import_independent_draws
 from .backends import Backend, Unsupported
 from .report import Failure, Report
-from .strategies import Example, _params, compositions, cotangents
+from .example import Example
+from .strategies import _params, compositions, cotangents
 
 ALL_OPS = "all ops"  # the row whose compositions mix every op the backend supports
+# The kink row draws its op alone on an argument of one of these shapes (simplest first), with some
+# entries exactly on a kink; KINK_ENTRIES is the most entries any of them has.
+KINK_SHAPES = ((3,), (2, 3), (4,))
+KINK_ENTRIES = max(int(np.prod(s)) for s in KINK_SHAPES)
+# How a cell's status is written in the conformance table (trigrad check's text, trigrad report's page);
+# "unsupported: ..." and "n/a: ..." are written unsup and n/a (``mark``).
+STATUS_MARK = {"pass": "pass", "fail": "FAIL", "error": "ERROR", "known": "known", "not reached": "-"}
 
 
 @dataclass(frozen=True)
@@ -79,17 +88,21 @@ def status(backend: Backend, prop: str, op: str) -> str | None:
 def _kinked(op: str):
     """A single-op composition with some arguments exactly on the op's kinks."""
     o = spec.get(op)
+    iv = o.draw[0]
+    # an entry: its value, and whether it is moved onto a kink
+    entry = st.tuples(st.floats(iv.lo, iv.hi, allow_subnormal=False), st.booleans())
 
     @st.composite
     def draw(draw):
-        shape = draw(st.sampled_from([(3,), (2, 3), (4,)]))
-        iv = o.draw[0]
-        x = draw(st.lists(st.floats(iv.lo, iv.hi, allow_subnormal=False), min_size=int(np.prod(shape)),
-                          max_size=int(np.prod(shape))).map(lambda v: np.array(v).reshape(shape)))
+        shape = draw(st.sampled_from(KINK_SHAPES))
+        # always KINK_ENTRIES entries, the shape taking the first ones: no size drawn before a list of
+        # that size, so shrinking the shape leaves the entries' draws where they were
+        entries = draw(st.tuples(*[entry] * KINK_ENTRIES))[:int(np.prod(shape))]
+        select = np.array([on for _, on in entries]).reshape(shape)
+        hypothesis.assume(select.any())
+        x = np.array([v for v, _ in entries]).reshape(shape)
         params = _params(o, [shape], draw(st.tuples(*[st.integers(0, 7)] * 3))) if o.params else {}
         hypothesis.assume(params is not None)
-        select = np.array(draw(st.lists(st.booleans(), min_size=x.size, max_size=x.size))).reshape(shape)
-        hypothesis.assume(select.any())
         (x,) = o.kink.snap([x], select, **spec.check_params(o, params))
         comp = Composition([Input("x0", shape)], [Node(op, ("x0",), params)])
         return Example(comp, {"x0": x})
@@ -156,6 +169,9 @@ def run_edge_case(backend: Backend, prop: str, op: str) -> bool:
 
     try:
         once()
+    except Failure as f:  # handled here, as in cell_test: the report made as small as it gets
+        f.minimize()
+        raise
     except (Unsupported, hypothesis.errors.Unsatisfiable):
         return False
     return True
@@ -230,17 +246,27 @@ def cell_test(backend: Backend, prop: str, op: str, profile: hypothesis.settings
         counter["n"] += 1
         run_case(data, backend, prop, op)
 
-    # one database key and derandomized seed per backend and cell
-    test.hypothesis.inner_test._hypothesis_internal_add_digest = f"{backend.name}:{prop}:{op}".encode()
+    set_test_digest(test, f"{backend.name}:{prop}:{op}".encode())  # a database key and derandomized seed per cell
 
     def run():
         with import_independent_draws():
-            test()
+            try:
+                test()
+            except Failure as f:  # Hypothesis has shrunk it; the structural pass makes it smaller still
+                f.minimize()
+                raise
 
     return run, counter
 
 
 # --- running a cell outside pytest (trigrad check) -----------------------------------------------------
+
+
+def mark(status: str) -> str:
+    """A cell's status as the conformance table writes it: pass, FAIL, ERROR, known, -, unsup or n/a."""
+    if status in STATUS_MARK:
+        return STATUS_MARK[status]
+    return "unsup" if status.startswith("unsupported") else "n/a" if status.startswith("n/a") else status
 
 
 @dataclass
@@ -272,7 +298,7 @@ def run_cell(backend: Backend, prop: str, op: str, *, max_examples: int | None =
         test()
         cell.status = "pass" if cell.status in ("not reached", "pass") else cell.status
     except Failure as f:
-        cell.status, cell.report = "fail", f.report.minimized()
+        cell.status, cell.report = "fail", f.report  # minimized by run_edge_case or the cell's test
     except Unsupported as e:
         cell.status = f"unsupported: {e}"
     except hypothesis.errors.Unsatisfiable as e:
@@ -284,5 +310,5 @@ def run_cell(backend: Backend, prop: str, op: str, *, max_examples: int | None =
     return cell
 
 
-__all__ = ["PROPERTIES", "Property", "ALL_OPS", "rows", "status", "draw_case", "run_case", "edge_case",
+__all__ = ["PROPERTIES", "Property", "ALL_OPS", "STATUS_MARK", "mark", "rows", "status", "draw_case", "run_case", "edge_case",
            "run_edge_case", "run_cell", "Cell"]

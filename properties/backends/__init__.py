@@ -23,8 +23,9 @@ import numpy as np
 
 from trigrad.oracle import spec
 
+from ..environment import BACKEND as ENV_VAR
+
 BUILTIN_NAMES = ("builtin", "torch", "jax", "dezero")
-ENV_VAR = "TRIGRAD_BACKEND"
 
 
 # The ops written as Python operators (spec Notation.operator), which every array library overloads.

@@ -9,6 +9,8 @@ Both exercise ``create_graph``, so they check the core's second order as well.
 
 from __future__ import annotations
 
+from importlib.metadata import PackageNotFoundError, version
+
 import numpy as np
 
 import trigrad.autograd as F
@@ -42,8 +44,6 @@ class Builtin(Backend):
     preamble = "import numpy as np\nimport trigrad.autograd as F"
 
     def __init__(self):
-        from importlib.metadata import PackageNotFoundError, version
-
         try:
             self.version = version("trigrad")
         except PackageNotFoundError:

@@ -2,12 +2,12 @@
 
 import pytest
 
-from bench.planted import mutated
+from trigrad.properties.planted import mutated
 
 
 def plant(monkeypatch, owner, name, old, new):
     """Replace ``old`` by ``new`` in the source of ``owner.name`` and install the result for the test
-    (a one-line mutation of the core, like a mutation-testing tool's; bench/planted.py)."""
+    (a one-line mutation of the core, like a mutation-testing tool's; properties/planted.py)."""
     monkeypatch.setattr(owner, name, mutated(owner, name, [(old, new)]))
 
 

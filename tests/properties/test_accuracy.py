@@ -2,6 +2,7 @@
 
 import json
 import math
+import sys
 
 import mpmath
 import numpy as np
@@ -293,12 +294,7 @@ def test_bad_usage_is_one_line_and_exits_2(capsys, args, message):
 
 
 def test_plots_without_matplotlib_are_bad_usage(capsys, monkeypatch):
-    from trigrad.properties import html_report
-
-    def missing():
-        raise ImportError("plots need matplotlib: pip install 'trigrad[plot]'")
-
-    monkeypatch.setattr(html_report, "need_matplotlib", missing)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib raises ImportError
     assert main(["accuracy", "--op", "exp", "--plot", "somewhere"]) == 2
     err = capsys.readouterr().err
     assert "pip install 'trigrad[plot]'" in err and len(err.strip().splitlines()) == 1

@@ -80,11 +80,12 @@ def test_progress_keeps_coming_when_a_timed_run_revisits_cells(monkeypatch, caps
     """In a log (not a terminal) a line comes every PROGRESS_LINES cells run; a timed run runs every
     cell once per round, so lines must keep coming after each cell has been seen once. (Driven
     directly, not by a timed run, so that it does not depend on the machine's speed.)"""
-    from trigrad.properties import cli, suite
+    from trigrad.properties import suite
+    from trigrad.properties.cli import check
 
-    monkeypatch.setattr(cli, "PROGRESS_LINES", 2)
-    progress = cli._Progress(3, quiet=False)
-    progress.tty = False
+    monkeypatch.setattr(check, "PROGRESS_LINES", 2)
+    progress = check.CellProgress(3, quiet=False)
+    progress.printer.tty = False
     cells = [suite.Cell("value", op, status="pass", examples=5) for op in ("sin", "cos", "exp")]
     for _ in range(3):  # three rounds over three cells: nine cells run
         for cell in cells:

@@ -19,6 +19,7 @@ import trigrad.autograd as F
 from trigrad.properties import fuzzing
 from trigrad.properties.backends import resolve
 from trigrad.properties.cli import main
+from trigrad.properties.fuzzing import campaign as fuzz_campaign
 
 import fuzz_catalogue as catalogue
 
@@ -230,7 +231,7 @@ def test_cli_exits_1_with_the_minimal_report(capsys):
 
 
 def test_cli_progress_shows_rate_examples_and_ops(capsys, monkeypatch):
-    monkeypatch.setattr(fuzzing, "PROGRESS_SECONDS", 0.0)
+    monkeypatch.setattr(fuzz_campaign, "PROGRESS_SECONDS", 0.0)
     main(["fuzz", f"{CATALOGUE}:Sinh", "--sympy", "sinh(x)", "--max-examples", "20", "--database", "none"])
     err = capsys.readouterr().err
     line = err.strip().splitlines()[-1]
@@ -241,7 +242,7 @@ def test_seconds_bound_the_run(capsys, monkeypatch):
     """A clock that advances a second each time it is read: the run stops on time, not on a count,
     whatever the machine's speed."""
     ticks = iter(range(10**6))
-    monkeypatch.setattr(fuzzing, "time", types.SimpleNamespace(perf_counter=lambda: float(next(ticks))))
+    monkeypatch.setattr(fuzz_campaign, "time", types.SimpleNamespace(perf_counter=lambda: float(next(ticks))))
     code, out, _ = fuzz_cli(f"{CATALOGUE}:Sinh", "--sympy", "sinh(x)", "--seconds", "20", capsys=capsys)
     assert code == 0
     examples = int(out.split("no finding: ")[1].split()[0])

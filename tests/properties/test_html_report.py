@@ -5,17 +5,18 @@ import json
 import os
 import pathlib
 import re
+import sys
 
 import pytest
 
-from trigrad.properties import accuracy, html_report
+from trigrad.properties import accuracy, html_report, plots
 from trigrad.properties.backends import resolve
 from trigrad.properties.cli import main
 
 import browser
 
 SCREENSHOT_ENV = "TRIGRAD_REPORT_SCREENSHOT"  # set to a path to keep the browser test's screenshot
-needs_matplotlib = pytest.mark.skipif(not html_report.has_matplotlib(), reason="no matplotlib (pip install 'trigrad[plot]')")
+needs_matplotlib = pytest.mark.skipif(not plots.has_matplotlib(), reason="no matplotlib (pip install 'trigrad[plot]')")
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +72,7 @@ def test_json_round_trip_into_the_page(sources, tmp_path, capsys):
 
 
 def test_without_matplotlib_the_page_keeps_its_tables(sources, monkeypatch):
-    monkeypatch.setattr(html_report, "has_matplotlib", lambda: False)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib raises ImportError
     checks, runs = html_report.load([sources / "check.json", sources / "accuracy.json"])
     page = html_report.render(checks, runs)
     assert "<img" not in page and "Plots need matplotlib" in page
@@ -101,7 +102,7 @@ def test_missing_arguments_exit_2(capsys):
 @needs_matplotlib
 def test_accuracy_plots_are_written_to_a_directory(sources, tmp_path):
     data = json.loads((sources / "accuracy.json").read_text())
-    paths = html_report.write_plots(data, str(tmp_path / "plots"))
+    paths = plots.write_plots(data, str(tmp_path / "plots"))
     assert sorted(os.path.basename(p) for p in paths) == ["pow_3__y.png", "pow_x__2.25.png", "sigmoid.png"]
     assert all(pathlib.Path(p).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in paths)
 
@@ -110,8 +111,8 @@ def test_accuracy_plots_are_written_to_a_directory(sources, tmp_path):
 def test_plots_span_the_whole_float64_range():
     run = accuracy.profile(resolve("builtin"), ["log", "sqrt"], points=12)  # from 5e-324 to 1.7e308
     data = json.loads(accuracy.dumps([run]))
-    for label, panels in html_report.sweeps_by_label(data["runs"]).items():
-        assert html_report.plot_png(label, panels)[:4] == b"\x89PNG"
+    for label, panels in plots.sweeps_by_label(data["runs"]).items():
+        assert plots.plot_png(label, panels)[:4] == b"\x89PNG"
 
 
 @needs_matplotlib

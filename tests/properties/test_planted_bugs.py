@@ -71,6 +71,17 @@ def test_planted_bug_is_found_and_shrunk(planted, bug):
     assert len(comp.nodes) <= MAX_NODES, cell.report.text()
 
 
+def test_a_kink_bug_shrinks_to_the_simplest_kink_example(planted):
+    """abs'(0) = 2, outside [-1, 1]: the kink row finds it and shrinks toward simple: the first of
+    KINK_SHAPES, every entry at 0 (where floats shrink to, and abs's kink)."""
+    planted(functions.Abs, "backward", "return gy * np.sign(x.data)",
+            "return gy * (np.sign(x.data) + 2.0 * (x.data == 0))")
+    cell = suite.run_cell(Builtin(), "kink", "abs", profile=settings.get_profile("ci"))
+    assert cell.status == "fail", cell.error
+    x = cell.report.example.values["x0"]
+    assert x.shape == suite.KINK_SHAPES[0] and np.all(x == 0), cell.report.text()
+
+
 def test_the_unplanted_core_passes_the_same_cells():
     """The other side: the same hunt on the correct core finds nothing (the bugs, not the suite, fail)."""
     rows = sorted({r for *_, rs in BUGS.values() for r in rs})
@@ -85,8 +96,8 @@ def test_planting_really_changes_the_core(sin_sign_bug):
 
 
 def test_the_detection_benchmarks_bugs_still_plant():
-    """bench/planted.py edits the core's source text: every edit must still find its line (once)."""
-    from bench.planted import CATALOGUE, FACTOR_SITES, SWEEP, factor_bug, planted
+    """properties/planted.py edits the core's source text: every edit must still find its line (once)."""
+    from trigrad.properties.planted import CATALOGUE, FACTOR_SITES, SWEEP, factor_bug, planted
 
     assert len(CATALOGUE) >= 20
     for bug in CATALOGUE + [factor_bug(op, r) for op in FACTOR_SITES for r in SWEEP[:1]]:

@@ -9,6 +9,11 @@ import pytest
 
 PYTEST = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider"]
 ONE_CELL = ["--pyargs", "trigrad.properties", "-k", "test_value and sin"]  # not -q: the header shows
+# What the plugin must not load where trigrad is not used (Hypothesis itself is, by its own plugin).
+HEAVY = ("sympy", "mpmath", "numpy")
+LOADED = "import sys; print(sorted(m for m in {heavy!r} if m in sys.modules), sorted(m for m in sys.modules if m.startswith('trigrad.properties.')))"
+# The trigrad modules the plugin itself needs: the package (lazy), the environment's names, the profiles.
+PLUGIN_MODULES = ["trigrad.properties.environment", "trigrad.properties.plugin", "trigrad.properties.profiles"]
 
 
 def run(args, cwd, env=None):
@@ -32,6 +37,29 @@ def test_unknown_backend_is_one_line_listing_the_valid_ones(tmp_path):
         assert r.returncode == 4, r.stdout + r.stderr  # pytest's usage error
         line = "ERROR: unknown backend 'tourch'; expected builtin, torch, jax or dezero, or module:object"
         assert line in r.stderr and len([x for x in r.stderr.splitlines() if x.strip()]) == 1, r.stderr
+
+
+def test_importing_the_plugin_loads_neither_sympy_nor_numpy(tmp_path):
+    """A fresh interpreter, as pytest's plugin loading imports it (entry point pytest11)."""
+    code = "import trigrad.properties.plugin; " + LOADED.format(heavy=HEAVY)
+    r = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == f"[] {PLUGIN_MODULES}", r.stdout
+
+
+def test_a_pytest_session_of_another_project_does_not_load_trigrad(tmp_path):
+    """An unrelated one-test project in an environment where trigrad is installed: the plugin is
+    loaded, trigrad's machinery (and sympy, mpmath, numpy) is not, and no trigrad header is printed."""
+    (tmp_path / "test_one.py").write_text(textwrap.dedent(f"""
+        def test_one():
+            {LOADED.format(heavy=HEAVY)}
+    """))
+    r = run(["-s", "test_one.py"], tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert f"[] {PLUGIN_MODULES}" in r.stdout, r.stdout
+    assert "trigrad:" not in r.stdout
+    named = run(["-s", "test_one.py", "--autograd-backend=builtin"], tmp_path)  # named: resolved at start
+    assert named.returncode == 0 and "trigrad: backend builtin" in named.stdout, named.stdout + named.stderr
 
 
 def test_ci_profile_is_chosen_by_the_environment_and_by_option(tmp_path):

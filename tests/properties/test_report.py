@@ -73,21 +73,27 @@ def test_array_source_round_trips_exactly(v):
     assert np.array_equal(eval(array_source(v), {"np": np}), v)
 
 
-def test_the_structural_pass_shrinks_what_hypothesis_left(planted):
-    # A 5-node counterexample of the kind Hypothesis's shrinker can get stuck at (each node's
-    # arguments depend on the nodes before it) shrinks to a 3-node diamond: cut, bypass, merge.
+def _unordered_backward_and_a_stuck_example(planted):
+    """Backward without generation order, and a 5-node counterexample of the kind Hypothesis's
+    shrinker can get stuck at (each node's arguments depend on the nodes before it)."""
     from trigrad.autograd import core
     from trigrad.oracle.ir import Input, Node
-    from trigrad.properties import checks
-    from trigrad.properties.minimize import minimize
-    from trigrad.properties.strategies import Example
+    from trigrad.properties.example import Example
 
     planted(core.Variable, "backward", "heapq.heappush(heap, (-f.generation, next(order), f))",
             "heapq.heappush(heap, (0, next(order), f))")
     comp = Composition([Input("x0"), Input("x1"), Input("x2")],
                        [Node("add", ("x2", "x1")), Node("add", ("n0", "x0")), Node("add", ("n1", "n0")),
                         Node("add", ("n2", "n1")), Node("add", ("n2", "n3"))])
-    example = Example(comp, {"x0": np.array(0.5), "x1": np.array(0.5), "x2": np.array(0.5)})
+    return Example(comp, {"x0": np.array(0.5), "x1": np.array(0.5), "x2": np.array(0.5)})
+
+
+def test_the_structural_pass_shrinks_what_hypothesis_left(planted):
+    # The 5-node counterexample shrinks to a 3-node diamond: cut, bypass, merge.
+    from trigrad.properties import checks
+    from trigrad.properties.minimize import minimize
+
+    example = _unordered_backward_and_a_stuck_example(planted)
 
     def fails(ex):
         try:
@@ -100,3 +106,23 @@ def test_the_structural_pass_shrinks_what_hypothesis_left(planted):
     small = minimize(example, fails)
     assert fails(small) and len(small.comp.nodes) <= 3, small.comp.formula()
     assert [i.name for i in small.comp.inputs] == [f"x{k}" for k in range(len(small.comp.inputs))]
+
+
+def test_str_of_a_failure_is_pure_and_minimize_is_explicit(planted):
+    """str(failure) shows the report as it is; the structural pass runs where the failure is handled
+    (suite.cell_test, run_edge_case, a fuzz campaign), once."""
+    from trigrad.properties.report import Failure
+
+    example = _unordered_backward_and_a_stuck_example(planted)
+    comp = example.comp
+    with pytest.raises(Failure) as e:
+        suite._check(Builtin(), "vjp", example, {"cotangent": np.array(1.0)})
+    failure = e.value
+    text = str(failure)
+    assert str(failure) == text and failure.report.example.comp == comp  # nothing was minimized
+    assert comp.formula() in text
+    failure.minimize()
+    smallest = failure.report
+    assert len(smallest.example.comp.nodes) <= 3 and smallest.example.comp.formula() in str(failure)
+    failure.minimize()
+    assert failure.report is smallest  # already minimal: not searched again

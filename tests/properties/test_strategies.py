@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 
 from trigrad.oracle import spec
 from trigrad.properties.determinism import import_independent_draws
-from trigrad.properties.strategies import compositions, cotangents, is_valid
+from trigrad.properties.example import is_valid
+from trigrad.properties.strategies import compositions, cotangents
 
 # A deterministic sample: the measurements below are statistics of the default strategy.
 SAMPLE = settings(max_examples=600, derandomize=True, database=None, deadline=None,
@@ -49,22 +50,23 @@ def test_every_drawn_example_is_inside_every_domain(drawn):
                 assert np.all(op.kink.distance(*args, **ex.comp.params(k)) > spec.KINK_MARGIN), ex
 
 
-def test_the_sample_does_not_depend_on_imported_modules():
+def test_the_sample_does_not_depend_on_imported_modules(tmp_path, monkeypatch):
     """Hypothesis mixes constants from the source of imported modules into its draws; trigrad's
     derandomized draws must not change when more modules are imported (in pytest, whichever test
     files a worker happened to collect first)."""
     import importlib
     import sys
 
-    first = [ex.comp.formula() for ex in sample(compositions(), 100)]
-    module = "bench.numeric_cases"  # many numbers in its source
-    had = module in sys.modules
+    first = [repr(ex) for ex in sample(compositions(), 100)]  # formulas and values
+    module = "trigrad_many_numbers"  # a new local module with many numbers in its source, where values are drawn
+    numbers = ", ".join(repr(-2.4 + 4.8 * k / 299) for k in range(300))
+    (tmp_path / f"{module}.py").write_text(f"NUMBERS = [{numbers}]\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
     importlib.import_module(module)
     try:
-        assert [ex.comp.formula() for ex in sample(compositions(), 100)] == first
+        assert [repr(ex) for ex in sample(compositions(), 100)] == first
     finally:
-        if not had:
-            del sys.modules[module]
+        del sys.modules[module]
 
 
 def test_shared_nodes_are_common(drawn):

@@ -1,9 +1,13 @@
-"""Bugs planted into the built-in core by editing its source, and the catalogue the detection benchmark hunts.
+"""Bugs planted into the built-in core by editing its source: testing the tester.
 
 A bug is one or more edits of one function's source (the text as it is, the text that replaces it),
 compiled in the function's own module namespace and installed in place of the original, the way a
 mutation-testing tool does it. ``mutated`` builds the replacement; ``planted`` installs it for the
-duration of a ``with`` block. tests/properties/ plants its bugs with the same ``mutated``.
+duration of a ``with`` block. ``CATALOGUE`` is the set of bugs the detection benchmark
+(``python -m bench detection``) hunts; trigrad's own tests plant theirs with the same ``mutated``
+and check that every catalogue entry still plants. It ships with the package so that both can
+import it (the tests never import the benchmarks) and so that a change to the core can be checked
+against the same bugs from an installed copy.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from dataclasses import dataclass
 import trigrad.autograd as autograd
 from trigrad.autograd import core, functions, utils
 
-ALL_OPS = "all ops"  # the suite's mixed row (properties.suite.ALL_OPS), named here to keep imports light
+from .suite import ALL_OPS
 
 
 def mutated(owner, name: str, edits) -> object:

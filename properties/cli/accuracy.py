@@ -1,0 +1,98 @@
+"""``trigrad accuracy``: gradient error in ULPs against exact, op by op across each op's domain, per
+backend (``properties.accuracy``); a table per backend, an overview, and optionally JSON and plots.
+
+    trigrad accuracy [--backend NAME ...] [--op OP ...] [--range LO:HI] [--points N] [--json FILE] [--plot DIR]
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+
+from .. import accuracy
+from ..errors import UsageError
+from ..plots import need_matplotlib, write_plots
+from .common import backend, fail_usage
+
+MIN_POINTS = 4  # a sweep needs this many points at least
+
+
+def add_parser(sub):
+    """``trigrad accuracy`` on the ``trigrad`` command's subparsers."""
+    a = sub.add_parser("accuracy", help="gradient error in ULPs against exact, op by op across each op's domain",
+                       description="Measure each backend's first and second derivatives against the exact ones, "
+                                   "in ULPs of the backend's format, across each op's whole domain.")
+    a.add_argument("--backend", action="append", metavar="NAME",
+                   help="builtin (default), torch, torch[float32], jax, dezero or module:object; repeat for several")
+    a.add_argument("--op", action="append", metavar="OP", help="only this op (repeat for several; default: every "
+                   f"profiled op: {', '.join(accuracy.profiled_ops())})")
+    a.add_argument("--range", default=None, metavar="LO:HI", help="sweep the argument over [LO, HI] instead of "
+                   "the op's extent")
+    a.add_argument("--points", type=int, default=accuracy.POINTS, metavar="N", help=f"points per sweep (default {accuracy.POINTS})")
+    a.add_argument("--json", default=None, metavar="FILE", help="also write the profiles as JSON (trigrad report reads it)")
+    a.add_argument("--plot", default=None, metavar="DIR", help="also write one PNG per op and derivative "
+                   "(needs matplotlib: pip install 'trigrad[plot]')")
+    a.add_argument("--first-order", action="store_true", help="first derivatives only")
+    return a
+
+
+def parse_range(text: str) -> tuple[float, float]:
+    """"LO:HI" -> (lo, hi); a UsageError that says what is wrong."""
+    lo, sep, hi = text.partition(":")
+    try:
+        if not sep:
+            raise ValueError
+        a, b = float(lo), float(hi)
+    except ValueError:
+        raise UsageError(f"--range must be LO:HI with two numbers, e.g. -40:40, not {text!r}") from None
+    if not (math.isfinite(a) and math.isfinite(b) and a < b):
+        raise UsageError(f"--range needs finite LO < HI, got {text!r}")
+    return a, b
+
+
+def _need_matplotlib():
+    """--plot without matplotlib is bad usage (the message says how to install it)."""
+    try:
+        need_matplotlib()
+    except ImportError as e:
+        raise UsageError(str(e)) from None
+
+
+def command(args) -> int:
+    """Run ``trigrad accuracy``: 0 when it ran, 2 on bad usage."""
+    try:
+        backends = [backend(name) for name in (args.backend or ["builtin"])]
+        ops = args.op or accuracy.profiled_ops()
+        unknown = [op for op in ops if op not in accuracy.profiled_ops()]
+        if unknown:
+            raise UsageError(f"cannot profile {', '.join(map(repr, unknown))}; profiled ops: {', '.join(accuracy.profiled_ops())}")
+        lo, hi = parse_range(args.range) if args.range else (None, None)
+        if args.points < MIN_POINTS:
+            raise UsageError(f"--points must be at least {MIN_POINTS}, got {args.points}")
+        if args.plot:
+            _need_matplotlib()
+    except UsageError as e:
+        return fail_usage(e)
+    runs = []
+    for b in backends:
+        print(f"trigrad accuracy: {b.describe()}", file=sys.stderr, flush=True)
+        ordered = [op for op in ops if b.supports(op)] + [op for op in ops if not b.supports(op)]
+        runs.append(accuracy.profile(b, ordered, lo=lo, hi=hi, points=args.points, order=1 if args.first_order else 2))
+    data = accuracy.to_json(runs)
+    for run in data["runs"]:
+        print(f"trigrad accuracy: {run['backend']}, {run['points']} points per sweep, error in ulps of {run['dtype']} "
+              "against the correctly rounded exact derivative")
+        print(accuracy.table(run))
+        print()
+    print(accuracy.overview(data["runs"]))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(data, f)
+    if args.plot:
+        paths = write_plots(data, args.plot)
+        print(f"{len(paths)} plots in {args.plot}")
+    return 0
+
+
+__all__ = ["add_parser", "command", "parse_range"]

@@ -1,0 +1,165 @@
+"""``trigrad check``: run the property suites against a backend and print the conformance table.
+
+Rows: ops, plus a row of compositions mixing all of them; columns: properties; cells: pass, FAIL,
+unsupported, n/a, or not reached; then every minimal counterexample. Exit status: 0 when nothing
+failed, 1 when something did (a stale known difference included), 2 on bad usage.
+
+Without --seconds every cell runs the Hypothesis profile's budget of examples (profile ``dev`` by
+default, ``ci`` when the CI environment variable is set). With --seconds the cells run in rounds
+of growing size until the time is spent; cells the time did not reach are reported as such.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+from hypothesis import settings
+
+from .. import known, suite
+from ..errors import UsageError
+from ..minimize import Deadline
+from .common import Progress, backend, fail_usage, load_profile, positive
+
+FIRST_ROUND = 5  # examples per cell in the first round of a timed run; each round doubles it
+PROGRESS_LINES = 25  # without a terminal, a progress line every this many cells
+
+
+def add_parser(sub):
+    """``trigrad check`` on the ``trigrad`` command's subparsers."""
+    c = sub.add_parser("check", help="run the property suites against a backend and print the conformance table",
+                       description="Run the property suites against a backend and print the conformance table.")
+    c.add_argument("--backend", default=None, metavar="NAME",
+                   help="builtin (default), torch, jax, dezero, or module:object for your own adapter")
+    c.add_argument("--seconds", type=float, default=None, metavar="N", help="time budget (default: the profile's)")
+    c.add_argument("--json", default=None, metavar="FILE", help="also write the results as JSON")
+    c.add_argument("--profile", default=None, metavar="NAME", help="Hypothesis profile: dev, ci or thorough")
+    c.add_argument("--ops", default=None, metavar="OP,...", help="only these rows (op names, or 'all ops')")
+    c.add_argument("--properties", default=None, metavar="NAME,...",
+                   help=f"only these columns: {', '.join(suite.PROPERTIES)}")
+    c.add_argument("--quiet", action="store_true", help="no progress line")
+    return c
+
+
+def _selection(value, choices, what):
+    if value is None:
+        return list(choices)
+    chosen = [v.strip() for v in value.split(",") if v.strip()]
+    unknown = [v for v in chosen if v not in choices]
+    if unknown:
+        raise UsageError(f"unknown {what} {', '.join(map(repr, unknown))}; expected some of: {', '.join(choices)}")
+    return chosen
+
+
+def command(args) -> int:
+    """Run ``trigrad check``: 0 when nothing failed, 1 when something did, 2 on bad usage."""
+    try:
+        b = backend(args.backend)
+        rows = _selection(args.ops, suite.rows(b), "op")
+        props = _selection(args.properties, list(suite.PROPERTIES), "property")
+        load_profile(args.profile)
+        positive(args.seconds, "--seconds")
+    except UsageError as e:
+        return fail_usage(e)
+
+    profile = settings.get_current_profile_name()
+    cells = {(p, r): suite.Cell(p, r) for r in rows for p in props}
+    start = time.perf_counter()
+    progress = CellProgress(len(cells), quiet=args.quiet)
+    if args.seconds is None:
+        for cell in cells.values():
+            suite.run_cell(b, cell.prop, cell.op, max_examples=settings.default.max_examples, cell=cell)
+            progress.update(cell)
+    else:
+        deadline = Deadline(args.seconds)
+        size = FIRST_ROUND
+        while not deadline.passed:
+            todo = [c for c in cells.values() if c.status in ("not reached", "pass")]
+            if not todo:
+                break
+            for cell in todo:
+                if deadline.passed:
+                    break
+                suite.run_cell(b, cell.prop, cell.op, max_examples=size, cell=cell)
+                progress.update(cell)
+            size *= 2
+    progress.done()
+    elapsed = time.perf_counter() - start
+
+    entries = known.load(b)
+    for c in cells.values():
+        entry = known.covering(entries, c.prop, c.report) if c.status == "fail" else None
+        if entry is not None:
+            c.status, c.error = "known", f"known difference {entry}: {entry.reason}"
+    stale = known.stale(entries, {(c.prop, c.op): _outcome(c.status) for c in cells.values()}, suite.PROPERTIES)
+
+    print(f"trigrad check: {b.describe()}, profile {profile}, {elapsed:.1f} s")
+    print(table(rows, props, cells))
+    failed = [c for c in cells.values() if c.status in ("fail", "error")]
+    examples = sum(c.examples for c in cells.values())
+    print(f"\n{examples} examples, {sum(c.status == 'pass' for c in cells.values())} cells passed, "
+          f"{len(failed)} failed, {sum(c.status.startswith('unsupported') for c in cells.values())} unsupported, "
+          f"{sum(c.status == 'not reached' for c in cells.values())} not reached")
+    for c in failed:
+        print(f"\n--- {c.prop} / {c.op} ---")
+        print(c.report.text() if c.report else f"trigrad error: {c.error}")
+    for c in cells.values():
+        if c.status == "known":
+            print(f"\n--- {c.prop} / {c.op}: {c.error} ---")
+            print(c.report.text())
+    for e in stale:
+        print(f"\nstale known difference: {e} (line {e.line} of {known.path_for(b)}) no longer fails")
+    if args.json:
+        data = {"backend": b.describe(), "profile": profile, "seconds": elapsed, "examples": examples,
+                "properties": props, "rows": rows,
+                "stale_known_differences": [str(e) for e in stale],
+                "cells": [{"property": c.prop, "op": c.op, "status": c.status, "examples": c.examples,
+                           "seconds": c.seconds, "error": c.error or None,
+                           "report": c.report.to_json() if c.report else None} for c in cells.values()]}
+        with open(args.json, "w") as f:
+            json.dump(data, f, indent=2)
+    return 1 if failed or stale else 0  # a stale entry fails the run, as it does in pytest
+
+
+def _outcome(status: str) -> str:
+    """A cell's status as known.stale reads it."""
+    return status if status in ("pass", "known") else "fail" if status in ("fail", "error") else "skip"
+
+
+def table(rows, props, cells) -> str:
+    """The conformance table as text."""
+    width = max(len(r) for r in rows) + 2
+    cols = [max(len(p), 5) for p in props]
+    out = [" " * width + " ".join(p.ljust(w) for p, w in zip(props, cols))]
+    for r in rows:
+        out.append(r.ljust(width) + " ".join(suite.mark(cells[(p, r)].status).ljust(w) for p, w in zip(props, cols)))
+    return "\n".join(out)
+
+
+class CellProgress:
+    """Progress of a check: cells done, examples, examples per second, failures. A line per
+    PROGRESS_LINES cells run in a log (a timed run runs each cell once per round)."""
+
+    def __init__(self, total: int, *, quiet: bool):
+        self.total = total
+        self.cells, self.start = {}, time.perf_counter()
+        self.printer = Progress(quiet=quiet, every=PROGRESS_LINES)
+
+    def update(self, cell: suite.Cell):
+        """``cell`` has run (again)."""
+        self.cells[(cell.prop, cell.op)] = cell  # a timed run revisits every cell each round
+        self.printer.show(lambda: self._line(cell))
+
+    def _line(self, cell) -> str:
+        examples = sum(c.examples for c in self.cells.values())
+        failing = sum(c.status in ("fail", "error") for c in self.cells.values())
+        seconds = time.perf_counter() - self.start
+        return (f"{len(self.cells)}/{self.total} cells, {examples} examples ({examples / max(seconds, 1e-9):.0f}/s), "
+                f"{failing} failing, {seconds:.0f} s  [{cell.prop} / {cell.op}]")
+
+    def done(self):
+        """End the line on a terminal."""
+        self.printer.done()
+
+
+__all__ = ["add_parser", "command", "table", "CellProgress", "FIRST_ROUND", "PROGRESS_LINES"]

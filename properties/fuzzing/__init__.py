@@ -1,0 +1,45 @@
+"""Fuzzing one new function against its mathematical twin (``trigrad fuzz`` and ``properties.fuzz``).
+
+The function under test becomes, for the length of a campaign, one more op of the spec table
+(``oracle.spec.registered``): its twin is a sympy expression in ``x`` (and ``y``, ``z``) or the twin
+of a spec op (``like=``), its domain is where the twin is finite, real and not too steep (or the
+borrowed op's domain), and the backend calls the user's code for it. Strategies then put it into
+random compositions with every other op, the oracles judge them as they judge the built-in ops, and
+every property of the suite that applies is checked: value, first order (VJP, VJP against numeric,
+JVP, adjoint), second order, fan-out, purity, determinism, shapes, and the kink property for a
+kinked ``like`` op.
+
+Three kinds of object can be fuzzed:
+
+- a ``Function`` subclass of the backend (the built-in core's ``autograd.Function``, or DeZero's):
+  ``forward(*xs)`` on ndarrays, ``backward(*gys)`` on Variables;
+- a book-1 style layer class: ``forward(*xs)`` returns the output, ``backward(dout)`` the input
+  gradient (or a tuple of them), state kept on the instance; it runs inside the core's graph
+  through ``layer_function``, one instance per call (first order only: its backward works on
+  arrays, so it cannot be differentiated again);
+- a plain callable on the backend's values (``jax.scipy.special.i0`` with the jax backend),
+  differentiated by the backend's own autodiff.
+
+Whatever the user's code does is a finding, never a crash of the fuzzer: an exception (reported with
+its traceback), NaN where the twin is finite, a wrong shape, or a hang (each example has a time
+limit, enforced with a timer signal in the main thread; the report shows where the code was stuck).
+
+The package, one module per job: ``twin`` (parsing the twin, its spec table entry), ``sandbox`` (the
+fuzzed code's exceptions and time limit), ``target`` (the object under test as one more op of a
+backend), ``campaign`` (Hypothesis drawing and checking compositions with it), ``api`` (``fuzz()``,
+a pytest test), ``workers`` (campaigns in several processes). The ``trigrad fuzz`` command is
+``properties.cli.fuzz``. (The package is not called ``fuzz``: importing it would rebind
+``trigrad.properties.fuzz``, the public function, to the package.)
+"""
+
+from ..errors import UsageError
+from .api import EXAMPLES_PER_CELL, fuzz
+from .campaign import DEFAULT_MAX_EXAMPLES, Outcome, open_database, run
+from .sandbox import DEFAULT_TIMEOUT, ExampleTimeout, UserCodeError
+from .target import FuzzBackend, Target, guarded_function, layer_function, make_target, properties_for
+from .twin import VARIABLES, like_op, parse_domain, parse_twin, twin_arity, twin_op
+
+__all__ = ["fuzz", "run", "make_target", "Target", "FuzzBackend", "Outcome", "UsageError", "parse_twin",
+           "parse_domain", "twin_arity", "twin_op", "like_op", "layer_function", "guarded_function", "properties_for",
+           "open_database", "UserCodeError", "ExampleTimeout", "VARIABLES", "DEFAULT_MAX_EXAMPLES", "DEFAULT_TIMEOUT",
+           "EXAMPLES_PER_CELL"]

@@ -1,0 +1,244 @@
+"""A campaign: Hypothesis draws compositions containing the fuzzed function and checks each by a
+property of the suite that applies, until the budget is spent or a failure is found and shrunk."""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Callable
+
+import hypothesis
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.database import DirectoryBasedExampleDatabase, InMemoryExampleDatabase
+
+from trigrad.oracle import spec
+
+from .. import suite
+from .._hypothesis_compat import seeded, set_test_digest
+from ..backends import Backend
+from ..determinism import import_independent_draws
+from ..errors import UsageError
+from ..report import Failure, Report
+from .sandbox import CLOCK, DEFAULT_TIMEOUT, ExampleTimeout, UserCodeError
+from .target import FuzzBackend, Target, properties_for
+
+# Composition sizes a campaign draws: the function alone, in a small composition, in a large one.
+NODE_BUDGETS = (1, 3, 10)
+DEFAULT_MAX_EXAMPLES = 1000  # the command's default budget (examples over all properties)
+MAX_HANGS = 5  # examples that may hang (while Hypothesis shrinks the first) before shrinking stops
+# Hypothesis shrinks for at most this long (it would go on trying smaller floats for minutes; the
+# composition's structure is usually minimal within seconds).
+SHRINK_SECONDS = 10.0
+PROGRESS_SECONDS = 2.0  # a running campaign reports its progress at most this often
+
+
+class _BudgetSpent(BaseException):
+    """Stops Hypothesis when the time is up (a BaseException, so it is not taken for a failure)."""
+
+
+class _ShrinkingStopped(BaseException):
+    """Stops Hypothesis shrinking after SHRINK_SECONDS, or after MAX_HANGS examples ran out of time
+    (each costs the whole time limit); the smallest failing example so far is the report, and the
+    structural pass (properties.minimize) still makes it smaller."""
+
+
+@dataclass
+class Outcome:
+    """What a campaign did: examples by property, the ops the function was combined with, the
+    failure (None when nothing was found)."""
+
+    target: str
+    backend: str
+    examples: int = 0
+    seconds: float = 0.0
+    by_property: dict = field(default_factory=dict)
+    combined_with: set = field(default_factory=set)
+    found_after: int | None = None  # examples until the first failing one
+    seconds_to_find: float | None = None
+    report: Report | None = None  # its op is in the table only during the campaign: use text / json
+    text: str = ""  # the report as text ("" when nothing was found)
+    json: dict | None = None
+    seed: int | None = None
+
+    def summary(self) -> str:
+        props = ", ".join(f"{p} {n}" for p, n in self.by_property.items())
+        return (f"{self.examples} examples in {self.seconds:.1f} s ({self.examples / max(self.seconds, 1e-9):.0f}/s); "
+                f"by property: {props}; combined with {len(self.combined_with)} ops")
+
+
+class _State:
+    """Counts, the time budget, progress output, and the failures seen while Hypothesis shrinks
+    (so that shrinking can be cut short)."""
+
+    def __init__(self, outcome: Outcome, seconds: float | None, progress: Callable | None):
+        self.outcome, self.progress = outcome, progress
+        self.start = time.perf_counter()
+        self.end = None if seconds is None else self.start + seconds
+        self.last_progress = self.start
+        self.smallest = None  # the smallest failing report so far
+        self.found_at = None
+        self.hangs = 0  # examples that ran out of time
+
+    @property
+    def failed(self) -> bool:
+        return self.smallest is not None
+
+    def begin(self, prop: str, example, target: str):
+        if self.end is not None and not self.failed and time.perf_counter() >= self.end:
+            raise _BudgetSpent()
+        if self.failed and (self.hangs > MAX_HANGS or time.perf_counter() - self.found_at > SHRINK_SECONDS):
+            raise _ShrinkingStopped()
+        o = self.outcome
+        o.examples += 1
+        o.by_property[prop] = o.by_property.get(prop, 0) + 1
+        o.combined_with.update(n.op for n in example.comp.nodes if n.op != target)
+        now = time.perf_counter()
+        o.seconds = now - self.start
+        if self.progress is not None and now - self.last_progress >= PROGRESS_SECONDS:
+            self.last_progress = now
+            self.progress(o)
+
+    def failing(self, failure: Failure, hung: bool):
+        """Record a failing example (the first one is when the function was found wrong)."""
+        o = self.outcome
+        if o.found_after is None:
+            self.found_at = time.perf_counter()
+            o.found_after, o.seconds_to_find = o.examples, self.found_at - self.start
+        self.hangs += hung
+        report = failure.report
+        if self.smallest is None or _size(report) <= _size(self.smallest):  # later is more shrunk
+            self.smallest = report
+
+
+def _size(report: Report) -> tuple:
+    comp = report.example.comp
+    return (len(comp.nodes), len(comp.inputs), sum(int(np.prod(i.shape)) for i in comp.inputs))
+
+
+def _user_failure(backend, prop, example, kwargs, e) -> Failure:
+    """A Failure for the user's code raising or hanging where no check caught it (in a forward the
+    numeric oracle differentiates, say)."""
+    detail = f"{e}\n{getattr(e, 'trigrad_traceback', '')}".rstrip()
+    vectors = {}
+    if "cotangent" in kwargs:
+        vectors["cotangent"] = kwargs["cotangent"]
+    vectors.update({f"tangent {n}": t for n, t in kwargs.get("tangents", {}).items()})
+    return Failure(Report(prop, backend, example, None, detail, vectors))
+
+
+def campaign_test(backend: FuzzBackend, props: list[str], settings: hypothesis.settings, state: _State):
+    """The campaign's Hypothesis test (a function of no arguments): each example draws a property,
+    a composition size and a composition containing the function, and checks it."""
+    name = backend.target.name
+
+    @settings
+    @hypothesis.given(st.data())
+    def test(data):
+        prop = data.draw(st.sampled_from(props), label="property")
+        # a shared node needs two nodes at least
+        budgets = NODE_BUDGETS[1:] if suite.PROPERTIES[prop].shared else NODE_BUDGETS
+        nodes = data.draw(st.sampled_from(budgets), label="at most this many nodes")
+        example, kwargs = suite.draw_case(data, backend, prop, name, max_nodes=nodes)
+        state.begin(prop, example, name)
+        try:
+            suite._check(backend, prop, example, kwargs)
+        except (UserCodeError, ExampleTimeout) as e:  # raised where no check catches it
+            failure = _user_failure(backend, prop, example, kwargs, e)
+            state.failing(failure, hung=isinstance(e, ExampleTimeout))
+            raise failure from None
+        except Failure as f:
+            state.failing(f, hung=isinstance(f.__cause__, ExampleTimeout))
+            raise
+
+    set_test_digest(test, f"fuzz:{backend.describe()}:{backend.target.where or name}:{backend.target.twin}".encode())
+    return test
+
+
+def run(target: Target, base: Backend, *, max_examples: int | None = None, seconds: float | None = None,
+        seed: int | None = None, database=hypothesis.settings.default.database, timeout: float | None = DEFAULT_TIMEOUT,
+        derandomize: bool = False, progress: Callable | None = None) -> Outcome:
+    """Fuzz ``target`` on ``base`` until ``max_examples`` examples (default DEFAULT_MAX_EXAMPLES, or
+    unlimited with ``seconds``) or ``seconds`` have run, or a failure is found and shrunk."""
+    backend = FuzzBackend(base, target)
+    outcome = Outcome(target.name, base.describe(), seed=seed)
+    state = _State(outcome, seconds, progress)
+    limit = max_examples or (10**9 if seconds is not None else DEFAULT_MAX_EXAMPLES)
+    settings = hypothesis.settings(hypothesis.settings.default, max_examples=limit, database=database,
+                                   derandomize=derandomize, report_multiple_bugs=False, deadline=None)
+    # the user's code, and compositions with it, may overflow or divide by zero: findings, not warnings
+    with spec.registered(target.op), import_independent_draws(), np.errstate(all="ignore"), \
+            warnings.catch_warnings(), CLOCK.limit(timeout):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        props = properties_for(backend)
+        try:
+            for prop in props:  # the function alone at the borrowed op's edge points, if any
+                with contextlib.suppress(UserCodeError, ExampleTimeout):  # code that raises: found below
+                    try:
+                        judged = suite.run_edge_case(backend, prop, target.name)
+                    except Failure as f:
+                        state.failing(f, hung=False)
+                        raise
+                    outcome.examples += judged
+                    outcome.by_property[prop] = outcome.by_property.get(prop, 0) + judged
+            test = campaign_test(backend, props, settings, state)
+            if seed is not None:  # a campaign's seed keeps workers apart; saved failures still come first
+                test = seeded(test, seed, settings)
+            test()
+        except Failure as f:
+            outcome.report = f.report
+        except _ShrinkingStopped:
+            outcome.report = state.smallest
+        except _BudgetSpent:
+            pass
+        except hypothesis.errors.Unsatisfiable as e:
+            raise UsageError(f"no example of {target.name} could be drawn and judged ({e}); "
+                             f"is the domain right?") from None
+        if outcome.report is not None:
+            outcome.report = outcome.report.minimized()
+            outcome.text, outcome.json = outcome.report.text(), outcome.report.to_json()
+    outcome.seconds = time.perf_counter() - state.start
+    return outcome
+
+
+def open_database(url: str | None):
+    """An example database from the command line: None for the profile's, ``none``, a directory,
+    ``:memory:`` or ``redis://HOST:PORT``."""
+    if url is None:
+        return hypothesis.settings.default.database
+    if url.lower() == "none":
+        return None
+    if url == ":memory:":
+        return InMemoryExampleDatabase()
+    if url.startswith("redis://"):
+        try:  # optional (the redis extra): only for a redis:// database
+            import redis
+            from hypothesis.extra.redis import RedisExampleDatabase
+        except ImportError:
+            raise UsageError("--database redis://... needs the redis client: pip install 'trigrad[redis]'") from None
+        client = redis.Redis.from_url(url)
+        try:
+            client.ping()
+        except redis.RedisError as e:
+            raise UsageError(f"cannot reach the redis server at {url}: {e}") from None
+        return RedisExampleDatabase(client)
+    return DirectoryBasedExampleDatabase(url)
+
+
+def random_seed() -> int:
+    """A fresh seed for a campaign (printed, so that the run can be repeated)."""
+    return random.SystemRandom().randrange(2**32)
+
+
+def progress_line(examples: int, seconds: float, combined: int, workers: int = 1) -> str:
+    """The status line of a running campaign (of ``workers`` processes together)."""
+    ws = f", {workers} workers" if workers > 1 else ""
+    return (f"{examples} examples ({examples / max(seconds, 1e-9):.0f}/s){ws}, combined with {combined} ops, "
+            f"{seconds:.0f} s")
+
+
+__all__ = ["run", "Outcome", "campaign_test", "open_database", "random_seed", "progress_line", "NODE_BUDGETS",
+           "DEFAULT_MAX_EXAMPLES", "MAX_HANGS", "SHRINK_SECONDS", "PROGRESS_SECONDS"]

@@ -1,0 +1,220 @@
+"""The twin: the mathematics a fuzzed function is judged against, as one more op of the spec table.
+
+A twin is a sympy expression in ``x`` (and ``y``, ``z``), checked to be plain arithmetic and calls of
+sympy's functions before sympy parses it (``parse_twin``), or the twin of a spec op (``like_op``).
+``twin_op`` makes its spec table entry: elementwise, drawn from ``--domain`` (default -3:3), valid
+where the twin is finite, real, not too steep and away from where its derivative jumps.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import math
+
+import numpy as np
+import sympy
+import sympy.functions
+from sympy.parsing.sympy_parser import convert_xor, parse_expr, standard_transformations
+
+from trigrad.oracle import spec
+
+from ..errors import UsageError
+
+VARIABLES = ("x", "y", "z")  # a twin's variables, one per argument, in order
+DEFAULT_DOMAIN = spec.Interval(-3.0, 3.0)  # per variable, when --domain does not say
+# Away from a pole or a branch point the twin's first derivatives stay below this (1 / POLE_MARGIN ** 2:
+# as steep as 1/x at POLE_MARGIN, the steepest a spec op is drawn); steeper points are not drawn.
+MAX_SLOPE = 1 / spec.POLE_MARGIN ** 2
+# A twin that is finite, real and not too steep at less than this fraction of its domain needs --domain.
+MIN_VALID_FRACTION = 0.2
+
+_SYMBOLS = {v: sympy.Symbol(v, real=True) for v in VARIABLES}
+
+
+def _sympy_names() -> dict:
+    """What a twin may call: sympy's functions and constants, nothing else."""
+    names = {n: getattr(sympy.functions, n) for n in sympy.functions.__all__}
+    names.update(pi=sympy.pi, E=sympy.E, EulerGamma=sympy.EulerGamma, Integer=sympy.Integer,
+                 Float=sympy.Float, Rational=sympy.Rational)
+    return names
+
+
+_NAMES = _sympy_names()
+_AST_NODES = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Call, ast.Name, ast.Constant, ast.Load,
+              ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.BitXor, ast.USub, ast.UAdd)
+# Functions whose derivative jumps: a twin using them is not analytic, and points near where it jumps
+# are not drawn (the argument of Abs, sign and Heaviside at 0, ties of Max and Min, floor at integers).
+_NON_SMOOTH = (sympy.Abs, sympy.sign, sympy.Heaviside, sympy.Max, sympy.Min, sympy.floor, sympy.ceiling)
+
+
+def parse_twin(text: str) -> sympy.Expr:
+    """A twin written with sympy's functions in ``x`` (``y``, ``z``). The text is checked to be an
+    arithmetic expression of numbers, those variables and calls of sympy's functions before sympy
+    parses it, so no other code can run; ``^`` means power."""
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError as e:
+        raise UsageError(f"the twin {text!r} does not parse: {e.msg}") from None
+    for node in ast.walk(tree):
+        if not isinstance(node, _AST_NODES):
+            raise UsageError(f"the twin {text!r} may only use numbers, {', '.join(VARIABLES)}, arithmetic and "
+                             f"sympy's functions (found {type(node).__name__})")
+        if isinstance(node, ast.Constant) and not isinstance(node.value, (int, float)):
+            raise UsageError(f"the twin {text!r} has a constant {node.value!r} that is not a number")
+        if isinstance(node, ast.Call) and (node.keywords or not isinstance(node.func, ast.Name)):
+            raise UsageError(f"the twin {text!r} may only call sympy's functions by name, without keywords")
+        if isinstance(node, ast.Name) and node.id not in _SYMBOLS and node.id not in _NAMES:
+            raise UsageError(f"the twin {text!r} uses {node.id!r}, which is neither a variable "
+                             f"({', '.join(VARIABLES)}) nor one of sympy's functions")
+    try:
+        expr = parse_expr(text, local_dict=dict(_SYMBOLS), global_dict=dict(_NAMES),
+                          transformations=standard_transformations + (convert_xor,))
+    except Exception as e:  # noqa: BLE001 - sympy rejects the expression (wrong arguments, ...)
+        raise UsageError(f"the twin {text!r} is not a sympy expression: {type(e).__name__}: {e}") from None
+    if not isinstance(expr, sympy.Expr):
+        raise UsageError(f"the twin {text!r} is not an expression")
+    if expr.has(sympy.Piecewise):
+        raise UsageError(f"the twin {text!r} uses Piecewise; write it with Max, Min, Abs or Heaviside, or use --like")
+    if not expr.free_symbols & set(_SYMBOLS.values()):
+        raise UsageError(f"the twin {text!r} does not use any of the variables {', '.join(VARIABLES)}")
+    return expr
+
+
+def twin_arity(expr: sympy.Expr) -> int:
+    """Arguments the twin takes: up to its last variable (x; x, y; x, y, z)."""
+    used = [k for k, v in enumerate(VARIABLES) if _SYMBOLS[v] in expr.free_symbols]
+    return max(used) + 1
+
+
+def parse_domain(items, arity: int) -> dict[int, spec.Interval]:
+    """``["x=0:4", "y=-1:1"]`` -> argument index -> Interval."""
+    out = {}
+    for item in items or ():
+        var, sep, rest = str(item).partition("=")
+        lo, sep2, hi = rest.partition(":")
+        var = var.strip()
+        if not sep or not sep2:
+            raise UsageError(f"malformed domain {item!r}; expected VAR=LO:HI, e.g. x=0.1:4")
+        if var not in VARIABLES[:arity]:
+            raise UsageError(f"domain {item!r} names {var!r}, but the function's arguments are "
+                             f"{', '.join(VARIABLES[:arity])}")
+        try:
+            a, b = float(lo), float(hi)
+        except ValueError:
+            raise UsageError(f"malformed domain {item!r}; LO and HI must be numbers") from None
+        if not (math.isfinite(a) and math.isfinite(b) and a < b):
+            raise UsageError(f"domain {item!r} must have finite LO < HI")
+        out[VARIABLES.index(var)] = spec.Interval(a, b)
+    return out
+
+
+def _lambdified(syms, exprs):
+    """Float evaluation of sympy expressions on numpy arrays: numpy where it has the functions,
+    else mpmath, element by element (special functions such as besseli or erf)."""
+    fast = sympy.lambdify(syms, exprs, modules="numpy")
+    probe = [np.array([0.5, 1.5])] * len(syms)
+    try:
+        with np.errstate(all="ignore"):
+            np.asarray(fast(*probe), dtype=complex)
+        return fast
+    except (NameError, TypeError, AttributeError):
+        slow = sympy.lambdify(syms, exprs, modules="mpmath")
+
+        def elementwise(*args):
+            args = np.broadcast_arrays(*[np.asarray(a, dtype=float) for a in args])
+            out = np.empty((len(exprs),) + args[0].shape, dtype=complex)
+            for idx in np.ndindex(args[0].shape):
+                try:
+                    out[(slice(None),) + idx] = [complex(v) for v in slow(*[float(a[idx]) for a in args])]
+                except (ValueError, ZeroDivisionError, OverflowError):
+                    out[(slice(None),) + idx] = np.nan
+            return list(out)
+
+        return elementwise
+
+
+def _jumps(expr) -> list:
+    """Expressions whose zeros are where the twin's derivative jumps."""
+    out = []
+    for f in expr.atoms(*_NON_SMOOTH):
+        if isinstance(f, (sympy.Max, sympy.Min)):
+            out += [a - b for i, a in enumerate(f.args) for b in f.args[i + 1:]]
+        elif isinstance(f, (sympy.floor, sympy.ceiling)):
+            out.append(sympy.sin(sympy.pi * f.args[0]) / sympy.pi)  # zero at the integers, slope 1 there
+        else:
+            out.append(f.args[0])
+    return out
+
+
+def twin_op(name: str, expr: sympy.Expr, domain: dict[int, spec.Interval], *, ulps: float = spec.ULPS_LIBM) -> spec.Op:
+    """A spec table entry for a function whose twin is ``expr``: elementwise (with broadcasting for
+    several arguments), drawn from ``domain`` (default -3:3 per argument), valid where every argument
+    lies in its interval, the twin is finite, real and below MAX_MAGNITUDE, its first derivatives are
+    below MAX_SLOPE (away from poles), and the arguments of non-smooth functions (Abs, Max, ...) are
+    POLE_MARGIN from their jumps."""
+    arity = twin_arity(expr)
+    syms = [_SYMBOLS[v] for v in VARIABLES[:arity]]
+    intervals = tuple(domain.get(j, DEFAULT_DOMAIN) for j in range(arity))
+    jumps = _jumps(expr)
+    evaluate = _lambdified(syms, [expr] + [sympy.diff(expr, s) for s in syms] + jumps)
+
+    def reference(*args):
+        with np.errstate(all="ignore"):
+            return np.real(np.asarray(evaluate(*args)[0], dtype=complex))
+
+    def valid(*args, const=(), **_):
+        args = [np.asarray(a, dtype=float) for a in args]
+        if any(np.any(a < iv.lo) or np.any(a > iv.hi) for a, iv in zip(args, intervals)):
+            return False
+        with np.errstate(all="ignore"):
+            vals = [np.asarray(v, dtype=complex) for v in evaluate(*args)]
+        value, slopes, gaps = vals[0], vals[1:1 + arity], vals[1 + arity:]
+        if not (np.all(np.isfinite(value)) and np.all(np.abs(value.imag) <= 1e-12 * (1 + np.abs(value.real)))):
+            return False
+        if not all(np.all(np.isfinite(d)) and np.all(np.abs(d) <= MAX_SLOPE) for d in slopes):
+            return False
+        return all(np.all(np.abs(g.real) > spec.POLE_MARGIN) for g in gaps)
+
+    def twin(*args):
+        return expr.xreplace(dict(zip(syms, args)))
+
+    return spec.Op(name, arity, twin, reference, spec._broadcast if arity > 1 else spec._same_shape, intervals,
+                   valid=valid, elementwise=True, analytic=not jumps, pole=True, ulps=ulps,
+                   doc=f"{name}, fuzzed against the twin {expr}")
+
+
+def like_op(name: str, like: str, domain: dict[int, spec.Interval]) -> spec.Op:
+    """A spec table entry that borrows op ``like``'s twin, shapes, params, domain and kinks (the
+    domain narrowed to ``domain`` where given)."""
+    try:
+        base = spec.get(like)
+    except KeyError:
+        raise UsageError(f"--like {like!r} is not an op of the spec table; known ops: {', '.join(spec.OPS)}") from None
+    op = dataclasses.replace(base, name=name, doc=f"{name}, fuzzed like {like}: {base.doc}")
+    if not domain:
+        return op
+    bad = [j for j in domain if j >= base.arity]
+    if bad:
+        raise UsageError(f"{like} takes {base.arity} argument(s); the domain names {VARIABLES[bad[0]]}")
+    intervals = tuple(domain.get(j, iv) for j, iv in enumerate(base.draw))
+
+    def valid(*args, const=(), **params):
+        inside = all(np.all(np.asarray(a) >= iv.lo) and np.all(np.asarray(a) <= iv.hi) for a, iv in zip(args, intervals))
+        return inside and (base.valid is None or base.valid(*args, const=const, **params))
+
+    return dataclasses.replace(op, draw=intervals, valid=valid)
+
+
+def valid_fraction(op: spec.Op, points: int = 400, seed: int = 0) -> float:
+    """The fraction of random points of the op's draw intervals where it is valid."""
+    rng = np.random.default_rng(seed)
+    ok = 0
+    for _ in range(points):
+        args = [np.array(rng.uniform(iv.lo, iv.hi)) for iv in op.draw]
+        ok += bool(op.accepts(args, op.defaults()))
+    return ok / points
+
+
+__all__ = ["VARIABLES", "DEFAULT_DOMAIN", "MAX_SLOPE", "MIN_VALID_FRACTION", "parse_twin", "twin_arity",
+           "parse_domain", "twin_op", "like_op", "valid_fraction"]
