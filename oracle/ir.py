@@ -374,12 +374,19 @@ def _render_node(node: Node, args: list[tuple[str, int]], params: dict) -> tuple
     op = spec.get(node.op)
     binds = op.notation.binds or (0,) * len(args)
     texts = [a if p >= least else f"({a})" for (a, p), least in zip(args, binds)]
-    kinds = {p.name: p.kind for p in op.params}
-    shown = {k: spec.format_index(v)[1:-1] if kinds[k] == "index" else _fmt_param(v) for k, v in params.items()}
-    return op.source(node.params).format(*texts, **shown), op.notation.precedence
+    return op.source(node.params).format(*texts, **param_sources(node.op, params)), op.notation.precedence
+
+
+def param_sources(op_name: str, params: dict) -> dict[str, str]:
+    """Python source of a node's params as its op's templates (in formulas and in every backend's
+    reproducer) expect them: an index param as its items (``1:3, 0``, inside the template's
+    brackets), any other param as its repr."""
+    kinds = {p.name: p.kind for p in spec.get(op_name).params}
+    return {k: spec.format_index(v)[1:-1] if kinds.get(k) == "index" else repr(v) for k, v in params.items()}
 
 
 def _fmt_param(v) -> str:
+    """A param as a DOT label shows it (an index with its brackets)."""
     if isinstance(v, tuple) and any(isinstance(i, (slice, tuple)) for i in v):
         return spec.format_index(v)
     return repr(v)
@@ -409,4 +416,4 @@ def values_from_json(data: Mapping[str, Any]) -> dict[str, np.ndarray]:
     return {k: np.asarray(v, dtype=float) for k, v in data.items()}
 
 
-__all__ = ["Composition", "Input", "Node", "Const", "apply_twin", "values_to_json", "values_from_json", "FORMAT"]
+__all__ = ["Composition", "Input", "Node", "Const", "apply_twin", "param_sources", "values_to_json", "values_from_json", "FORMAT"]

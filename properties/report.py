@@ -22,9 +22,8 @@ from typing import Callable
 
 import numpy as np
 
-from trigrad.oracle import spec
 from trigrad.oracle.compare import Judgement
-from trigrad.oracle.ir import Composition, Const, values_to_json
+from trigrad.oracle.ir import Composition, Const, param_sources, values_to_json
 
 from .example import Example
 from .minimize import minimize
@@ -146,15 +145,9 @@ def node_lines(comp: Composition, backend) -> list[tuple[str, str]]:
     for k in live:
         node = comp.nodes[k]
         args = [repr(a.value) if isinstance(a, Const) else names.get(a, a) for a in node.args]
-        params = {p: _param_source(v) for p, v in comp.params(k).items()}
+        params = param_sources(node.op, comp.params(k))
         lines.append((names[f"n{k}"], backend.source(node.op).format(*args, **params)))
     return lines
-
-
-def _param_source(v):
-    if isinstance(v, tuple) and any(isinstance(i, (slice, tuple)) for i in v):
-        return spec.format_index(v)[1:-1]
-    return repr(v)
 
 
 def array_source(v) -> str:
