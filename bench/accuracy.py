@@ -2,7 +2,7 @@
 
 Run: ``python -m bench accuracy [--quick]``. Prints two tables and writes bench/results/accuracy.json.
 
-1. On the fixed benchmark set of bench/numeric_cases.py (309 directional derivatives with exact
+1. On the fixed benchmark set of tests/oracle/numeric_cases.py (309 directional derivatives with exact
    answers from mpmath): median / p99 relative error and evaluations per estimate for trigrad's
    Richardson path and complex step, the textbook eps=1e-4 central difference (DeZero's
    ``numerical_diff``), a torch.autograd.gradcheck-style eps=1e-6 central difference, and
@@ -21,7 +21,7 @@ import statistics
 import numpy as np
 
 from bench.common import table, write_results
-from bench.numeric_cases import BENCHMARK_SEED, accuracy_table
+from tests.oracle.numeric_cases import BENCHMARK_SEED, accuracy_table
 from trigrad.oracle import numeric
 from trigrad.oracle.symbolic import Oracle
 

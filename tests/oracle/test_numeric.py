@@ -1,5 +1,5 @@
 """Tests of the numeric oracle (oracle/numeric.py): the issue's accuracy targets on the fixed
-benchmark set (bench/numeric_cases.py), its error estimates, the complex step, second differences,
+benchmark set (tests/oracle/numeric_cases.py), its error estimates, the complex step, second differences,
 and the API's contracts (budgets, max_step, functions that fail).
 """
 from __future__ import annotations
@@ -10,7 +10,7 @@ import mpmath
 import numpy as np
 import pytest
 
-from bench.numeric_cases import MpNS, format_table, numeric_benchmark_cases, run_method, run_second, summarize
+from numeric_cases import MpNS, format_table, numeric_benchmark_cases, run_method, run_second, summarize
 from trigrad.oracle.numeric import Estimate, derivative, directional, second_directional
 
 # --- targets ----------------------------------------------------------------------------------------

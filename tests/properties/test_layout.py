@@ -90,3 +90,19 @@ def test_the_oracle_and_the_core_never_import_properties():
     for folder in ("oracle", "autograd"):
         for path in (ROOT / folder).rglob("*.py"):
             assert "trigrad.properties" not in path.read_text(), path
+
+
+def test_tests_do_not_depend_on_the_benchmarks():
+    """Tests import no module of bench/ (the benchmarks import shared catalogues from the package or
+    from tests/, never the other way round); only tests/bench/, the benchmarks' own smoke tests, do."""
+    tests = ROOT / "tests"
+    offenders = []
+    for path in sorted(tests.rglob("*.py")):
+        if path.is_relative_to(tests / "bench"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            offenders += [f"{path.relative_to(ROOT)}:{node.lineno} imports {n}"
+                          for n in names if n == "bench" or n.startswith("bench.")]
+    assert not offenders, offenders
