@@ -2,7 +2,8 @@
 
 dev (default): a modest budget with the example database on, so a failure found once is replayed
 first next time. ci: deterministic (derandomized, no database, no deadline); chosen automatically
-when the CI environment variable is set. thorough: a large budget, database on.
+when the CI environment variable is set (to anything but an off value: ``CI=false`` is not CI).
+thorough: a large budget, database on.
 """
 
 import os
@@ -28,9 +29,18 @@ settings.register_profile("ci", max_examples=CI_EXAMPLES, derandomize=True, data
 settings.register_profile("thorough", max_examples=THOROUGH_EXAMPLES, **_common)
 
 
+# Values of the CI variable that switch it off (some setups export CI=false outside CI).
+CI_OFF = frozenset({"", "0", "false", "no", "off"})
+
+
+def in_ci() -> bool:
+    """Whether the CI environment variable is set, to anything but an off value (case ignored)."""
+    return os.environ.get(CI, "").strip().lower() not in CI_OFF
+
+
 def load_default():
-    """Load ``ci`` when the CI environment variable is set, else ``dev``."""
-    settings.load_profile("ci" if os.environ.get(CI) else "dev")
+    """Load ``ci`` when running in CI (``in_ci``), else ``dev``."""
+    settings.load_profile("ci" if in_ci() else "dev")
 
 
 load_default()

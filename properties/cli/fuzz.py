@@ -15,7 +15,7 @@ from trigrad.oracle import spec
 
 from ..errors import UsageError
 from ..fuzzing.campaign import DEFAULT_MAX_EXAMPLES, open_database, progress_line, random_seed
-from ..fuzzing.sandbox import DEFAULT_TIMEOUT
+from ..fuzzing.sandbox import DEFAULT_TIMEOUT, MAX_TIMEOUT, check_timeout
 from ..fuzzing.twin import DEFAULT_DOMAIN
 from ..fuzzing.workers import Job, outcome_data, run_workers
 from .common import Progress, backend, fail_usage, positive
@@ -46,7 +46,7 @@ def add_parser(sub):
     f.add_argument("--database", default=None, metavar="URL",
                    help="example database: a directory (default .hypothesis/examples), redis://HOST:PORT, or none")
     f.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="S",
-                   help=f"seconds one example may take before it counts as a hang (default {DEFAULT_TIMEOUT:g})")
+                   help=f"seconds one example may take before it counts as a hang (default {DEFAULT_TIMEOUT:g}, at most {MAX_TIMEOUT:g})")
     f.add_argument("--ulps", type=float, default=None, metavar="N",
                    help=f"rounding allowance of the function, in ulps (default {spec.ULPS_LIBM})")
     f.add_argument("--json", default=None, metavar="FILE", help="also write the outcome as JSON")
@@ -61,7 +61,7 @@ def _job(args) -> Job:
     positive(args.seconds, "--seconds")
     if args.max_examples is not None and args.max_examples < 1:
         raise UsageError(f"--max-examples must be at least 1, got {args.max_examples}")
-    positive(args.timeout, "--timeout")
+    check_timeout(args.timeout, "--timeout")
     return Job(args.target, args.backend, args.sympy, args.like, tuple(args.domain), args.ulps, args.max_examples,
                args.seconds, args.timeout, args.database)
 

@@ -6,7 +6,7 @@ import hypothesis
 
 from ..backends import resolve
 from .campaign import run
-from .sandbox import DEFAULT_TIMEOUT
+from .sandbox import DEFAULT_TIMEOUT, check_timeout
 from .target import make_target, valid_or_fail, where_defined
 
 EXAMPLES_PER_CELL = 10  # fuzz() under pytest: the profile's budget per cell, times this
@@ -25,6 +25,7 @@ def fuzz(obj, *, sympy: str | None = None, like: str | None = None, domain=None,
     fails the test with the minimal counterexample's report. Bad arguments raise UsageError at once,
     when the module defining the test is imported.
     """
+    timeout = check_timeout(timeout)
     base = resolve(backend)
     target = make_target(obj, base, sympy=sympy, like=like, domain=domain,
                          where=where_defined(obj), ulps=ulps)

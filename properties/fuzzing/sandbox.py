@@ -5,11 +5,27 @@ reported with where the code was stuck."""
 from __future__ import annotations
 
 import contextlib
+import math
 import signal
 import threading
 import traceback
 
+from ..errors import UsageError
+
 DEFAULT_TIMEOUT = 10.0  # seconds one call of the fuzzed code may take before it counts as a hang
+# The longest time limit accepted: a day. setitimer overflows near 2**63 microseconds, and a limit
+# that never expires in a campaign is no limit (None says that).
+MAX_TIMEOUT = 86400.0
+
+
+def check_timeout(timeout: float | None, what: str = "timeout") -> float | None:
+    """``timeout`` if it is None or a finite number of seconds in (0, MAX_TIMEOUT], else UsageError."""
+    if timeout is None:
+        return None
+    if not isinstance(timeout, (int, float)) or not math.isfinite(timeout) or not 0 < timeout <= MAX_TIMEOUT:
+        raise UsageError(f"{what} must be a number of seconds above 0 and at most {MAX_TIMEOUT:g} (a day), "
+                         f"got {timeout!r}")
+    return float(timeout)
 
 
 class UserCodeError(Exception):
@@ -86,4 +102,4 @@ def guarded(label: str, method):
     return call
 
 
-__all__ = ["DEFAULT_TIMEOUT", "UserCodeError", "ExampleTimeout", "Clock", "CLOCK", "guarded"]
+__all__ = ["DEFAULT_TIMEOUT", "MAX_TIMEOUT", "check_timeout", "UserCodeError", "ExampleTimeout", "Clock", "CLOCK", "guarded"]

@@ -18,6 +18,7 @@ import pytest
 import trigrad.autograd as F
 from trigrad.properties import fuzzing
 from trigrad.properties.backends import resolve
+from trigrad.properties.errors import UsageError
 from trigrad.properties.cli import main
 from trigrad.properties.fuzzing import campaign as fuzz_campaign
 
@@ -206,11 +207,25 @@ def fuzz_cli(*argv, capsys):
      "not a properties.backends.Backend"),
     ([f"{CATALOGUE}:Sinh", "--sympy", "sinh(x)", "--workers", "0"], "--workers must be at least 1"),
     ([f"{CATALOGUE}:SINH", "--sympy", "sinh(x)"], "is a dict"),
+    # the time limit is finite and at most a day (setitimer overflowed on inf and 1e300, and the
+    # OverflowError was reported as the fuzzed function's)
+    *[([f"{CATALOGUE}:Sinh", "--sympy", "sinh(x)", "--timeout", t], "--timeout must be a number of seconds above 0")
+      for t in ("inf", "1e300", "nan", "0", "-1", "86401")],
 ])
 def test_bad_usage_is_one_line_and_exit_2(argv, says, capsys):
     code, out, err = fuzz_cli(*argv, capsys=capsys)
     assert code == 2
     assert says in err and err.count("\n") == 1, err
+
+
+@pytest.mark.parametrize("timeout", [float("inf"), 1e300, float("nan"), 0, -1.0, "10"])
+def test_fuzz_refuses_a_time_limit_that_is_not_a_finite_number_of_seconds_up_to_a_day(timeout):
+    with pytest.raises(UsageError, match="timeout must be a number of seconds above 0 and at most 86400"):
+        fuzzing.fuzz(catalogue.Sinh, sympy="sinh(x)", timeout=timeout)
+
+
+def test_a_day_is_the_longest_time_limit():
+    assert callable(fuzzing.fuzz(catalogue.Sinh, sympy="sinh(x)", timeout=86400))
 
 
 def test_cli_exits_0_with_a_summary_when_nothing_is_found(capsys, tmp_path):
