@@ -284,7 +284,8 @@ class Op:
     value_scale: Callable[..., np.ndarray] | None = None
     jacobian_scale: Callable[..., np.ndarray] | None = None
     # hessian_scale(float args, float output, **params): the size of the terms a conventional
-    # second-derivative formula adds, where the twin's own Hessian does not show them: one value per
+    # second-derivative formula adds, where the twin's own Hessian does not show them and they exceed
+    # the floor every op gets (the first derivative's terms, symbolic._hessian_floor): one value per
     # output element for elementwise ops, a dense (output size, input size, input size) array for
     # array ops.
     hessian_scale: Callable[..., np.ndarray] | None = None
@@ -781,46 +782,6 @@ def _sigmoid_jacobian_scale(args, out):
     return np.diag(y * (1 + y))
 
 
-# Second derivatives of unary elementwise ops, the same way: from the float output, the size of the
-# terms a conventional implementation adds up (elementwise, one value per output element).
-
-
-def _tanh_hessian_scale(args, out):
-    # JAX's tanh'' is ((1 - y) - (1 + y)) (1 - y)(1 + y): a difference of two O(1) numbers, so an
-    # absolute error ~u near 0 where tanh'' = -2y(1 - y**2) is small.
-    y = np.abs(out)
-    return 2 * (1 + y) * (1 - y * y)
-
-
-def _sigmoid_hessian_scale(args, out):
-    # (1 - 2y) y (1 - y): the bracket cancels near y = 1/2 (PyTorch).
-    y = np.abs(out)
-    return (1 + 2 * y) * y * (1 + y)
-
-
-def _logsumexp_hessian_scale(args, out, axis=None, keepdims=False):
-    # The Hessian of a slice is diag(s) - s s^T (s its softmax), which implementations reach by
-    # differentiating s = e**(x - lse(x)) again: terms of size s_i (delta_ij + s_j) that cancel. Over
-    # one element (a 0-d input, or an axis of length one) sympy simplifies the twin to x and sees no
-    # Hessian at all, yet PyTorch computes 1 - 1 there and loses anything smaller added on the way.
-    (x,) = args
-    x = np.asarray(x, dtype=float)
-    axes = normalize_axis(axis, x.ndim)
-    s = np.exp(x - _np_logsumexp(x, axis=axis, keepdims=True)).ravel()
-    if x.ndim:
-        index = np.indices(x.shape)
-        kept = [1 if a in axes else n for a, n in enumerate(x.shape)]
-        for a in axes:
-            index[a] = 0
-        row = np.ravel_multi_index(tuple(index), kept).ravel()  # the output entry of each input entry
-    else:
-        row, kept = np.zeros(1, dtype=int), [1]
-    i, j = np.nonzero(row[:, None] == row[None, :])
-    size = np.zeros((int(np.prod(kept)), s.size, s.size))
-    size[row[i], i, j] = s[i] * (i == j) + s[i] * s[j]
-    return size
-
-
 # The softmax family needs its entry for another reason: over an axis of length one sympy simplifies
 # the twin to a constant (log(e**x) = x), its Jacobian vanishes identically and has no formula to
 # measure, while implementations still compute s - s (softmax's s (delta - s), log_softmax's
@@ -916,10 +877,10 @@ def _entries():
           edges=((1.0,), (1e6,)), extent=(_ALL_POS,), doc="natural log, x > 0"),
         E("sqrt", 1, sympy.sqrt, np.sqrt, _same_shape, (_POS,), valid=_positive, pole=True, ulps=ULPS_EXACT,
           extent=(_ALL_POS,), doc="square root, x > 0"),
-        E("tanh", 1, sympy.tanh, np.tanh, _same_shape, (_S,), hessian_scale=_tanh_hessian_scale,
+        E("tanh", 1, sympy.tanh, np.tanh, _same_shape, (_S,),
           edges=((-20.0,), (20.0,)), extent=(Interval(-400.0, 400.0),), doc="hyperbolic tangent"),
         E("sigmoid", 1, lambda x: 1 / (1 + sympy.exp(-x)), _np_sigmoid, _same_shape, (Interval(-6.0, 6.0),),
-          jacobian_scale=_sigmoid_jacobian_scale, hessian_scale=_sigmoid_hessian_scale, edges=((-40.0,), (-20.0,), (20.0,), (40.0,)),
+          jacobian_scale=_sigmoid_jacobian_scale, edges=((-40.0,), (-20.0,), (20.0,), (40.0,)),
           extent=(Interval(-750.0, 750.0),), doc="logistic sigmoid 1 / (1 + e ** -x)"),
         E("softplus", 1, lambda x: sympy.log(1 + sympy.exp(x)), _np_softplus, _same_shape,
           (Interval(-6.0, 6.0),), edges=((-40.0,), (-20.0,), (25.0,), (40.0,)), extent=(Interval(-750.0, 750.0),),
@@ -999,7 +960,7 @@ def _entries():
           sweeps=(ArraySweep(((None, 0.0),), _SOFTMAX_TAILS, pick=(0,)),), doc="x - logsumexp(x) over an axis"),
         E("logsumexp", 1, _sym_logsumexp, _np_logsumexp, _reduce_shape, (_S,), elementwise=False,
           params=(Param("axis", "axis"), Param("keepdims", "keepdims", False)),
-          ulps=lambda s, p: _reduction_ulps(s, p), hessian_scale=_logsumexp_hessian_scale,
+          ulps=lambda s, p: _reduction_ulps(s, p),
           sweeps=(ArraySweep(((None, 0.0),), _SOFTMAX_TAILS),), doc="log(sum(e ** x)) over axes"),
         E("mean_squared_error", 2, _sym_mse, lambda a, b: np.mean((a - b) ** 2), _mse_shape, (_S, _S),
           elementwise=False, distinct_args=True, ulps=lambda s, p: int(np.prod(s[0])) + ULPS_EXACT + 1,

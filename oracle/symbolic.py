@@ -585,6 +585,33 @@ def _dense_jacobian(blocks, values, variables, n_out, sizes) -> dict:
     return J
 
 
+def _hessian_floor(op: spec.Op, params: dict, args: list, terms: dict, Hmag: dict, n_out: int, sizes: list):
+    """Raise the size of each argument's second derivative (``Hmag[(j, j)]``, entry (i, p, p)) to at
+    least the size of the terms of its first derivative ``terms[j]`` (entry (i, p)) over the distance
+    on which that derivative changes: one unit, or the distance to the op's nearest kink where that is
+    shorter. Updates ``Hmag`` in place.
+
+    A correct library may compute a first derivative by any formula whose terms are that large, and
+    its second derivative by differentiating that formula: HIPS autograd's abs' is x / |x|, whose
+    derivative 1/|x| - x sign(x)/x**2 is 0 with rounding of size 1/|x|; a library that computes
+    e**x as 2**(x / ln 2) differentiates it as (g ln 2)(1 / ln 2), and softmax over an axis of length
+    one (exactly 1, its Hessian exactly 0) keeps that rounding of terms of size s. Where the exact
+    Hessian is 0 or cancels, this floor is the rounding such a formula leaves; elsewhere the twin's
+    own Hessian is at least as large and the floor changes nothing."""
+    reach = np.ones(n_out)
+    if op.kink is not None:  # per output element; at the kink itself (0) the point is never judged
+        distance = np.asarray(op.kink.distance(*args, **params), dtype=float).ravel()
+        if distance.size != n_out:  # one distance for the whole op (a reduction's ties)
+            distance = np.full(n_out, np.min(distance, initial=1.0))
+        reach = np.clip(distance, TINY[U64], 1.0)
+    for j, T in terms.items():
+        if sizes[j] == 0 or n_out == 0:
+            continue
+        block = Hmag.setdefault((j, j), np.zeros((n_out, sizes[j], sizes[j])))
+        i, p = np.nonzero(T)
+        block[i, p, p] = np.maximum(block[i, p, p], T[i, p] / reach[i])
+
+
 def _hessian_error(op: spec.Op, params: dict, loc: _Local, Hmag: dict, kappa: float, E: list, args_f: list,
                    out_f: np.ndarray, shape0: tuple) -> dict:
     """The error coefficients of a node's Hessian blocks ``Hmag`` (the size of the terms their formulas
@@ -629,7 +656,9 @@ class _ErrorModel:
       JVP        T_n = sum_j J_j T_j + dJ_j |t_j|
       HVP        the same recurrences on forward-over-reverse: D_j += J_j^T D_n + dJ_j^T |dabar_n|
                  + (G_n, |abar_n|) through H_jm |t_m|, with H's own error dH = kappa H + |T3| E for
-                 elementwise ops (T3 their exact third derivatives), (kappa + max E) H for array ops.
+                 elementwise ops (T3 their exact third derivatives), (kappa + max E) H for array ops,
+                 where |H| is at least the size of J's terms over the distance J changes on (see
+                 _hessian_floor): H = 0 computed as 1/|x| - 1/|x| is not exact.
 
     A correct implementation is then within SAFETY * u * coefficient of the exact value. This is the
     textbook a-priori bound with the example's exact derivatives in place of worst cases, so it
@@ -678,6 +707,9 @@ class _ErrorModel:
         else:
             S = {j: Jmag[j] + sum((H[(j, m)] @ a[m] for m in J if (j, m) in H), np.zeros_like(J[j])) for j in J}
         dJ = {j: kappa * S[j] + sum((H[(j, m)] @ E[m] for m in J if (j, m) in H), np.zeros_like(J[j])) for j in J}
+        consts = [np.asarray(c.value, dtype=float) if r is None else f for r, c, f in zip(refs, node.args, args_f)]
+        terms = {0: S[0]} if op.jacobian_scale is not None else Jmag
+        _hessian_floor(op, params, consts, terms, Hmag, n_out, sizes)
         dH = _hessian_error(op, params, loc, Hmag, kappa, E, args_f, out_f, shapes[0] if shapes else ())
         return _NodeError(refs, J, H, dJ, dH)
 
@@ -745,7 +777,7 @@ class _ErrorModel:
                 for m in nd.J:
                     if (j, m) not in nd.H and (j, m) not in nd.dH:
                         continue
-                    # H may vanish where a conventional formula still has an error (hessian_scale)
+                    # H may vanish where a library's formula still has an error (_hessian_floor)
                     Hjm = nd.H.get((j, m), np.zeros_like(nd.dH.get((j, m), 0.0)))
                     tm = np.abs(t[nd.refs[m]])
                     Tm = T[nd.refs[m]]

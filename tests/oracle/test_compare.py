@@ -283,8 +283,9 @@ def test_broadcast_to_backward_sums_its_copies():
 def test_logsumexp_second_order_allows_the_conventional_cancellation():
     """Over one element logsumexp's twin simplifies to x (no Hessian), but implementations
     differentiate s = e**(x - lse(x)) again and compute 1 - 1: PyTorch's HVP of lse(x) + sin(x) at
-    x = 6e-28 is 0, the exact -6e-28 lost to rounding next to terms of size 1. The spec's
-    hessian_scale gives those terms their size; a real error is still caught."""
+    x = 6e-28 is 0, the exact -6e-28 lost to rounding next to terms of size 1. The error model's
+    floor for second derivatives (the size of the first derivative's terms) allows it; a real error
+    is still caught."""
     comp = Composition([Input("x0", ())], [Node("logsumexp", ("x0",), {"axis": None, "keepdims": False}),
                                            Node("sin", ("x0",)), Node("add", ("n0", "n1"))])
     x = np.array(float.fromhex("0x1.8786020000000p-91"))
