@@ -1,7 +1,8 @@
 """``trigrad report``: one self-contained HTML page from the JSON of ``trigrad check`` and
 ``trigrad accuracy`` runs.
 
-The page has the conformance tables of every checked backend side by side, every counterexample
+The page has the op x library matrix (when several backends were checked), the conformance tables of
+every checked backend side by side, the findings grouped by cause, every counterexample
 (formula, verdict, inputs and the reproducer), the accuracy summary (median and max ULP error per op,
 derivative and backend), the accuracy findings, and per op a plot of ULP error against x with one
 line per backend. Plots are PNGs drawn by matplotlib (the optional ``plot`` extra) and embedded as
@@ -16,7 +17,7 @@ import html
 import json
 import os
 
-from . import accuracy, suite
+from . import accuracy, matrix, suite
 from .errors import UsageError
 from .plots import has_matplotlib, plot_png, sweeps_by_label
 
@@ -131,6 +132,54 @@ def counterexamples_html(checks: list[dict]) -> str:
     return "\n".join(out) or '<p class="note">No counterexamples.</p>'
 
 
+MATRIX_CLASS = {"finding": "fail", "error": "error", "known": "known", "pass": "pass", "unsupported": "unsup",
+                "not reached": "none"}
+
+
+def matrix_html(checks: list[dict]) -> str:
+    """The op x library table (``properties.matrix``): one cell per op and library, failing
+    properties named."""
+    m = matrix.build(checks)
+    libs = [lib["backend"] for lib in m["libraries"]]
+    head = "".join(f"<th>{_e(lib)}</th>" for lib in libs)
+    body = []
+    for op in m["ops"]:
+        tds = []
+        for lib in libs:
+            entry = m["table"][op].get(lib)
+            cls = MATRIX_CLASS[entry["outcome"]] if entry else ""
+            tds.append(f'<td class="{cls}">{_e(matrix.mark(entry))}</td>')
+        body.append(f"<tr><th>{_e(op)}</th>{''.join(tds)}</tr>")
+    counts = "".join(f"<li>{_e(lib['backend'])}: {lib['examples']:,} examples, {lib['seconds']:.0f} s, "
+                     + _e(", ".join(f"{n} {k}" for k, n in m["counts"][lib["backend"]].items() if n)) + "</li>"
+                     for lib in m["libraries"])
+    return f'<table class="matrix"><tr><th>op</th>{head}</tr>{"".join(body)}</table><ul>{counts}</ul>'
+
+
+def findings_html(checks: list[dict]) -> str:
+    """Each check run's findings grouped by cause: the wrong op, the cells it fails, the smallest
+    counterexample and what running its reproducer showed."""
+    out = []
+    for doc in checks:
+        for f in doc.get("findings", []):
+            r, run = f.get("report") or {}, f.get("reproducer_run") or {}
+            cells = ", ".join(f"{c['property']}[{c['op']}]" for c in f["cells"])
+            rows = [("cells", _e(f"{len(f['cells'])}: {cells}"))]
+            if f.get("node"):
+                rows.append(("named by", _e(f"checking each node alone: {f['node']} ({f['op']}) fails "
+                                            f"{f['local_property']} by itself")))
+            if r:
+                rows.append(("counterexample", f"<code>{_e(r['formula'])}</code> ({_e(r['property'])})"))
+            if run:
+                cls = {"reproduced": "pass", "not reproduced": "fail"}.get(run["status"], "")
+                state = "trigrad error: does not reproduce" if run["status"] == "not reproduced" else run["status"]
+                rows.append(("reproducer run", f'<span class="{cls}">{_e(state)}</span>: {_e(run["detail"])}'))
+            out.append(f'<div class="finding"><h3>{_e(doc["backend"])}: {_e(f["title"])}</h3><table>'
+                       + "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows) + "</table>"
+                       + (f"<pre>{_e(r['reproducer'])}</pre>" if r else "") + "</div>")
+    return "\n".join(out) or '<p class="note">No findings.</p>'
+
+
 def _grade(v) -> str:
     if v is None:
         return "none"
@@ -189,10 +238,16 @@ def render(checks: list[dict], runs: list[dict], *, plots: bool | None = None, s
              f"<style>{CSS}</style></head><body><h1>trigrad report</h1>"]
     if sources:
         parts.append(f'<p class="note">From {", ".join(_e(os.path.basename(s)) for s in sources)}.</p>')
+    if len(checks) > 1:
+        parts.append('<h2 id="matrix">Matrix</h2><p class="note">Rows: ops; columns: libraries; FAIL names the '
+                     'failing properties.</p>')
+        parts.append(matrix_html(checks))
     if checks:
         parts.append('<h2 id="conformance">Conformance</h2>'
                      '<p class="note">Rows: ops; columns: properties (see trigrad check --help).</p>')
         parts.append(conformance_html(checks))
+        parts.append('<h2 id="findings">Findings by cause</h2>')
+        parts.append(findings_html(checks))
         parts.append('<h2 id="counterexamples">Counterexamples</h2>')
         parts.append(counterexamples_html(checks))
     if runs:
@@ -209,4 +264,4 @@ def render(checks: list[dict], runs: list[dict], *, plots: bool | None = None, s
     return "\n".join(parts)
 
 
-__all__ = ["load", "render", "conformance_html", "counterexamples_html", "accuracy_html", "plots_html"]
+__all__ = ["load", "render", "conformance_html", "counterexamples_html", "matrix_html", "findings_html", "accuracy_html", "plots_html"]

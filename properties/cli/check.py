@@ -1,7 +1,9 @@
 """``trigrad check``: run the property suites against a backend and print the conformance table.
 
 Rows: ops, plus a row of compositions mixing all of them; columns: properties; cells: pass, FAIL,
-unsupported, n/a, or not reached; then every minimal counterexample. Exit status: 0 when nothing
+unsupported, n/a, or not reached; then the findings grouped by cause (``properties.findings``: the op
+that is wrong, the cells it fails, whether its reproducer shows it in a fresh interpreter), then every
+minimal counterexample. Exit status: 0 when nothing
 failed, 1 when something did (a stale known difference included), 2 on bad usage.
 
 Without --seconds every cell runs the Hypothesis profile's budget of examples (profile ``dev`` by
@@ -16,7 +18,7 @@ import time
 
 from hypothesis import settings
 
-from .. import known, suite
+from .. import findings, known, suite
 from ..errors import UsageError
 from ..minimize import Deadline
 from .common import Progress, backend, fail_usage, load_profile, positive
@@ -38,6 +40,8 @@ def add_parser(sub):
     c.add_argument("--properties", default=None, metavar="NAME,...",
                    help=f"only these columns: {', '.join(suite.PROPERTIES)}")
     c.add_argument("--quiet", action="store_true", help="no progress line")
+    c.add_argument("--no-reproduce", action="store_true",
+                   help="do not run each finding's reproducer in a fresh interpreter")
     return c
 
 
@@ -100,6 +104,12 @@ def command(args) -> int:
     print(f"\n{examples} examples, {sum(c.status == 'pass' for c in cells.values())} cells passed, "
           f"{len(failed)} failed, {sum(c.status.startswith('unsupported') for c in cells.values())} unsupported, "
           f"{sum(c.status == 'not reached' for c in cells.values())} not reached")
+    found = findings.group(b, [(c.prop, c.op, c.report) for c in failed if c.report],
+                           verify_reproducers=not args.no_reproduce)
+    if found:
+        print(f"\n{len(found)} findings by cause:")
+    for f in found:
+        print(f.text())
     for c in failed:
         print(f"\n--- {c.prop} / {c.op} ---")
         print(c.report.text() if c.report else f"trigrad error: {c.error}")
@@ -113,6 +123,7 @@ def command(args) -> int:
         data = {"backend": b.describe(), "profile": profile, "seconds": elapsed, "examples": examples,
                 "properties": props, "rows": rows,
                 "stale_known_differences": [str(e) for e in stale],
+                "findings": [f.to_json() for f in found],
                 "cells": [{"property": c.prop, "op": c.op, "status": c.status, "examples": c.examples,
                            "seconds": c.seconds, "error": c.error or None,
                            "report": c.report.to_json() if c.report else None} for c in cells.values()]}

@@ -1,0 +1,111 @@
+"""The conformance matrix: one row per op, one column per library, from ``trigrad check`` runs.
+
+Each library's check run has a cell per (property, op); the matrix folds an op's cells into one
+outcome per library:
+
+============  ====================================================================================
+finding       some property fails for the op (the failing properties are named)
+error         trigrad could not judge some property (its own error; named like failures)
+known         every failure is a known difference of the library (its known-differences file)
+pass          every property that ran passes
+unsupported   the library has no such op (or none of the properties could run for it)
+not reached   the run's time ran out before any of the op's cells
+============  ====================================================================================
+
+``build`` takes the JSON documents of ``trigrad check --json`` (one per library) and returns the
+matrix as a JSON-ready dict; ``text`` writes it as a table; the findings grouped by cause come with
+each library's document (``properties.findings``).
+"""
+
+from __future__ import annotations
+
+from . import suite
+
+OUTCOMES = ("finding", "error", "known", "pass", "unsupported", "not reached")
+MARKS = {"finding": "FAIL", "error": "ERROR", "known": "known", "pass": "pass", "unsupported": "unsup",
+         "not reached": "-"}
+
+
+def outcome(statuses: dict[str, str]) -> tuple[str, list[str]]:
+    """One op's outcome for one library from its cells' statuses (property -> status), and the
+    properties that make it so (failing, erring or known ones; none for pass and unsupported)."""
+    by = {kind: [p for p, s in statuses.items() if s == kind] for kind in ("fail", "error", "known", "pass")}
+    if by["fail"]:
+        return "finding", by["fail"]
+    if by["error"]:
+        return "error", by["error"]
+    if by["known"]:
+        return "known", by["known"]
+    if by["pass"]:
+        return "pass", []
+    if statuses and all(s.startswith(("unsupported", "n/a")) for s in statuses.values()):
+        return "unsupported", []
+    return "not reached", []
+
+
+def build(checks: list[dict]) -> dict:
+    """The matrix of several check documents (``trigrad check --json``), one column per document.
+
+    Returns {"trigrad": "matrix", "libraries": [...], "ops": [...], "table": {op: {library:
+    {"outcome", "properties"}}}, "findings": {library: [...]}, "counts": {library: {outcome: n}}}."""
+    libraries, ops, table, found, counts = [], [], {}, {}, {}
+    for doc in checks:
+        lib = doc["backend"]
+        if lib in libraries:
+            raise ValueError(f"two check runs of {lib}; the matrix takes one per library")
+        libraries.append(lib)
+        cells: dict[str, dict[str, str]] = {}
+        for c in doc["cells"]:
+            cells.setdefault(c["op"], {})[c["property"]] = c["status"]
+        for op in doc["rows"]:
+            if op not in ops:
+                ops.append(op)
+            result, props = outcome(cells.get(op, {}))
+            table.setdefault(op, {})[lib] = {"outcome": result, "properties": props}
+        found[lib] = doc.get("findings", [])
+        counts[lib] = {k: sum(1 for op in doc["rows"] if table[op][lib]["outcome"] == k) for k in OUTCOMES}
+    ops.sort(key=lambda op: op == suite.ALL_OPS)  # the mixed row last, as in each check's table
+    return {"trigrad": "matrix", "ops": ops, "table": table, "findings": found, "counts": counts,
+            "libraries": [{"backend": d["backend"], "profile": d.get("profile"), "examples": d.get("examples", 0),
+                           "seconds": d.get("seconds", 0.0)} for d in checks]}
+
+
+def mark(entry: dict | None) -> str:
+    """A matrix cell as text: pass, unsup, -, known, or FAIL / ERROR with the properties named."""
+    if entry is None:
+        return ""
+    text = MARKS[entry["outcome"]]
+    return f"{text} ({', '.join(entry['properties'])})" if entry["outcome"] in ("finding", "error") else text
+
+
+def text(matrix: dict) -> str:
+    """The matrix as a text table (ops down, libraries across), then a count line per library."""
+    libs = [lib["backend"] for lib in matrix["libraries"]]
+    rows = [[op] + [mark(matrix["table"][op].get(lib)) for lib in libs] for op in matrix["ops"]]
+    head = ["op"] + libs
+    widths = [max(len(r[k]) for r in rows + [head]) for k in range(len(head))]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(head, widths)).rstrip()]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    lines.append("")
+    for lib in matrix["libraries"]:
+        n = matrix["counts"][lib["backend"]]
+        lines.append(f"{lib['backend']}: {lib['examples']:,} examples, {lib['seconds']:.0f} s, "
+                     + ", ".join(f"{n[k]} {k}" for k in OUTCOMES if n[k]))
+    return "\n".join(lines)
+
+
+def findings_text(matrix: dict) -> str:
+    """Each library's findings grouped by cause, one line each with the cells they fill."""
+    lines = []
+    for lib, found in matrix["findings"].items():
+        for f in found:
+            run = f.get("reproducer_run") or {}
+            state = {"reproduced": "reproducer shows it", "not reproduced": "trigrad error: the reproducer does not "
+                     "show it", "not checked": "reproducer not checked"}.get(run.get("status"), "reproducer not run")
+            cells = ", ".join(f"{c['property']}[{c['op']}]" for c in f["cells"])
+            n = len(f["cells"])
+            lines.append(f"{lib}: {f['title']} ({n} cell{'s' if n != 1 else ''}: {cells}; {state})")
+    return "\n".join(lines)
+
+
+__all__ = ["build", "text", "findings_text", "outcome", "mark", "OUTCOMES"]
