@@ -28,6 +28,7 @@ import numpy as np
 
 from trigrad.oracle.ir import Composition, Const, Input, Node
 
+from .backends import Backend
 from .example import Example
 from .report import Failure, Report
 from .suite import PROPERTIES, status
@@ -225,7 +226,7 @@ def verify(report: Report, *, timeout: float = REPRODUCER_TIMEOUT) -> Reproducti
     wrong number the check saw at the failing element (within the allowed error of it, and outside
     the allowed error of exact), or the exception the check saw."""
     j = report.judgement
-    exception = re.match(r"the backend raised (\w+)", report.detail or "") if j is None else None
+    exception = re.match(r"the backend raised ([\w.]+)", report.detail or "") if j is None else None
     label = None
     if j is not None and j.autograd is not None and j.exact is not None and j.bound is not None:
         words = (j.what or "").split(" wrt ")
@@ -234,11 +235,15 @@ def verify(report: Report, *, timeout: float = REPRODUCER_TIMEOUT) -> Reproducti
             label = template.format(words[-1])
     if label is None and exception is None:
         return Reproduction("not checked", "the failure is neither a number the reproducer prints nor an exception")
+    method = "hvp_source" if report.prop == "hvp" else "vjp_source"
+    if getattr(type(report.backend), method) is getattr(Backend, method):
+        return Reproduction("not checked", f"the adapter writes no reproducer of its own (Backend.{method})")
     rc, out, err, printed = run_reproducer(report.reproducer(), timeout=timeout)
     tail = (out + err)[-2000:]
     if exception is not None:
         last = err.strip().splitlines()[-1] if err.strip() else ""
-        if rc != 0 and last.startswith(exception.group(1)):
+        raised = last.split(":")[0].split(".")[-1]
+        if rc != 0 and raised == exception.group(1).split(".")[-1]:
             return Reproduction("reproduced", f"it raises {last}", tail)
         return Reproduction("not reproduced", f"the check saw {exception.group(1)}; the reproducer "
                             + (f"raised {last}" if rc != 0 else "ran without an error"), tail)

@@ -13,6 +13,7 @@ import pytest
 
 from trigrad.oracle.ir import Composition, Input, Node
 from trigrad.properties import findings, html_report, matrix, planted, suite
+from trigrad.properties.backends import Backend
 from trigrad.properties.backends.builtin import Builtin
 from trigrad.properties.cli import main
 from trigrad.properties.example import Example
@@ -96,6 +97,18 @@ def test_a_reproducer_that_does_not_reproduce_is_trigrads_error():
     # and with the snippet fixed to show what the adapter runs, it does
     b.source = lambda name: "(F.exp({0}) * (1 + 1e-6))" if name == "exp" else Hidden.source(b, name)
     assert findings.verify(finding.report).status == "reproduced"
+
+
+def test_an_adapter_without_a_reproducer_of_its_own_is_not_checked():
+    """The protocol's default snippet only says where to compute the gradient: nothing to run."""
+
+    class Unwritten(Hidden):
+        vjp_source = Backend.vjp_source
+
+    b = Unwritten()
+    fail = failure(b, "vjp", "exp", Composition([Input("x0", (2,))], [Node("exp", ("x0",))]), {"x0": X}, cotangent=CT)
+    run = findings.verify(fail[2])
+    assert run.status == "not checked" and "Backend.vjp_source" in run.detail
 
 
 def test_patterns_take_numbers_out():
