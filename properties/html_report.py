@@ -151,7 +151,7 @@ def matrix_html(checks: list[dict]) -> str:
             tds.append(f'<td class="{cls}">{_e(matrix.mark(entry))}</td>')
         body.append(f"<tr><th>{_e(op)}</th>{''.join(tds)}</tr>")
     counts = "".join(f"<li>{_e(lib['backend'])}: {lib['examples']:,} examples, {lib['seconds']:.0f} s, "
-                     + _e(", ".join(f"{n} {k}" for k, n in m["counts"][lib["backend"]].items() if n)) + "</li>"
+                     + _e(", ".join(f"{n} {matrix.COUNTED[k]}" for k, n in m["counts"][lib["backend"]].items() if n)) + "</li>"
                      for lib in m["libraries"])
     return f'<table class="matrix"><tr><th>op</th>{head}</tr>{"".join(body)}</table><ul>{counts}</ul>'
 

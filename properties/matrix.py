@@ -22,6 +22,9 @@ from __future__ import annotations
 from . import suite
 
 OUTCOMES = ("finding", "error", "known", "pass", "unsupported", "not reached")
+# How the count line of a library names each outcome ("3 failing, 30 pass, 2 unsupported").
+COUNTED = {"finding": "failing", "error": "error", "known": "known", "pass": "pass", "unsupported": "unsupported",
+           "not reached": "not reached"}
 MARKS = {"finding": "FAIL", "error": "ERROR", "known": "known", "pass": "pass", "unsupported": "unsup",
          "not reached": "-"}
 
@@ -90,7 +93,7 @@ def text(matrix: dict) -> str:
     for lib in matrix["libraries"]:
         n = matrix["counts"][lib["backend"]]
         lines.append(f"{lib['backend']}: {lib['examples']:,} examples, {lib['seconds']:.0f} s, "
-                     + ", ".join(f"{n[k]} {k}" for k in OUTCOMES if n[k]))
+                     + ", ".join(f"{n[k]} {COUNTED[k]}" for k in OUTCOMES if n[k]))
     return "\n".join(lines)
 
 
@@ -108,4 +111,4 @@ def findings_text(matrix: dict) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["build", "text", "findings_text", "outcome", "mark", "OUTCOMES"]
+__all__ = ["build", "text", "findings_text", "outcome", "mark", "OUTCOMES", "COUNTED"]

@@ -142,7 +142,7 @@ def test_matrix_folds_each_ops_cells_into_one_outcome():
     assert t["all ops"]["liba 1.0"]["outcome"] == "known"
     text = matrix.text(m)
     assert "FAIL (hvp, jvp)" in text and "ERROR (vjp)" in text
-    assert "liba 1.0: 10 examples, 1 s, 1 finding, 1 known, 1 pass, 1 unsupported" in text
+    assert "liba 1.0: 10 examples, 1 s, 1 failing, 1 known, 1 pass, 1 unsupported" in text
     page = html_report.render([a, b], [])
     assert '<h2 id="matrix">' in page and '<td class="fail">FAIL (hvp, jvp)</td>' in page
     with pytest.raises(ValueError, match="two check runs of liba"):
