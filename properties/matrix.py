@@ -47,15 +47,17 @@ def outcome(statuses: dict[str, str]) -> tuple[str, list[str]]:
 
 
 def build(checks: list[dict]) -> dict:
-    """The matrix of several check documents (``trigrad check --json``), one column per document.
+    """The matrix of several check documents (``trigrad check --json``), one column per document
+    (a library checked twice is told apart as "name (2)").
 
     Returns {"trigrad": "matrix", "libraries": [...], "ops": [...], "table": {op: {library:
     {"outcome", "properties"}}}, "findings": {library: [...]}, "counts": {library: {outcome: n}}}."""
     libraries, ops, table, found, counts = [], [], {}, {}, {}
     for doc in checks:
-        lib = doc["backend"]
-        if lib in libraries:
-            raise ValueError(f"two check runs of {lib}; the matrix takes one per library")
+        lib, k = doc["backend"], 1
+        while lib in libraries:  # two runs of one library (other profiles or options): told apart
+            k += 1
+            lib = f"{doc['backend']} ({k})"
         libraries.append(lib)
         cells: dict[str, dict[str, str]] = {}
         for c in doc["cells"]:
@@ -69,8 +71,8 @@ def build(checks: list[dict]) -> dict:
         counts[lib] = {k: sum(1 for op in doc["rows"] if table[op][lib]["outcome"] == k) for k in OUTCOMES}
     ops.sort(key=lambda op: op == suite.ALL_OPS)  # the mixed row last, as in each check's table
     return {"trigrad": "matrix", "ops": ops, "table": table, "findings": found, "counts": counts,
-            "libraries": [{"backend": d["backend"], "profile": d.get("profile"), "examples": d.get("examples", 0),
-                           "seconds": d.get("seconds", 0.0)} for d in checks]}
+            "libraries": [{"backend": lib, "profile": d.get("profile"), "examples": d.get("examples", 0),
+                           "seconds": d.get("seconds", 0.0)} for lib, d in zip(libraries, checks)]}
 
 
 def mark(entry: dict | None) -> str:

@@ -96,10 +96,7 @@ def command(args) -> int:
         docs.append(doc)
     if not docs:
         return fail_usage("no library could be run")
-    try:
-        m = matrix.build(docs)
-    except ValueError as e:
-        return fail_usage(e)
+    m = matrix.build(docs)
     print()
     print(matrix.text(m))
     found = matrix.findings_text(m)

@@ -145,8 +145,7 @@ def test_matrix_folds_each_ops_cells_into_one_outcome():
     assert "liba 1.0: 10 examples, 1 s, 1 failing, 1 known, 1 pass, 1 unsupported" in text
     page = html_report.render([a, b], [])
     assert '<h2 id="matrix">' in page and '<td class="fail">FAIL (hvp, jvp)</td>' in page
-    with pytest.raises(ValueError, match="two check runs of liba"):
-        matrix.build([a, a])
+    assert [lib["backend"] for lib in matrix.build([a, b, a])["libraries"]] == ["liba 1.0", "libb 2.0", "liba 1.0 (2)"]
 
 
 def test_trigrad_check_and_matrix_show_findings_by_cause(tmp_path, capsys):
