@@ -9,7 +9,6 @@ Failures are made by checking hand-built examples, not by running cells, to keep
 import json
 
 import numpy as np
-import pytest
 
 from trigrad.oracle.ir import Composition, Input, Node
 from trigrad.properties import findings, html_report, matrix, planted, suite
