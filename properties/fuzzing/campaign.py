@@ -23,6 +23,7 @@ from ..backends import Backend
 from ..determinism import import_independent_draws
 from ..errors import UsageError
 from ..report import Failure, Report
+from .diagnosis import Diagnosis, diagnose
 from .sandbox import CLOCK, DEFAULT_TIMEOUT, ExampleTimeout, UserCodeError
 from .target import FuzzBackend, Target, properties_for, unsupported_for
 
@@ -64,6 +65,7 @@ class Outcome:
     text: str = ""  # the report as text ("" when nothing was found)
     json: dict | None = None
     seed: int | None = None
+    diagnosis: Diagnosis | None = None  # how far off, and wrong rule or lost accuracy
 
     def summary(self) -> str:
         props = ", ".join(f"{p} {n}" for p, n in self.by_property.items())
@@ -215,10 +217,22 @@ def run(target: Target, base: Backend, *, max_examples: int | None = None, secon
             raise UsageError(f"no example of {target.name} could be drawn and judged ({e}); "
                              f"is the domain right?") from None
         if outcome.report is not None:
+            recheck = outcome.report.recheck
             outcome.report = outcome.report.minimized()
             outcome.text, outcome.json = outcome.report.text(), outcome.report.to_json()
+            outcome.diagnosis = diagnose(outcome.report, target.op, base.dtype, recheck)
+            if outcome.diagnosis is not None:
+                outcome.text = _with_rows(outcome.text, outcome.diagnosis.lines())
+                outcome.json["diagnosis"] = outcome.diagnosis.to_json()
     outcome.seconds = time.perf_counter() - state.start
     return outcome
+
+
+def _with_rows(text: str, rows) -> str:
+    """The report's text with ``rows`` (label, text) after its verdict line."""
+    lines = text.split("\n")
+    at = next((k + 1 for k, line in enumerate(lines) if line.startswith("  verdict")), 1)
+    return "\n".join(lines[:at] + [f"  {label:<12} {value}" for label, value in rows] + lines[at:])
 
 
 def open_database(url: str | None):
