@@ -36,10 +36,13 @@ from ..errors import UsageError
 from .api import EXAMPLES_PER_CELL, fuzz
 from .campaign import DEFAULT_MAX_EXAMPLES, Outcome, open_database, run
 from .sandbox import DEFAULT_TIMEOUT, ExampleTimeout, UserCodeError
-from .target import FuzzBackend, Target, guarded_function, layer_function, make_target, properties_for
-from .twin import VARIABLES, like_op, parse_domain, parse_twin, twin_arity, twin_op
+from .array_twin import parse_array_twin
+from .diagnosis import Diagnosis
+from .target import (FuzzBackend, Target, guarded_function, layer_function, make_target, properties_for,
+                     unsupported_for, valid_or_fail)
+from .twin import VARIABLES, like_op, parse_domain, parse_twin, parse_twins, twin_arity, twin_op
 
 __all__ = ["fuzz", "run", "make_target", "Target", "FuzzBackend", "Outcome", "UsageError", "parse_twin",
            "parse_domain", "twin_arity", "twin_op", "like_op", "layer_function", "guarded_function", "properties_for",
            "open_database", "UserCodeError", "ExampleTimeout", "VARIABLES", "DEFAULT_MAX_EXAMPLES", "DEFAULT_TIMEOUT",
-           "EXAMPLES_PER_CELL"]
+           "EXAMPLES_PER_CELL", "parse_twins", "parse_array_twin", "unsupported_for", "valid_or_fail", "Diagnosis"]

@@ -29,6 +29,7 @@ from .target import FuzzBackend, Target, properties_for, unsupported_for
 
 # Composition sizes a campaign draws: the function alone, in a small composition, in a large one.
 NODE_BUDGETS = (1, 3, 10)
+MAX_INPUTS = 3  # inputs of a composition at fixed shapes (compositions' default)
 DEFAULT_MAX_EXAMPLES = 1000  # the command's default budget (examples over all properties)
 MAX_HANGS = 5  # examples that may hang (while Hypothesis shrinks the first) before shrinking stops
 # Hypothesis shrinks for at most this long (it would go on trying smaller floats for minutes; the
@@ -147,6 +148,10 @@ def campaign_test(backend: FuzzBackend, props: list[str], settings: hypothesis.s
     a composition size and a composition containing the function, and checks it."""
     name = backend.target.name
     names = list(backend.target.calls)  # one op per output and their weighted sum, or just the function
+    shapes = None
+    if backend.target.shapes:  # an array twin at fixed shapes: every input has one of them
+        fixed = sorted(set(backend.target.shapes.values()))
+        shapes = st.tuples(*[st.sampled_from(fixed)] * MAX_INPUTS)
 
     @settings
     @hypothesis.given(st.data())
@@ -156,7 +161,7 @@ def campaign_test(backend: FuzzBackend, props: list[str], settings: hypothesis.s
         # a shared node needs two nodes at least
         budgets = NODE_BUDGETS[1:] if suite.PROPERTIES[prop].shared else NODE_BUDGETS
         nodes = data.draw(st.sampled_from(budgets), label="at most this many nodes")
-        example, kwargs = suite.draw_case(data, backend, prop, op, max_nodes=nodes)
+        example, kwargs = suite.draw_case(data, backend, prop, op, max_nodes=nodes, shapes=shapes)
         state.begin(prop, example, set(names))
         try:
             suite._check(backend, prop, example, kwargs)

@@ -291,9 +291,7 @@ def _recognise(obj, backend, name, fixed):
         kind = f"jax.{type(obj).__name__}"
         unsupported = {}
         if isinstance(obj, jax.custom_vjp):
-            unsupported = {"jvp": "no forward mode: a jax.custom_vjp function has only a reverse rule",
-                           "hvp": "no second order here: trigrad's is forward over reverse, and a jax.custom_vjp "
-                                  "function has no forward mode"}
+            unsupported = {"jvp": "no forward mode: a jax.custom_vjp function has only a reverse rule"}
         run, positional, template = _callable(obj, backend, name)
         return kind, run, _accepting(_signature(obj.fun)), _signature(obj.fun), template, unsupported
     if isinstance(obj, type):

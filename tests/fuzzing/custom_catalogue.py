@@ -1,0 +1,40 @@
+"""The catalogue of custom gradients as users write them (custom_torch.py, custom_jax.py): its
+entries, and how one is fuzzed (shared by tests/fuzzing/test_custom_catalogue.py and
+``python -m bench custom_catalogue``, which puts this folder on the path as pytest does)."""
+
+from dataclasses import dataclass, field
+
+from trigrad.properties import fuzzing
+
+
+@dataclass(frozen=True)
+class Control:
+    """A correct custom function: it must pass with no finding, with ``unsup`` exactly these properties."""
+
+    name: str
+    obj: object
+    style: str
+    twin: dict  # make_target's keyword arguments: sympy= / twin= / like=, domain=, params=
+    unsup: set = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class Planted:
+    """A custom function with one planted bug, which the default budget must find; ``alone``: the
+    counterexample shrinks to the function alone (one node)."""
+
+    name: str
+    obj: object
+    style: str
+    bug: str
+    twin: dict
+    alone: bool = True
+
+
+def campaign(entry, backend, max_examples=None, seed=None):
+    """A deterministic campaign of ``entry`` on ``backend`` (no example database): its Outcome.
+    ``max_examples`` None is the command's default budget."""
+    target = fuzzing.make_target(entry.obj, backend, name=entry.name, **entry.twin)
+    fuzzing.valid_or_fail(target)
+    return fuzzing.run(target, backend, max_examples=max_examples, database=None, derandomize=seed is None,
+                       seed=seed)
