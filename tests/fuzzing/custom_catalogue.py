@@ -2,9 +2,21 @@
 entries, and how one is fuzzed (shared by tests/fuzzing/test_custom_catalogue.py and
 ``python -m bench custom_catalogue``, which puts this folder on the path as pytest does)."""
 
+import importlib.util
+import pathlib
 from dataclasses import dataclass, field
 
 from trigrad.properties import fuzzing
+
+EXAMPLES_DIR = pathlib.Path(__file__).parents[2] / "docs" / "examples"
+
+
+def readme_example(name: str):
+    """docs/examples/NAME.py, an example the README shows, as a module (the catalogue runs it too)."""
+    loader = importlib.util.spec_from_file_location(f"readme_{name}", EXAMPLES_DIR / f"{name}.py")
+    module = importlib.util.module_from_spec(loader)
+    loader.loader.exec_module(module)
+    return module
 
 
 @dataclass(frozen=True)

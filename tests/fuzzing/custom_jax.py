@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from custom_catalogue import Control, Planted
+from custom_catalogue import Control, Planted, readme_example
 
 jax.config.update("jax_enable_x64", True)
 
@@ -122,28 +122,8 @@ def _softmax_bwd(y, g):
 softmax.defvjp(lambda x: (jax.nn.softmax(x, axis=-1),) * 2, _softmax_bwd)
 
 
-def _layer_norm(x):
-    xc = x - jnp.mean(x, axis=-1, keepdims=True)
-    return xc / jnp.sqrt(jnp.mean(xc * xc, axis=-1, keepdims=True) + EPS)
-
-
-@jax.custom_vjp
-def layer_norm(x):
-    return _layer_norm(x)
-
-
-def _layer_norm_fwd(x):
-    xc = x - jnp.mean(x, axis=-1, keepdims=True)
-    rstd = 1 / jnp.sqrt(jnp.mean(xc * xc, axis=-1, keepdims=True) + EPS)
-    return xc * rstd, (xc * rstd, rstd)
-
-
-def _layer_norm_bwd(res, g):
-    y, rstd = res
-    return (rstd * (g - jnp.mean(g, axis=-1, keepdims=True) - y * jnp.mean(g * y, axis=-1, keepdims=True)),)
-
-
-layer_norm.defvjp(_layer_norm_fwd, _layer_norm_bwd)
+_example = readme_example("test_jax_layer_norm")  # the README's layer norm, a custom_vjp
+layer_norm, _layer_norm_fwd = _example.layer_norm, _example.layer_norm_fwd
 
 
 @jax.custom_jvp
@@ -268,7 +248,7 @@ add_bias_mean.defvjp(lambda x, b: (x + b, (x, b)),
 
 @jax.custom_vjp
 def layer_norm_no_mean_term(x):
-    return _layer_norm(x)
+    return _example.layer_norm.fun(x)
 
 
 layer_norm_no_mean_term.defvjp(

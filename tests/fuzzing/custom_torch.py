@@ -5,7 +5,7 @@ by ``python -m bench custom_catalogue``). Importing this module needs torch."""
 import torch
 from torch.autograd.function import once_differentiable
 
-from custom_catalogue import Control, Planted
+from custom_catalogue import Control, Planted, readme_example
 
 EPS = 1e-5
 LAYER_NORM = ("(x - mean(x, axis=-1, keepdims=True)) / sqrt(mean((x - mean(x, axis=-1, keepdims=True)) ** 2, "
@@ -36,27 +36,8 @@ class Exp(torch.autograd.Function):
         return gy * y
 
 
-class ExpNew(torch.autograd.Function):
-    """New style with forward mode: forward(x), setup_context, backward and jvp."""
-
-    @staticmethod
-    def forward(x):
-        return torch.exp(x)
-
-    @staticmethod
-    def setup_context(ctx, inputs, output):
-        ctx.save_for_backward(output)
-        ctx.save_for_forward(output)
-
-    @staticmethod
-    def backward(ctx, gy):
-        y, = ctx.saved_tensors
-        return gy * y
-
-    @staticmethod
-    def jvp(ctx, t):
-        y, = ctx.saved_tensors
-        return t * y
+# New style with forward mode: forward(x), setup_context, backward and jvp (the README's example).
+ExpNew = readme_example("test_torch_exp").MyExp
 
 
 class ExpVmap(ExpNew):
