@@ -26,9 +26,16 @@ from trigrad.oracle.ir import apply_twin
 from ..errors import UsageError
 from .twin import DEFAULT_DOMAIN, VARIABLES
 
-# Python's operators and the spec ops they stand for.
-BINARY = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow", ast.MatMult: "matmul"}
-UNARY = {ast.USub: "neg"}
+# Python's operators, as spec ops write them (their Notation templates): the op a twin's operator
+# stands for is the one written that way.
+BINARY = {ast.Add: "{0} + {1}", ast.Sub: "{0} - {1}", ast.Mult: "{0} * {1}", ast.Div: "{0} / {1}",
+          ast.Pow: "{0} ** {1}", ast.MatMult: "{0} @ {1}"}
+UNARY = {ast.USub: "-{0}"}
+
+
+def _written(template: str) -> str:
+    """The spec op whose notation is ``template``."""
+    return next(name for name, op in spec.OPS.items() if op.notation.template == template)
 _LITERAL_NODES = (ast.Constant, ast.Tuple, ast.List, ast.UnaryOp, ast.USub, ast.Load)
 
 
@@ -71,12 +78,12 @@ def _node(text, e) -> Node:
     if isinstance(e, ast.Constant) and isinstance(e.value, (int, float)) and not isinstance(e.value, bool):
         return Node(value=float(e.value))
     if isinstance(e, ast.BinOp) and type(e.op) in BINARY:
-        return Node(BINARY[type(e.op)], (_node(text, e.left), _node(text, e.right)))
+        return Node(_written(BINARY[type(e.op)]), (_node(text, e.left), _node(text, e.right)))
     if isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.UAdd):
         return _node(text, e.operand)
     if isinstance(e, ast.UnaryOp) and type(e.op) in UNARY:
         inner = _node(text, e.operand)
-        return Node(value=-inner.value) if inner.value is not None else Node(UNARY[type(e.op)], (inner,))
+        return Node(value=-inner.value) if inner.value is not None else Node(_written(UNARY[type(e.op)]), (inner,))
     if isinstance(e, ast.Call) and isinstance(e.func, ast.Name):
         op = spec.OPS.get(e.func.id)
         if op is None:

@@ -351,15 +351,15 @@ def _callable(obj, backend, name):
 def _torch_function(cls, backend, name, fixed):
     """A torch.autograd.Function subclass: run with ``cls.apply``, its parameters (a dim, an eps)
     passed by position after the tensors, as ``apply`` takes them."""
-    from torch.autograd.function import _SingleLevelFunction, once_differentiable
-
-    new_style = cls.setup_context is not _SingleLevelFunction.setup_context
+    autograd_ = sys.modules["torch"].autograd  # loaded: cls subclasses its Function
+    base, once_differentiable = autograd_.Function, autograd_.function.once_differentiable
+    new_style = cls.setup_context is not base.setup_context
     parameters = _signature(cls.forward, 0 if new_style else 1)
     unsupported = {}
     if not new_style:
         unsupported["jvp"] = ("no forward mode: old-style forward(ctx, ...) without setup_context "
                               "(torch.func.jvp needs forward(...) + setup_context and a jvp staticmethod)")
-    elif cls.jvp is _SingleLevelFunction.jvp:
+    elif cls.jvp is base.jvp:
         unsupported["jvp"] = "no forward mode: no jvp staticmethod"
     marker = once_differentiable(lambda ctx: None).__code__
     if getattr(cls.backward, "__code__", None) is marker:
