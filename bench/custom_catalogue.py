@@ -25,6 +25,9 @@ from bench.common import table, write_results
 # The catalogue lives with its tests, which import it as pytest does: from its own folder.
 CATALOGUE_DIR = pathlib.Path(__file__).parents[1] / "tests" / "fuzzing"
 CONTROL_EXAMPLES = 2000
+# Seconds one call of a function may take: JAX compiles each new shape inside the call, which on a
+# loaded machine can pass the command's default of 10 s.
+TIMEOUT = 120.0
 QUICK_CONTROL_EXAMPLES = 20
 
 
@@ -47,14 +50,15 @@ def main(argv=None):
     p.add_argument("--quick", action="store_true", help=f"{QUICK_CONTROL_EXAMPLES} examples per control")
     p.add_argument("--controls", type=int, default=None, help=f"examples per control (default {CONTROL_EXAMPLES})")
     p.add_argument("--framework", action="append", choices=["torch", "jax"], default=None)
+    p.add_argument("--only", action="append", default=None, metavar="NAME", help="only these catalogue entries")
     args = p.parse_args(argv)
     examples = args.controls or (QUICK_CONTROL_EXAMPLES if args.quick else CONTROL_EXAMPLES)
     catalogue, frameworks = _modules(args.framework or ["torch", "jax"])
     planted, controls = [], []
     for name, backend, module in frameworks:
-        for entry in module.PLANTED:
+        for entry in [e for e in module.PLANTED if not args.only or e.name in args.only]:
             start = time.perf_counter()
-            outcome = catalogue.campaign(entry, backend)
+            outcome = catalogue.campaign(entry, backend, timeout=TIMEOUT)
             j = outcome.json
             planted.append({"framework": name, "target": entry.name, "style": entry.style, "bug": entry.bug,
                             "found": j is not None, "property": j and j["property"],
@@ -63,9 +67,9 @@ def main(argv=None):
                             "diagnosis": j and (j.get("diagnosis") or {}).get("kind"),
                             "seconds": time.perf_counter() - start})
             print(f"planted {name} {entry.name}: {planted[-1]['property']} {planted[-1]['nodes']} nodes", flush=True)
-        for entry in module.CORRECT:
+        for entry in [e for e in module.CORRECT if not args.only or e.name in args.only]:
             start = time.perf_counter()
-            outcome = catalogue.campaign(entry, backend, examples)
+            outcome = catalogue.campaign(entry, backend, examples, timeout=TIMEOUT)
             controls.append({"framework": name, "target": entry.name, "style": entry.style,
                              "finding": outcome.json and outcome.json["formula"], "unsup": sorted(outcome.unsupported),
                              "expected_unsup": sorted(entry.unsup), "examples": outcome.examples,
@@ -81,5 +85,5 @@ def main(argv=None):
                 [[r["target"], r["framework"], r["style"], r["examples"], r["seconds"], r["finding"] or "none",
                   ", ".join(r["unsup"]) or "-"] for r in controls],
                 title=f"controls, {examples} examples each"))
-    write_results("custom_catalogue" + "".join(f"_{f}" for f in args.framework or []),
+    write_results("custom_catalogue" + "".join(f"_{f}" for f in args.framework or []) + ("_only" if args.only else ""),
                   {"control_examples": examples, "planted": planted, "controls": controls})

@@ -69,11 +69,17 @@ def layer_function(layer_cls, base=None):
             return forward(self.layer, *xs)
 
         def backward(self, gy):
-            # the gradient's own array: a layer that writes into it is caught by the purity check
-            return backward(self.layer, gy.data)
+            # the gradient's own array: a layer that writes into it is caught by the purity check;
+            # numpy arithmetic on 0-d arrays gives numpy scalars, which a Function may not return
+            gxs = backward(self.layer, gy.data)
+            return tuple(_array(g) for g in gxs) if isinstance(gxs, tuple) else _array(gxs)
 
     LayerFunction.__name__ = LayerFunction.__qualname__ = f"{name}Function"
     return LayerFunction
+
+
+def _array(g):
+    return np.asarray(g) if isinstance(g, np.generic) else g
 
 
 @dataclass

@@ -43,10 +43,10 @@ class Planted:
     alone: bool = True
 
 
-def campaign(entry, backend, max_examples=None, seed=None):
+def campaign(entry, backend, max_examples=None, seed=None, timeout=fuzzing.DEFAULT_TIMEOUT):
     """A deterministic campaign of ``entry`` on ``backend`` (no example database): its Outcome.
     ``max_examples`` None is the command's default budget."""
     target = fuzzing.make_target(entry.obj, backend, name=entry.name, **entry.twin)
     fuzzing.valid_or_fail(target)
     return fuzzing.run(target, backend, max_examples=max_examples, database=None, derandomize=seed is None,
-                       seed=seed)
+                       seed=seed, timeout=timeout)
