@@ -27,6 +27,7 @@ BENCHMARKS = {
     "scaling": ("bench.scaling", "examples per second with 1, 2, ... pytest-xdist workers"),
     "false_positives": ("bench.false_positives", "FAIL verdicts in long runs against correct backends"),
     "mutation": ("bench.mutation", "mutmut over autograd/ with the ci suite: score and surviving mutants"),
+    "custom_catalogue": ("bench.custom_catalogue", "custom torch/JAX gradients: planted bugs found, controls at 2,000 examples"),
 }
 
 # What ``--quick`` passes to each benchmark.
@@ -41,6 +42,7 @@ QUICK = {
     "scaling": ["--quick"],
     "false_positives": ["--examples", "300"],
     "mutation": ["--seconds", "60"],
+    "custom_catalogue": ["--quick"],
 }
 
 

@@ -110,16 +110,18 @@ def _kinked(op: str):
     return draw()
 
 
-def draw_case(data, backend: Backend, prop: str, op: str, max_nodes: int = 10) -> tuple[Example, dict]:
+def draw_case(data, backend: Backend, prop: str, op: str, max_nodes: int = 10, shapes=None) -> tuple[Example, dict]:
     """Draw an example (and its cotangent and tangents) for a cell from Hypothesis ``data``; its
-    composition has at most ``max_nodes`` drawn nodes."""
+    composition has at most ``max_nodes`` drawn nodes (``shapes``: its input shapes, as for
+    ``compositions``)."""
     p = PROPERTIES[prop]
     ops = sorted(set(backend.ops) - known.masked_ops(known.load(backend), prop, op))
     if p.kinks:
         example = data.draw(_kinked(op), label="example")
     else:
         example = data.draw(compositions(ops=ops, include=None if op == ALL_OPS else op, max_nodes=max_nodes,
-                                         min_shared=1 if p.shared else 0, constant_args=backend.constant_args),
+                                         min_shared=1 if p.shared else 0, constant_args=backend.constant_args,
+                                         shapes=shapes),
                             label="example")
     kwargs = {}
     if "cotangent" in p.vectors:

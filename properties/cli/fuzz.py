@@ -1,6 +1,7 @@
 """``trigrad fuzz``: fuzz a new Function class, a book-1 layer or a callable against its twin.
 
-    trigrad fuzz MODULE:NAME (--sympy EXPR | --like OP) [--domain VAR=LO:HI ...] [--backend NAME]
+    trigrad fuzz MODULE:NAME (--sympy EXPR | --twin EXPR | --like OP) [--domain VAR=LO:HI ...] [--shape VAR=N,M]
+                 [--param NAME=VALUE ...] [--backend NAME]
                  [--seconds N | --max-examples N] [--seed N] [--workers N] [--database URL]
 
 Exit status: 0 when nothing was found, 1 with the minimal counterexample, 2 on bad usage. What a
@@ -9,12 +10,14 @@ campaign does is described in ``properties.fuzzing``.
 
 from __future__ import annotations
 
+import ast
 import json
 
 from trigrad.oracle import spec
 
 from ..errors import UsageError
-from ..fuzzing.campaign import DEFAULT_MAX_EXAMPLES, open_database, progress_line, random_seed
+from ..fuzzing.campaign import DEFAULT_MAX_EXAMPLES, open_database, progress_line, random_seed, unsup_lines
+from ..fuzzing.target import FuzzBackend, unsupported_for
 from ..fuzzing.sandbox import DEFAULT_TIMEOUT, MAX_TIMEOUT, check_timeout
 from ..fuzzing.twin import DEFAULT_DOMAIN
 from ..fuzzing.workers import Job, outcome_data, run_workers
@@ -30,11 +33,19 @@ def add_parser(sub):
                                    "against its mathematical twin, alone and inside random compositions.")
     f.add_argument("target", metavar="MODULE:NAME", help="what to fuzz (MODULE may be a path/to/file.py)")
     twin = f.add_mutually_exclusive_group(required=True)
-    twin.add_argument("--sympy", metavar="EXPR", help="the twin in x (and y, z), with sympy's functions, e.g. 'sinh(x)'")
+    twin.add_argument("--sympy", metavar="EXPR", help="the twin in x (and y, z), with sympy's functions, e.g. 'sinh(x)'; "
+                                                      "one per output, separated by commas: 'sin(x), cos(x)'")
+    twin.add_argument("--twin", metavar="EXPR", help="an array-valued twin: an expression over the spec table's ops "
+                                                     "and their params, e.g. 'x - mean(x, axis=-1, keepdims=True)'")
     twin.add_argument("--like", metavar="OP", help="borrow the twin, domain and kinks of an op of the spec table")
     f.add_argument("--domain", action="append", default=[], metavar="VAR=LO:HI",
                    help=f"where argument VAR is drawn and evaluated (default {DEFAULT_DOMAIN.lo:g}:{DEFAULT_DOMAIN.hi:g}, "
                         "or the --like op's domain); repeat for each variable")
+    f.add_argument("--shape", action="append", default=[], metavar="VAR=N,M",
+                   help="fix the shape of an argument of a --twin (default: shapes drawn to fit the expression)")
+    f.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                   help="a parameter of the function (constructor or keyword argument, e.g. dim=-1 or eps=1e-5), "
+                        "fixed for the campaign; repeat for each")
     f.add_argument("--backend", default=None, metavar="NAME", help="builtin (default), torch, jax, dezero or module:object")
     budget = f.add_mutually_exclusive_group()
     budget.add_argument("--seconds", type=float, default=None, metavar="N", help="run for this long")
@@ -62,8 +73,24 @@ def _job(args) -> Job:
     if args.max_examples is not None and args.max_examples < 1:
         raise UsageError(f"--max-examples must be at least 1, got {args.max_examples}")
     check_timeout(args.timeout, "--timeout")
-    return Job(args.target, args.backend, args.sympy, args.like, tuple(args.domain), args.ulps, args.max_examples,
-               args.seconds, args.timeout, args.database)
+    return Job(args.target, args.backend, args.sympy, args.like, tuple(args.domain), args.twin, tuple(args.shape),
+               parse_params(args.param), args.ulps, args.max_examples, args.seconds, args.timeout, args.database)
+
+
+def parse_params(items) -> tuple:
+    """``["dim=-1", "eps=1e-5"]`` -> (("dim", -1), ("eps", 1e-05)): values are Python literals (read
+    with ast.literal_eval, no code runs), anything else is a string."""
+    out = []
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip().isidentifier():
+            raise UsageError(f"malformed parameter {item!r}; expected NAME=VALUE, e.g. dim=-1")
+        try:
+            value = ast.literal_eval(value.strip())
+        except (ValueError, SyntaxError):
+            value = value.strip()
+        out.append((name.strip(), value))
+    return tuple(out)
 
 
 def command(args) -> int:
@@ -79,6 +106,8 @@ def command(args) -> int:
     progress = Progress(quiet=args.quiet)
     print(f"trigrad fuzz: {target.name} ({target.kind}, twin {target.twin}) on {base.describe()}, seed {seed}"
           + (f", {args.workers} workers" if args.workers > 1 else ""), flush=True)
+    for line in unsup_lines(unsupported_for(FuzzBackend(base, target))):
+        print(line, flush=True)
     if args.workers == 1:
         outcome = job.run(target, base, seed, database,
                           lambda o: progress.show(progress_line(o.examples, o.seconds, len(o.combined_with))))
@@ -115,7 +144,7 @@ def _finish(args, target, base, results) -> int:
         with open(args.json, "w") as f:
             json.dump({"target": target.name, "kind": target.kind, "twin": target.twin, "backend": base.describe(),
                        "examples": examples, "seconds": seconds, "by_property": by_prop, "combined_with": combined,
-                       "seeds": [r["seed"] for r in results],
+                       "seeds": [r["seed"] for r in results], "unsupported": unsupported_for(FuzzBackend(base, target)),
                        "finding": found[0]["report_json"] if found else None}, f, indent=2)
     return 1 if found else 0
 

@@ -12,12 +12,19 @@ from .target import make_target, valid_or_fail, where_defined
 EXAMPLES_PER_CELL = 10  # fuzz() under pytest: the profile's budget per cell, times this
 
 
-def fuzz(obj, *, sympy: str | None = None, like: str | None = None, domain=None, backend: str | None = "builtin",
-         max_examples: int | None = None, timeout: float | None = DEFAULT_TIMEOUT, ulps: float | None = None):
+def fuzz(obj, *, sympy: str | list | None = None, like: str | None = None, twin: str | None = None, domain=None,
+         shape=None, backend: str | None = "builtin", params: dict | None = None, max_examples: int | None = None,
+         timeout: float | None = DEFAULT_TIMEOUT, ulps: float | None = None):
     """A pytest test that fuzzes ``obj`` against its twin; assign it to a ``test_`` name::
 
         test_sinh = fuzz(Sinh, sympy="sinh(x)")
         test_softsign = fuzz(Softsign, sympy="x / (1 + Abs(x))", domain=["x=-4:4"])
+        test_myexp = fuzz(MyExp, sympy="exp(x)", backend="torch")    # a torch.autograd.Function
+        test_sincos = fuzz(SinCos, sympy=["sin(x)", "cos(x)"])        # one twin per output
+        test_norm = fuzz(Norm, twin="x - mean(x, axis=-1, keepdims=True)", backend="jax")  # array-valued
+
+    ``params`` are the function's own parameters (constructor or keyword arguments), fixed for the
+    campaign. What the function cannot do (forward mode, second order) is left out with the reason.
 
     The budget is the Hypothesis profile's examples per cell times EXAMPLES_PER_CELL (300 under dev
     and ci, 5,000 under thorough) unless ``max_examples`` says; the profile also decides whether
@@ -27,8 +34,8 @@ def fuzz(obj, *, sympy: str | None = None, like: str | None = None, domain=None,
     """
     timeout = check_timeout(timeout)
     base = resolve(backend)
-    target = make_target(obj, base, sympy=sympy, like=like, domain=domain,
-                         where=where_defined(obj), ulps=ulps)
+    target = make_target(obj, base, sympy=sympy, like=like, twin=twin, domain=domain, shape=shape,
+                         where=where_defined(obj), ulps=ulps, params=params)
     valid_or_fail(target)
 
     def test():

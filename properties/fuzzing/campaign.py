@@ -23,11 +23,13 @@ from ..backends import Backend
 from ..determinism import import_independent_draws
 from ..errors import UsageError
 from ..report import Failure, Report
+from .diagnosis import Diagnosis, diagnose
 from .sandbox import CLOCK, DEFAULT_TIMEOUT, ExampleTimeout, UserCodeError
-from .target import FuzzBackend, Target, properties_for
+from .target import FuzzBackend, Target, properties_for, unsupported_for
 
 # Composition sizes a campaign draws: the function alone, in a small composition, in a large one.
 NODE_BUDGETS = (1, 3, 10)
+MAX_INPUTS = 3  # inputs of a composition at fixed shapes (compositions' default)
 DEFAULT_MAX_EXAMPLES = 1000  # the command's default budget (examples over all properties)
 MAX_HANGS = 5  # examples that may hang (while Hypothesis shrinks the first) before shrinking stops
 # Hypothesis shrinks for at most this long (it would go on trying smaller floats for minutes; the
@@ -53,6 +55,7 @@ class Outcome:
 
     target: str
     backend: str
+    unsupported: dict = field(default_factory=dict)  # property -> why the function cannot take part
     examples: int = 0
     seconds: float = 0.0
     by_property: dict = field(default_factory=dict)
@@ -63,11 +66,21 @@ class Outcome:
     text: str = ""  # the report as text ("" when nothing was found)
     json: dict | None = None
     seed: int | None = None
+    diagnosis: Diagnosis | None = None  # how far off, and wrong rule or lost accuracy
 
     def summary(self) -> str:
         props = ", ".join(f"{p} {n}" for p, n in self.by_property.items())
         return (f"{self.examples} examples in {self.seconds:.1f} s ({self.examples / max(self.seconds, 1e-9):.0f}/s); "
-                f"by property: {props}; combined with {len(self.combined_with)} ops")
+                f"by property: {props}; combined with {len(self.combined_with)} ops"
+                + "".join(f"\n{line}" for line in unsup_lines(self.unsupported)))
+
+
+def unsup_lines(unsupported: dict) -> list[str]:
+    """``unsup`` properties grouped by reason, one line per reason."""
+    reasons = {}
+    for prop, why in unsupported.items():
+        reasons.setdefault(why, []).append(prop)
+    return [f"unsup: {', '.join(props)} ({why})" for why, props in reasons.items()]
 
 
 class _State:
@@ -87,7 +100,7 @@ class _State:
     def failed(self) -> bool:
         return self.smallest is not None
 
-    def begin(self, prop: str, example, target: str):
+    def begin(self, prop: str, example, target: set):
         if self.end is not None and not self.failed and time.perf_counter() >= self.end:
             raise _BudgetSpent()
         if self.failed and (self.hangs > MAX_HANGS or time.perf_counter() - self.found_at > SHRINK_SECONDS):
@@ -95,7 +108,7 @@ class _State:
         o = self.outcome
         o.examples += 1
         o.by_property[prop] = o.by_property.get(prop, 0) + 1
-        o.combined_with.update(n.op for n in example.comp.nodes if n.op != target)
+        o.combined_with.update(n.op for n in example.comp.nodes if n.op not in target)
         now = time.perf_counter()
         o.seconds = now - self.start
         if self.progress is not None and now - self.last_progress >= PROGRESS_SECONDS:
@@ -134,16 +147,22 @@ def campaign_test(backend: FuzzBackend, props: list[str], settings: hypothesis.s
     """The campaign's Hypothesis test (a function of no arguments): each example draws a property,
     a composition size and a composition containing the function, and checks it."""
     name = backend.target.name
+    names = list(backend.target.calls)  # one op per output and their weighted sum, or just the function
+    shapes = None
+    if backend.target.shapes:  # an array twin at fixed shapes: every input has one of them
+        fixed = sorted(set(backend.target.shapes.values()))
+        shapes = st.tuples(*[st.sampled_from(fixed)] * MAX_INPUTS)
 
     @settings
     @hypothesis.given(st.data())
     def test(data):
         prop = data.draw(st.sampled_from(props), label="property")
+        op = data.draw(st.sampled_from(names), label="op") if len(names) > 1 else name
         # a shared node needs two nodes at least
         budgets = NODE_BUDGETS[1:] if suite.PROPERTIES[prop].shared else NODE_BUDGETS
         nodes = data.draw(st.sampled_from(budgets), label="at most this many nodes")
-        example, kwargs = suite.draw_case(data, backend, prop, name, max_nodes=nodes)
-        state.begin(prop, example, name)
+        example, kwargs = suite.draw_case(data, backend, prop, op, max_nodes=nodes, shapes=shapes)
+        state.begin(prop, example, set(names))
         try:
             suite._check(backend, prop, example, kwargs)
         except (UserCodeError, ExampleTimeout) as e:  # raised where no check catches it
@@ -164,14 +183,19 @@ def run(target: Target, base: Backend, *, max_examples: int | None = None, secon
     """Fuzz ``target`` on ``base`` until ``max_examples`` examples (default DEFAULT_MAX_EXAMPLES, or
     unlimited with ``seconds``) or ``seconds`` have run, or a failure is found and shrunk."""
     backend = FuzzBackend(base, target)
-    outcome = Outcome(target.name, base.describe(), seed=seed)
+    outcome = Outcome(target.name, base.describe(), unsupported=unsupported_for(backend), seed=seed)
     state = _State(outcome, seconds, progress)
     limit = max_examples or (10**9 if seconds is not None else DEFAULT_MAX_EXAMPLES)
     settings = hypothesis.settings(hypothesis.settings.default, max_examples=limit, database=database,
                                    derandomize=derandomize, report_multiple_bugs=False, deadline=None)
     # the user's code, and compositions with it, may overflow or divide by zero: findings, not warnings
-    with spec.registered(target.op), import_independent_draws(), np.errstate(all="ignore"), \
-            warnings.catch_warnings(), CLOCK.limit(timeout):
+    with contextlib.ExitStack() as stack:
+        for op in target.ops:
+            stack.enter_context(spec.registered(op))
+        stack.enter_context(import_independent_draws())
+        stack.enter_context(np.errstate(all="ignore"))
+        stack.enter_context(warnings.catch_warnings())
+        stack.enter_context(CLOCK.limit(timeout))
         warnings.simplefilter("ignore", RuntimeWarning)
         props = properties_for(backend)
         try:
@@ -198,10 +222,22 @@ def run(target: Target, base: Backend, *, max_examples: int | None = None, secon
             raise UsageError(f"no example of {target.name} could be drawn and judged ({e}); "
                              f"is the domain right?") from None
         if outcome.report is not None:
+            recheck = outcome.report.recheck
             outcome.report = outcome.report.minimized()
             outcome.text, outcome.json = outcome.report.text(), outcome.report.to_json()
+            outcome.diagnosis = diagnose(outcome.report, target.op, base.dtype, recheck)
+            if outcome.diagnosis is not None:
+                outcome.text = _with_rows(outcome.text, outcome.diagnosis.lines())
+                outcome.json["diagnosis"] = outcome.diagnosis.to_json()
     outcome.seconds = time.perf_counter() - state.start
     return outcome
+
+
+def _with_rows(text: str, rows) -> str:
+    """The report's text with ``rows`` (label, text) after its verdict line."""
+    lines = text.split("\n")
+    at = next((k + 1 for k, line in enumerate(lines) if line.startswith("  verdict")), 1)
+    return "\n".join(lines[:at] + [f"  {label:<12} {value}" for label, value in rows] + lines[at:])
 
 
 def open_database(url: str | None):
@@ -240,5 +276,5 @@ def progress_line(examples: int, seconds: float, combined: int, workers: int = 1
             f"{seconds:.0f} s")
 
 
-__all__ = ["run", "Outcome", "campaign_test", "open_database", "random_seed", "progress_line", "NODE_BUDGETS",
+__all__ = ["run", "Outcome", "unsup_lines", "campaign_test", "open_database", "random_seed", "progress_line", "NODE_BUDGETS",
            "DEFAULT_MAX_EXAMPLES", "MAX_HANGS", "SHRINK_SECONDS", "PROGRESS_SECONDS"]

@@ -81,6 +81,22 @@ def parse_twin(text: str) -> sympy.Expr:
     return expr
 
 
+def parse_twins(twins) -> list[sympy.Expr]:
+    """One twin per output of the function: a list of texts, or one text of several expressions
+    separated by commas at the top level (``"sin(x), cos(x)"``); each is checked by ``parse_twin``."""
+    if isinstance(twins, (list, tuple)):
+        if not twins:
+            raise UsageError("give at least one twin")
+        return [parse_twin(t) for t in twins]
+    try:
+        tree = ast.parse(twins.strip(), mode="eval")
+    except SyntaxError:
+        return [parse_twin(twins)]  # which says why
+    if not isinstance(tree.body, ast.Tuple):
+        return [parse_twin(twins)]
+    return [parse_twin(ast.get_source_segment(twins.strip(), e)) for e in tree.body.elts]
+
+
 def twin_arity(expr: sympy.Expr) -> int:
     """Arguments the twin takes: up to its last variable (x; x, y; x, y, z)."""
     used = [k for k, v in enumerate(VARIABLES) if _SYMBOLS[v] in expr.free_symbols]
@@ -110,9 +126,15 @@ def parse_domain(items, arity: int) -> dict[int, spec.Interval]:
 
 
 def _lambdified(syms, exprs):
-    """Float evaluation of sympy expressions on numpy arrays: numpy where it has the functions,
-    else mpmath, element by element (special functions such as besseli or erf)."""
-    fast = sympy.lambdify(syms, exprs, modules="numpy")
+    """Float evaluation of sympy expressions on numpy arrays, each result broadcast to the arguments'
+    shape (a constant derivative, such as 2 for 2*x, lambdifies to a scalar): numpy where it has the
+    functions, else mpmath, element by element (special functions such as besseli or erf)."""
+    numpy_fn = sympy.lambdify(syms, exprs, modules="numpy")
+
+    def fast(*args):
+        shape = np.broadcast_shapes(*[np.shape(a) for a in args])
+        return [np.broadcast_to(v, shape) for v in numpy_fn(*args)]
+
     probe = [np.array([0.5, 1.5])] * len(syms)
     try:
         with np.errstate(all="ignore"):
@@ -147,17 +169,22 @@ def _jumps(expr) -> list:
     return out
 
 
-def twin_op(name: str, expr: sympy.Expr, domain: dict[int, spec.Interval], *, ulps: float = spec.ULPS_LIBM) -> spec.Op:
+def twin_op(name: str, expr: sympy.Expr, domain: dict[int, spec.Interval], *, ulps: float = spec.ULPS_LIBM,
+            arity: int | None = None, siblings: tuple = ()) -> spec.Op:
     """A spec table entry for a function whose twin is ``expr``: elementwise (with broadcasting for
     several arguments), drawn from ``domain`` (default -3:3 per argument), valid where every argument
     lies in its interval, the twin is finite, real and below MAX_MAGNITUDE, its first derivatives are
     below MAX_SLOPE (away from poles), and the arguments of non-smooth functions (Abs, Max, ...) are
-    POLE_MARGIN from their jumps."""
-    arity = twin_arity(expr)
+    POLE_MARGIN from their jumps. ``arity`` (default: up to its last variable) and ``siblings`` (the
+    twins of a function's other outputs, which must be valid at the same points) serve functions
+    with several outputs."""
+    arity = arity or twin_arity(expr)
     syms = [_SYMBOLS[v] for v in VARIABLES[:arity]]
     intervals = tuple(domain.get(j, DEFAULT_DOMAIN) for j in range(arity))
-    jumps = _jumps(expr)
-    evaluate = _lambdified(syms, [expr] + [sympy.diff(expr, s) for s in syms] + jumps)
+    guarded_exprs = [expr, *siblings]
+    jumps = [j for e in guarded_exprs for j in _jumps(e)]
+    n = len(guarded_exprs)
+    evaluate = _lambdified(syms, guarded_exprs + [sympy.diff(e, s) for e in guarded_exprs for s in syms] + jumps)
 
     def reference(*args):
         with np.errstate(all="ignore"):
@@ -169,8 +196,8 @@ def twin_op(name: str, expr: sympy.Expr, domain: dict[int, spec.Interval], *, ul
             return False
         with np.errstate(all="ignore"):
             vals = [np.asarray(v, dtype=complex) for v in evaluate(*args)]
-        value, slopes, gaps = vals[0], vals[1:1 + arity], vals[1 + arity:]
-        if not (np.all(np.isfinite(value)) and np.all(np.abs(value.imag) <= 1e-12 * (1 + np.abs(value.real)))):
+        values, slopes, gaps = vals[:n], vals[n:n + n * arity], vals[n + n * arity:]
+        if not all(np.all(np.isfinite(v)) and np.all(np.abs(v.imag) <= 1e-12 * (1 + np.abs(v.real))) for v in values):
             return False
         if not all(np.all(np.isfinite(d)) and np.all(np.abs(d) <= MAX_SLOPE) for d in slopes):
             return False
@@ -184,14 +211,36 @@ def twin_op(name: str, expr: sympy.Expr, domain: dict[int, spec.Interval], *, ul
                    doc=f"{name}, fuzzed against the twin {expr}")
 
 
-def like_op(name: str, like: str, domain: dict[int, spec.Interval]) -> spec.Op:
+def output_weight(k: int) -> sympy.Rational:
+    """The weight of output k in the op that checks a function with several outputs as a whole."""
+    return sympy.Rational(1, k + 1)
+
+
+def twin_ops(name: str, exprs: list, domain: dict[int, spec.Interval], *, ulps: float = spec.ULPS_LIBM) -> list[spec.Op]:
+    """The spec table entries of a function with one twin per output: for one output, its op
+    ``name``; for several, ``name`` (the outputs' weighted sum, output k weighted ``output_weight(k)``, so
+    that one VJP gives every output a cotangent at once) and ``name_0``, ``name_1``, ... (each output
+    alone). All take every variable any twin uses, and are valid where every twin is."""
+    if len(exprs) == 1:
+        return [twin_op(name, exprs[0], domain, ulps=ulps)]
+    arity = max(twin_arity(e) for e in exprs)
+    whole = sympy.Add(*[output_weight(k) * e for k, e in enumerate(exprs)])
+    ops = [twin_op(name, whole, domain, ulps=ulps, arity=arity, siblings=tuple(exprs))]
+    return ops + [twin_op(f"{name}_{k}", e, domain, ulps=ulps, arity=arity, siblings=tuple(exprs))
+                  for k, e in enumerate(exprs)]
+
+
+def like_op(name: str, like: str, domain: dict[int, spec.Interval], accepts=lambda param: True) -> spec.Op:
     """A spec table entry that borrows op ``like``'s twin, shapes, params, domain and kinks (the
-    domain narrowed to ``domain`` where given)."""
+    domain narrowed to ``domain`` where given). Params the function does not take (``accepts(name)``
+    false) are left at their defaults, not drawn: a Softmax without an axis argument is fuzzed as
+    softmax over the last axis."""
     try:
         base = spec.get(like)
     except KeyError:
         raise UsageError(f"--like {like!r} is not an op of the spec table; known ops: {', '.join(spec.OPS)}") from None
-    op = dataclasses.replace(base, name=name, doc=f"{name}, fuzzed like {like}: {base.doc}")
+    op = dataclasses.replace(base, name=name, doc=f"{name}, fuzzed like {like}: {base.doc}",
+                             params=tuple(p for p in base.params if accepts(p.name)))
     if not domain:
         return op
     bad = [j for j in domain if j >= base.arity]
@@ -206,15 +255,36 @@ def like_op(name: str, like: str, domain: dict[int, spec.Interval]) -> spec.Op:
     return dataclasses.replace(op, draw=intervals, valid=valid)
 
 
-def valid_fraction(op: spec.Op, points: int = 400, seed: int = 0) -> float:
-    """The fraction of random points of the op's draw intervals where it is valid."""
+def valid_fraction(op: spec.Op, points: int = 400, seed: int = 0, shapes: dict | None = None) -> float:
+    """The fraction of random points of the op's draw intervals where it is valid (``shapes``: fixed
+    argument shapes, index -> shape)."""
     rng = np.random.default_rng(seed)
+    shapes = fitting_shapes(op, shapes or {})
     ok = 0
     for _ in range(points):
-        args = [np.array(rng.uniform(iv.lo, iv.hi)) for iv in op.draw]
+        args = [np.array(rng.uniform(iv.lo, iv.hi, size=s)) for iv, s in zip(op.draw, shapes)]
         ok += bool(op.accepts(args, op.defaults()))
     return ok / points
 
 
-__all__ = ["VARIABLES", "DEFAULT_DOMAIN", "MAX_SLOPE", "MIN_VALID_FRACTION", "parse_twin", "twin_arity",
-           "parse_domain", "twin_op", "like_op", "valid_fraction"]
+# Argument shapes tried, in order, for an array op's sample points (the first its shape rule takes).
+SAMPLE_SHAPES = ((), (3,), (2, 3), (4,), (2, 2), (3, 4), (2, 3, 4))
+
+
+def fitting_shapes(op: spec.Op, fixed: dict) -> tuple:
+    """Argument shapes an op takes: scalars for elementwise ops, else the first of SAMPLE_SHAPES
+    (the same for every argument not ``fixed``) that its shape rule accepts."""
+    if op.elementwise:
+        return ((),) * op.arity
+    for s in SAMPLE_SHAPES:
+        shapes = tuple(fixed.get(j, s) for j in range(op.arity))
+        try:
+            op.out_shape(shapes, op.defaults())
+            return shapes
+        except ValueError:
+            continue
+    raise UsageError(f"{op.name}: no argument shape among {SAMPLE_SHAPES} fits the twin; fix one with --shape")
+
+
+__all__ = ["VARIABLES", "DEFAULT_DOMAIN", "MAX_SLOPE", "MIN_VALID_FRACTION", "parse_twin", "parse_twins",
+           "twin_arity", "parse_domain", "twin_op", "twin_ops", "output_weight", "like_op", "valid_fraction", "fitting_shapes", "SAMPLE_SHAPES"]

@@ -34,6 +34,9 @@ class Job:
     sympy: str | None = None
     like: str | None = None
     domain: tuple = ()
+    twin: str | None = None  # an array twin (--twin)
+    shape: tuple = ()  # its fixed shapes (--shape)
+    params: tuple = ()  # the target's own parameters, (name, value) pairs
     ulps: float | None = None
     max_examples: int | None = None
     seconds: float | None = None
@@ -43,8 +46,9 @@ class Job:
     def load(self, base: Backend | None = None) -> Target:
         """The target on ``base`` (default: the backend the job names)."""
         base = resolve(self.backend) if base is None else base
-        return load_target(self.target, base, sympy=self.sympy, like=self.like, domain=list(self.domain),
-                           ulps=self.ulps)
+        return load_target(self.target, base, sympy=self.sympy, like=self.like, twin=self.twin, domain=list(self.domain),
+                           shape=list(self.shape),
+                           ulps=self.ulps, params=dict(self.params))
 
     def run(self, target: Target, base: Backend, seed: int, database, progress: Callable | None) -> Outcome:
         """The campaign with the job's budget and time limit."""

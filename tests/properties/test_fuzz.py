@@ -95,15 +95,16 @@ def test_a_correct_function_passes_5000_examples(name):
 
 
 def test_a_plain_callable_is_differentiated_by_the_backend():
-    def softplus(x):
-        return F.log(1 + F.exp(x))
+    # (log(1 + exp(x)) written naively loses digits near x = -3, 15 ulps: a finding, "lost accuracy")
+    def x_exp(x):
+        return x * F.exp(x)
 
-    assert campaign(softplus, dict(sympy="log(1 + exp(x))"), max_examples=300).report is None
+    assert campaign(x_exp, dict(sympy="x * exp(x)"), max_examples=300).report is None
 
-    def softplus_typo(x):
-        return F.log(1 + F.exp(-x))
+    def x_exp_typo(x):
+        return x * F.exp(-x)
 
-    found = campaign(softplus_typo, dict(sympy="log(1 + exp(x))"), max_examples=300).json
+    found = campaign(x_exp_typo, dict(sympy="x * exp(x)"), max_examples=300).json
     assert found["property"] == "value" and found["verdict"] == "forward wrong"
 
 
