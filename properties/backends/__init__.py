@@ -26,7 +26,7 @@ from trigrad.oracle import spec
 
 from ..environment import BACKEND as ENV_VAR
 
-BUILTIN_NAMES = ("builtin", "torch", "jax", "dezero", "hips")
+BUILTIN_NAMES = ("builtin", "torch", "jax", "dezero", "hips", "mygrad", "tinygrad", "chainer")
 
 
 # The ops written as Python operators (spec Notation.operator), which every array library overloads.
