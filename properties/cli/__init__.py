@@ -6,8 +6,9 @@
                  [--seconds N | --max-examples N] [--seed N] [--workers N] [--database URL]
     trigrad accuracy [--backend NAME ...] [--op OP ...] [--range LO:HI] [--points N] [--json FILE] [--plot DIR]
     trigrad report --from FILE... --html OUT.html
+    trigrad adapter-template NAME | --ops-table
 
-One module per subcommand (``check``, ``fuzz``, ``accuracy``, ``report``), each with ``add_parser``
+One module per subcommand (``check``, ``fuzz``, ``accuracy``, ``report``, ``adapter_template``), each with ``add_parser``
 and ``command``; what they share is in ``common``. The tools they run (``properties.suite``,
 ``properties.fuzzing``, ``properties.accuracy``, ``properties.html_report``) never import the
 command. Exit status: 0 on success, 1 when something failed or was found, 2 on bad usage (with a
@@ -16,10 +17,11 @@ one-line message).
 
 from __future__ import annotations
 
-from . import accuracy, check, fuzz, report
+from . import accuracy, adapter_template, check, fuzz, report
 from .common import USAGE, Parser
 
-COMMANDS = {"check": check, "fuzz": fuzz, "accuracy": accuracy, "report": report}  # in the order of --help
+COMMANDS = {"check": check, "fuzz": fuzz, "accuracy": accuracy, "report": report,
+            "adapter-template": adapter_template}  # in the order of --help
 
 
 def parser() -> Parser:
