@@ -61,7 +61,7 @@ def _rows(F) -> dict:
         "softmax": Row("F.softmax"),
         "log_softmax": Row("F.log_softmax"),
         "mean_squared_error": Row("F.mean_squared_error"),
-        "softmax_cross_entropy": Row(lambda x, labels: F.softmax_cross_entropy(x, np.asarray(labels)), "F.softmax_cross_entropy({0}, np.array({labels}))"),
+        "softmax_cross_entropy": Row(lambda x, labels: F.softmax_cross_entropy(x, np.asarray(labels), enable_double_backprop=True), "F.softmax_cross_entropy({0}, np.array({labels}), enable_double_backprop=True)"),
     }
 
 
@@ -129,7 +129,8 @@ class Chainer(Backend):
 
     def _grads(self, fn, xs, cotangent, double):
         y = self.chainer.as_variable(fn(*xs))
-        ct = np.array(np.broadcast_to(cotangent, y.shape), dtype=np.float64)
+        # the cotangent as a Variable: chainer.grad passes a plain array through identity backwards unwrapped
+        ct = self.chainer.Variable(np.array(np.broadcast_to(cotangent, y.shape), dtype=np.float64))
         return y, self.chainer.grad([y], list(xs), grad_outputs=[ct], enable_double_backprop=double)
 
     def vjp(self, fn, xs, cotangent):
@@ -158,14 +159,14 @@ class Chainer(Backend):
     def vjp_source(self, out, inputs, cotangent, body):
         xs = ", ".join(inputs)
         return "\n".join(body + [
-            f"grads = chainer.grad([{out}], [{xs}], grad_outputs=[np.broadcast_to({cotangent}, {out}.shape).copy()])",
+            f"grads = chainer.grad([{out}], [{xs}], grad_outputs=[chainer.Variable(np.broadcast_to({cotangent}, {out}.shape).copy())])",
             f"print('value:', {out}.array)",
             *[f"print('gradient wrt {x}:', grads[{k}])" for k, x in enumerate(inputs)]])
 
     def hvp_source(self, out, inputs, cotangent, tangents, body):
         xs = ", ".join(inputs)
         return "\n".join(body + [
-            f"grads = chainer.grad([{out}], [{xs}], grad_outputs=[np.broadcast_to({cotangent}, {out}.shape).copy()],",
+            f"grads = chainer.grad([{out}], [{xs}], grad_outputs=[chainer.Variable(np.broadcast_to({cotangent}, {out}.shape).copy())],",
             "                     enable_double_backprop=True)",
             f"tangents = [{', '.join(tangents)}]",
             "inner = sum(F.sum(g * np.asarray(t)) for g, t in zip(grads, tangents) if g is not None)",
