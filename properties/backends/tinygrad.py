@@ -49,7 +49,7 @@ def _rows(Tensor) -> dict:
         "min": Row(lambda x, axis, keepdims: x.min(axis, keepdim=keepdims), "{0}.min({axis}, keepdim={keepdims})"),
         "logsumexp": Row(lambda x, axis, keepdims: x.logsumexp(axis, keepdim=keepdims), "{0}.logsumexp({axis}, keepdim={keepdims})"),
         "matmul": Row(lambda a, b: a @ b, "{0} @ {1}"),
-        "get_item": Row(lambda x, index: x[_index(Tensor, index)], "{0}[{index}]"),
+        "get_item": Row(lambda x, index: x[_index(index)]),
         "softmax": Row(lambda x, axis: x.softmax(axis), "{0}.softmax({axis})"),
         "log_softmax": Row(lambda x, axis: x.log_softmax(axis), "{0}.log_softmax({axis})"),
         "mean_squared_error": Row(lambda a, b: ((a - b) ** 2).mean(), "(({0} - {1}) ** 2).mean()"),
@@ -61,9 +61,9 @@ def _perm(axes, x):
     return tuple(axes) if axes is not None else tuple(reversed(range(x.ndim)))
 
 
-def _index(Tensor, index):
-    """The spec's index with integer-array items as tinygrad tensors."""
-    return tuple(Tensor(list(i)) if isinstance(i, tuple) else i for i in spec.as_index(index))
+def _index(index):
+    """The spec's index with integer-array items as lists, which tinygrad indexes with (not numpy arrays)."""
+    return tuple(list(i) if isinstance(i, (tuple, list)) else i for i in index)
 
 
 def _sum_to(x, shape):
