@@ -5,7 +5,8 @@ back, looks up an op of the spec table by name (or says it is unsupported), and 
 its vector-Jacobian product for a cotangent; optionally forward mode (JVP) and second order (HVP).
 Everything else (drawing compositions, the oracles, verdicts, reports) is trigrad's.
 
-Backends are named ``builtin``, ``torch``, ``jax``, ``dezero``, or ``package.module:object`` for a
+Backends are named ``builtin``, ``torch``, ``jax``, ``dezero``, ``hips`` (HIPS autograd), ``mygrad``,
+``tinygrad``, ``chainer``, or ``package.module:object`` for a
 user's adapter (a Backend instance, or a class or factory that returns one).
 """
 
@@ -25,7 +26,7 @@ from trigrad.oracle import spec
 
 from ..environment import BACKEND as ENV_VAR
 
-BUILTIN_NAMES = ("builtin", "torch", "jax", "dezero")
+BUILTIN_NAMES = ("builtin", "torch", "jax", "dezero", "hips", "mygrad", "tinygrad", "chainer")
 
 
 # The ops written as Python operators (spec Notation.operator), which every array library overloads.
@@ -92,6 +93,13 @@ def dezero_api_hvp_source(variable: str, functions: str, out, inputs, cotangent,
     lines += [f"{x}.cleargrad()" for x in inputs] + ["inner.backward()"]
     lines += [f"print('second order wrt {x}:', {x}.grad.data if {x}.grad is not None else 0.0)" for x in inputs]
     return "\n".join(lines)
+
+
+def function_source(out: str, args: str, body: list[str]) -> list[str]:
+    """A snippet's composition as a function ``f`` of its inputs, for libraries that differentiate
+    functions (JAX, HIPS autograd)."""
+    return ["# the composition as a function of its inputs", f"def f({args}):", *[f"    {line}" for line in body],
+            f"    return {out}", ""]
 
 
 class Unsupported(Exception):
@@ -277,4 +285,4 @@ def _import(module_name: str):
     return module
 
 
-__all__ = ["Backend", "Unsupported", "OPERATORS", "Row", "OpTable", "dezero_api_hvp_source", "BackendError", "resolve", "parse_options", "BUILTIN_NAMES", "ENV_VAR"]
+__all__ = ["Backend", "Unsupported", "OPERATORS", "Row", "OpTable", "dezero_api_hvp_source", "function_source", "BackendError", "resolve", "parse_options", "BUILTIN_NAMES", "ENV_VAR"]

@@ -9,7 +9,7 @@ import numpy as np
 
 from trigrad.oracle import spec
 
-from . import OPERATORS, Backend, OpTable, Row, Unsupported, parse_options
+from . import OPERATORS, Backend, OpTable, Row, Unsupported, function_source, parse_options
 
 
 def _rows(jnp, jax) -> dict:
@@ -132,7 +132,7 @@ class Jax(Backend):
     def vjp_source(self, out, inputs, cotangent, body):
         args = ", ".join(inputs)
         return "\n".join([
-            *_function_source(out, args, body),
+            *function_source(out, args, body),
             f"{out}, pullback = jax.vjp(f, {args})",
             f"grads = pullback(jnp.asarray({cotangent}))",
             f"print('value:', {out})",
@@ -142,18 +142,12 @@ class Jax(Backend):
     def hvp_source(self, out, inputs, cotangent, tangents, body):
         args = ", ".join(inputs)
         return "\n".join([
-            *_function_source(out, args, body),
+            *function_source(out, args, body),
             f"def gradient({args}):",
             f"    return jax.vjp(f, {args})[1](jnp.asarray({cotangent}))",
             "",
             f"_, hvp = jax.jvp(gradient, ({args},), tuple(jnp.asarray(t) for t in [{', '.join(tangents)}]))",
             *[f"print('second order wrt {x}:', hvp[{k}])" for k, x in enumerate(inputs)]])
-
-
-def _function_source(out, args, body):
-    """The snippet's composition as a function ``f`` of its inputs (JAX differentiates functions)."""
-    return ["# the composition as a function of its inputs", f"def f({args}):", *[f"    {line}" for line in body],
-            f"    return {out}", ""]
 
 
 def make(options: str = "") -> Jax:

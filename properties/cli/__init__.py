@@ -7,8 +7,9 @@
     trigrad accuracy [--backend NAME ...] [--op OP ...] [--range LO:HI] [--points N] [--json FILE] [--plot DIR]
     trigrad report --from FILE... --html OUT.html
     trigrad matrix --backend NAME [--backend NAME ...] [--from FILE...] [--json FILE] [--html FILE]
+    trigrad adapter-template NAME | --ops-table
 
-One module per subcommand (``check``, ``fuzz``, ``accuracy``, ``report``, ``matrix``), each with ``add_parser``
+One module per subcommand (``check``, ``fuzz``, ``accuracy``, ``report``, ``matrix``, ``adapter_template``), each with ``add_parser``
 and ``command``; what they share is in ``common``. The tools they run (``properties.suite``,
 ``properties.fuzzing``, ``properties.accuracy``, ``properties.html_report``) never import the
 command. Exit status: 0 on success, 1 when something failed or was found, 2 on bad usage (with a
@@ -17,10 +18,11 @@ one-line message).
 
 from __future__ import annotations
 
-from . import accuracy, check, fuzz, matrix, report
+from . import accuracy, adapter_template, check, fuzz, matrix, report
 from .common import USAGE, Parser
 
-COMMANDS = {"check": check, "fuzz": fuzz, "accuracy": accuracy, "report": report, "matrix": matrix}  # in the order of --help
+COMMANDS = {"check": check, "fuzz": fuzz, "accuracy": accuracy, "report": report, "matrix": matrix,
+            "adapter-template": adapter_template}  # in the order of --help
 
 
 def parser() -> Parser:

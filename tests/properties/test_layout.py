@@ -21,6 +21,9 @@ DEFERRED = {
     "jax.numpy": "a backend library",
     "jax.scipy.special": "a backend library",
     "dezero.functions": "a backend library",
+    "mygrad": "a backend library",
+    "mygrad.nnet": "a backend library",
+    "tinygrad": "a backend library",
     # the pytest plugin is loaded by every pytest session: trigrad's machinery only when it is used
     f"{PACKAGE}.backends": "the plugin, once a backend is named or used",
     f"{PACKAGE}.known": "the plugin, once a trigrad test has run",
