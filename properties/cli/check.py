@@ -5,8 +5,10 @@ unsupported, n/a, or not reached; then every minimal counterexample. Exit status
 failed, 1 when something did (a stale known difference included), 2 on bad usage.
 
 Without --seconds every cell runs the Hypothesis profile's budget of examples (profile ``dev`` by
-default, ``ci`` when the CI environment variable is set). With --seconds the cells run in rounds
-of growing size until the time is spent; cells the time did not reach are reported as such.
+default, ``ci`` when the CI environment variable is set). With --seconds the rows run in rounds
+of growing size until the time is spent; cells the time did not reach are reported as such. A row's
+cells run as the pytest suites run them (``suite.run_row``): fused where they can be, so that each
+drawn composition is judged by every selected property with one exact evaluation.
 """
 
 from __future__ import annotations
@@ -67,21 +69,19 @@ def command(args) -> int:
     start = time.perf_counter()
     progress = CellProgress(len(cells), quiet=args.quiet)
     if args.seconds is None:
-        for cell in cells.values():
-            suite.run_cell(b, cell.prop, cell.op, max_examples=settings.default.max_examples, cell=cell)
-            progress.update(cell)
+        for r in rows:
+            _run_row(b, r, props, cells, settings.default.max_examples, progress)
     else:
         deadline = Deadline(args.seconds)
         size = FIRST_ROUND
         while not deadline.passed:
-            todo = [c for c in cells.values() if c.status in ("not reached", "pass")]
+            todo = [r for r in rows if any(cells[(p, r)].status in ("not reached", "pass") for p in props)]
             if not todo:
                 break
-            for cell in todo:
+            for r in todo:
                 if deadline.passed:
                     break
-                suite.run_cell(b, cell.prop, cell.op, max_examples=size, cell=cell)
-                progress.update(cell)
+                _run_row(b, r, props, cells, size, progress)
             size *= 2
     progress.done()
     elapsed = time.perf_counter() - start
@@ -119,6 +119,14 @@ def command(args) -> int:
         with open(args.json, "w") as f:
             json.dump(data, f, indent=2)
     return 1 if failed or stale else 0  # a stale entry fails the run, as it does in pytest
+
+
+def _run_row(b, row, props, cells, max_examples, progress):
+    """Run a row's cells (``suite.run_row``: fused where they can be) and show their progress."""
+    own = {p: cells[(p, row)] for p in props}
+    suite.run_row(b, row, props, max_examples=max_examples, cells=own)
+    for cell in own.values():
+        progress.update(cell)
 
 
 def _outcome(status: str) -> str:
