@@ -518,13 +518,16 @@ def profile(backend: Backend, ops: Sequence[str] | None = None, *, lo: float | N
         for sw in sweeps(op, lo, hi):
             if progress:
                 progress(sw.label)
-            if not backend.supports(op):
-                p = Profile(sw, [Series("d/d" + _VAR[sw.arg], 1, sw.arg, np.zeros(0), np.zeros(0), np.zeros(0),
-                                        error=f"unsupported: {backend.name} has no {op}")])
-            else:
-                p = profile_sweep(backend, sw, points=points, order=order)
-            out.append(p)
+            out.append(profile_or_unsupported(backend, sw, points=points, order=order))
     return Run(backend.describe(), np.dtype(backend.dtype).name, points, out)
+
+
+def profile_or_unsupported(backend: Backend, sweep: Sweep, *, points: int = POINTS, order: int = 2) -> Profile:
+    """``profile_sweep``, or a profile that says the backend lacks the op."""
+    if not backend.supports(sweep.op):
+        return Profile(sweep, [Series("d/d" + _VAR[sweep.arg], 1, sweep.arg, np.zeros(0), np.zeros(0), np.zeros(0),
+                                      error=f"unsupported: {backend.name} has no {sweep.op}")])
+    return profile_sweep(backend, sweep, points=points, order=order)
 
 
 def to_json(runs: Sequence[Run]) -> dict:

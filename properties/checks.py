@@ -6,12 +6,17 @@ where a verdict needs confirming. A wrong answer raises ``Failure`` (an Assertio
 ``Report``); an example the oracles cannot judge (oracle unsure, a point too close to a kink, three
 answers that all disagree) is rejected with ``hypothesis.reject()`` after recording the reason with
 ``event()``, so it is neither passed silently nor reported as a bug.
+
+Every check takes ``oracle``: a function of no arguments returning the example's symbolic ``Oracle``.
+Several properties judging one example (the suite's fused runs) pass the same one, so that the
+exact evaluation is done once; by default each check builds its own.
 """
 
 from __future__ import annotations
 
 import functools
 import traceback
+from typing import Callable
 
 import numpy as np
 from hypothesis import event, reject
@@ -28,8 +33,9 @@ from .example import Example
 class _Run:
     """One example on one backend: leaves, the forward as a function of leaves, the oracle."""
 
-    def __init__(self, backend: Backend, example: Example):
+    def __init__(self, backend: Backend, example: Example, oracle: Callable[[], Oracle] | None = None):
         self.backend = backend
+        self._shared_oracle = oracle
         self.example = example
         self.comp = example.comp
         self.names = [i.name for i in self.comp.inputs]
@@ -40,6 +46,8 @@ class _Run:
 
     @functools.cached_property
     def oracle(self) -> Oracle:
+        if self._shared_oracle is not None:  # one example judged by several properties shares one
+            return self._shared_oracle()
         return Oracle(self.comp, self.example.values)
 
     def fn(self, *xs):
@@ -148,16 +156,16 @@ def _check_forward(run, prop, value, vectors):
 # --- the properties ------------------------------------------------------------------------------------
 
 
-def check_value(backend: Backend, example: Example):
+def check_value(backend: Backend, example: Example, oracle=None):
     """The forward value against the exact value."""
-    run = _Run(backend, example)
+    run = _Run(backend, example, oracle)
     value = run.call("value", lambda: backend.tonumpy(run.fn(*run.leaves())), {})
     _settle(run, "value", [judge_value(value, run.oracle.value(), u=run.u)], {})
 
 
-def check_vjp(backend: Backend, example: Example, cotangent):
+def check_vjp(backend: Backend, example: Example, cotangent, oracle=None):
     """The VJP for a random cotangent against exact, elementwise; numeric confirms a disagreement."""
-    run = _Run(backend, example)
+    run = _Run(backend, example, oracle)
     vec = {"cotangent": cotangent}
     value, grads = run.call("vjp", backend.vjp, vec, run.fn, run.leaves(), cotangent)
     _check_forward(run, "vjp", value, vec)
@@ -167,10 +175,10 @@ def check_vjp(backend: Backend, example: Example, cotangent):
     _settle(run, "vjp", js, vec)
 
 
-def check_vjp_numeric(backend: Backend, example: Example, cotangent, tangents):
+def check_vjp_numeric(backend: Backend, example: Example, cotangent, tangents, oracle=None):
     """<VJP, u> against the numeric directional derivative <v, J u> of the backend's own forward
     (and the exact one): the backend's backward must agree with its forward."""
-    run = _Run(backend, example)
+    run = _Run(backend, example, oracle)
     tan, tangents = _tangent_list(run, tangents)
     vec = {"cotangent": cotangent, **{f"tangent {n}": t for n, t in zip(run.names, tangents)}}
     value, grads = run.call("vjp_numeric", backend.vjp, vec, run.fn, run.leaves(), cotangent)
@@ -183,9 +191,9 @@ def check_vjp_numeric(backend: Backend, example: Example, cotangent, tangents):
     _settle(run, "vjp_numeric", [j], vec)
 
 
-def check_jvp(backend: Backend, example: Example, tangents):
+def check_jvp(backend: Backend, example: Example, tangents, oracle=None):
     """The JVP (forward mode) against exact; numeric confirms a disagreement."""
-    run = _Run(backend, example)
+    run = _Run(backend, example, oracle)
     tan, tangents = _tangent_list(run, tangents)
     vec = {f"tangent {n}": t for n, t in zip(run.names, tangents)}
     value, jvp = run.call("jvp", backend.jvp, vec, run.fn, run.leaves(), tangents)
@@ -194,9 +202,9 @@ def check_jvp(backend: Backend, example: Example, tangents):
     _settle(run, "jvp", [judge(jvp, exact, numeric=run.directional(tangents), u=run.u, what="JVP")], vec)
 
 
-def check_adjoint(backend: Backend, example: Example, cotangent, tangents):
+def check_adjoint(backend: Backend, example: Example, cotangent, tangents, oracle=None):
     """The adjoint identity <v, J u> (from the backend's JVP) = <J^T v, u> (from its VJP)."""
-    run = _Run(backend, example)
+    run = _Run(backend, example, oracle)
     tan, tangents = _tangent_list(run, tangents)
     vec = {"cotangent": cotangent, **{f"tangent {n}": t for n, t in zip(run.names, tangents)}}
     _, jvp = run.call("adjoint", backend.jvp, vec, run.fn, run.leaves(), tangents)
@@ -217,9 +225,9 @@ def check_adjoint(backend: Backend, example: Example, cotangent, tangents):
         raise Failure(run.report("adjoint", j, vec, "the 'numeric' column holds the forward-mode side"))
 
 
-def check_hvp(backend: Backend, example: Example, cotangent, tangents):
+def check_hvp(backend: Backend, example: Example, cotangent, tangents, oracle=None):
     """Hessian-vector products (second order) against exact; numeric second differences confirm."""
-    run = _Run(backend, example)
+    run = _Run(backend, example, oracle)
     tan, tangents = _tangent_list(run, tangents)
     vec = {"cotangent": cotangent, **{f"tangent {n}": t for n, t in zip(run.names, tangents)}}
     hvps = run.call("hvp", backend.hvp, vec, run.fn, run.leaves(), cotangent, tangents)
@@ -229,9 +237,9 @@ def check_hvp(backend: Backend, example: Example, cotangent, tangents):
     _settle(run, "hvp", js, vec)
 
 
-def check_purity(backend: Backend, example: Example, cotangent):
+def check_purity(backend: Backend, example: Example, cotangent, oracle=None):
     """Backward modifies neither its inputs nor the cotangent it is given (copies before and after)."""
-    run = _Run(backend, example)
+    run = _Run(backend, example, oracle)
     vec = {"cotangent": cotangent}
     leaves = run.leaves()
     before = [np.array(backend.tonumpy(x), copy=True) for x in leaves]
@@ -246,9 +254,9 @@ def check_purity(backend: Backend, example: Example, cotangent):
                                  f"{np.asarray(cotangent).tolist()} became {ct.tolist()}"))
 
 
-def check_determinism(backend: Backend, example: Example, cotangent):
+def check_determinism(backend: Backend, example: Example, cotangent, oracle=None):
     """The same example twice gives bitwise identical values and gradients."""
-    run = _Run(backend, example)
+    run = _Run(backend, example, oracle)
     vec = {"cotangent": cotangent}
     first = run.call("determinism", backend.vjp, vec, run.fn, run.leaves(), np.array(cotangent))
     second = run.call("determinism", backend.vjp, vec, run.fn, run.leaves(), np.array(cotangent))
@@ -259,9 +267,9 @@ def check_determinism(backend: Backend, example: Example, cotangent):
                                      f"{np.asarray(a).tolist()} then {np.asarray(b).tolist()}"))
 
 
-def check_shapes(backend: Backend, example: Example, cotangent):
+def check_shapes(backend: Backend, example: Example, cotangent, oracle=None):
     """The value has the output's shape and each gradient its input's shape (under broadcasting)."""
-    run = _Run(backend, example)
+    run = _Run(backend, example, oracle)
     vec = {"cotangent": cotangent}
     value, grads = run.call("shapes", backend.vjp, vec, run.fn, run.leaves(), cotangent)
     problems = []
@@ -274,13 +282,13 @@ def check_shapes(backend: Backend, example: Example, cotangent):
         raise Failure(run.report("shapes", None, vec, "; ".join(problems)))
 
 
-def check_kink(backend: Backend, example: Example, cotangent):
+def check_kink(backend: Backend, example: Example, cotangent, oracle=None):
     """At its kinks an op's VJP is an element of its subdifferential (spec table), e.g. abs'(0) in
     [-1, 1]; away from them it is the ordinary derivative."""
     comp = example.comp
     (node,) = comp.nodes
     op = spec.get(node.op)
-    run = _Run(backend, example)  # its oracle is never built: the subdifferential check needs none
+    run = _Run(backend, example, oracle)  # its oracle is never built: the subdifferential check needs none
     vec = {"cotangent": cotangent}
     _, grads = run.call("kink", backend.vjp, vec, run.fn, [backend.asarray(a) for a in run.arrays], cotangent)
     why = op.kink.check(run.arrays, cotangent, [np.asarray(g, dtype=float) for g in grads], run.u, **comp.params(0))

@@ -6,6 +6,16 @@ tabulates them. A cell first checks its op alone at the spec's edge points (satu
 thresholds, x ** 0: deterministic, see ``edge_case``), then draws compositions that contain its op
 (or, for the ``all ops`` row, any mix of the backend's ops) and judges every example by the cell's
 property.
+
+**Fused runs.** A row's cells whose examples are the row's plain compositions (every property but
+``fanout`` and ``kink``, see ``fusable``) are run together (``run_row``): each drawn composition,
+with one cotangent and one set of tangents, is judged by every one of them, and they share one
+symbolic evaluation (``Oracle``: value, first and second order). Each property still fails and
+shrinks on its own: a failure ends that property's part of the run (Hypothesis shrinks it, slipping
+only to smaller failures, whose property the report names), and the others run again without it, so
+that one failing property never hides another. The pytest suites and ``trigrad check`` both run
+rows this way, so under a derandomized profile they judge the same examples. ``run_cell`` still runs
+one cell alone.
 """
 
 from __future__ import annotations
@@ -14,12 +24,17 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
+import functools
+
 import hypothesis
 import numpy as np
+from hypothesis import reject
 from hypothesis import strategies as st
+from hypothesis.errors import UnsatisfiedAssumption
 
 from trigrad.oracle import spec
 from trigrad.oracle.ir import Composition, Input, Node
+from trigrad.oracle.symbolic import Oracle
 
 from . import checks, known
 from ._hypothesis_compat import set_test_digest
@@ -115,21 +130,38 @@ def draw_case(data, backend: Backend, prop: str, op: str, max_nodes: int = 10, s
     composition has at most ``max_nodes`` drawn nodes (``shapes``: its input shapes, as for
     ``compositions``)."""
     p = PROPERTIES[prop]
-    ops = sorted(set(backend.ops) - known.masked_ops(known.load(backend), prop, op))
     if p.kinks:
         example = data.draw(_kinked(op), label="example")
-    else:
-        example = data.draw(compositions(ops=ops, include=None if op == ALL_OPS else op, max_nodes=max_nodes,
-                                         min_shared=1 if p.shared else 0, constant_args=backend.constant_args,
-                                         shapes=shapes),
-                            label="example")
+        return _at_precision(backend, example, _draw_vectors(data, example, p.vectors))
+    return _draw(data, backend, op, _ops(backend, prop, op), p.vectors, shared=p.shared, max_nodes=max_nodes,
+                 shapes=shapes)
+
+
+def _ops(backend: Backend, prop: str, op: str) -> tuple[str, ...]:
+    """The ops cell (prop, op) draws its compositions from: the backend's, less those known to fail
+    ``prop`` elsewhere."""
+    return tuple(sorted(set(backend.ops) - known.masked_ops(known.load(backend), prop, op)))
+
+
+def _draw(data, backend: Backend, op: str, ops, vectors, *, shared=False, max_nodes=10,
+          shapes=None) -> tuple[Example, dict]:
+    """A composition of ``ops`` containing ``op`` (any mix for the mixed row), and ``vectors``
+    (``shapes``: the composition's input shapes, as for ``compositions``)."""
+    example = data.draw(compositions(ops=list(ops), include=None if op == ALL_OPS else op, max_nodes=max_nodes,
+                                     min_shared=1 if shared else 0, constant_args=backend.constant_args,
+                                     shapes=shapes),
+                        label="example")
+    return _at_precision(backend, example, _draw_vectors(data, example, vectors))
+
+
+def _draw_vectors(data, example: Example, vectors) -> dict:
     kwargs = {}
-    if "cotangent" in p.vectors:
+    if "cotangent" in vectors:
         kwargs["cotangent"] = data.draw(cotangents(example.comp.output_shape), label="cotangent")
-    if "tangents" in p.vectors:
+    if "tangents" in vectors:
         kwargs["tangents"] = {i.name: data.draw(cotangents(i.shape), label=f"tangent {i.name}")
                               for i in example.comp.inputs}
-    return _at_precision(backend, example, kwargs)
+    return kwargs
 
 
 def edge_case(backend: Backend, prop: str, op: str) -> tuple[Example, dict] | None:
@@ -138,17 +170,23 @@ def edge_case(backend: Backend, prop: str, op: str) -> tuple[Example, dict] | No
     needs what a single node cannot give (a shared node, a kink) or an argument the backend only
     takes as a constant."""
     p = PROPERTIES[prop]
+    if p.shared or p.kinks:
+        return None
+    return _edge(backend, op, p.vectors)
+
+
+def _edge(backend: Backend, op: str, vectors) -> tuple[Example, dict] | None:
     o = spec.OPS.get(op)
-    if o is None or not o.edges or p.shared or p.kinks or backend.constant_args.get(op):
+    if o is None or not o.edges or backend.constant_args.get(op):
         return None
     points = np.array(o.edges, dtype=float)  # (n points, arity)
     inputs = [Input(f"x{j}", (len(points),)) for j in range(o.arity)]
     comp = Composition(inputs, [Node(op, tuple(i.name for i in inputs))])
     example = Example(comp, {f"x{j}": points[:, j].copy() for j in range(o.arity)})
     kwargs = {}
-    if "cotangent" in p.vectors:
+    if "cotangent" in vectors:
         kwargs["cotangent"] = np.ones(comp.output_shape)
-    if "tangents" in p.vectors:
+    if "tangents" in vectors:
         kwargs["tangents"] = {i.name: np.ones(i.shape) for i in inputs}
     return example, kwargs
 
@@ -199,12 +237,14 @@ def run_case(data, backend: Backend, prop: str, op: str):
     _check(backend, prop, *draw_case(data, backend, prop, op))
 
 
-def _check(backend: Backend, prop: str, example: Example, kwargs: dict):
-    """Judge one case by the property; a failure carries how to recheck smaller versions of it."""
+def _check(backend: Backend, prop: str, example: Example, kwargs: dict, oracle=None):
+    """Judge one case by the property (``oracle``: see ``checks``); a failure carries how to recheck
+    smaller versions of it, and the property it belongs to (``failure.property``)."""
     try:
-        PROPERTIES[prop].check(backend, example, **kwargs)
+        PROPERTIES[prop].check(backend, example, oracle=oracle, **kwargs)
     except Failure as f:
         f.report.recheck = _rechecker(backend, prop, kwargs)
+        f.property = prop
         raise
 
 
@@ -312,5 +352,170 @@ def run_cell(backend: Backend, prop: str, op: str, *, max_examples: int | None =
     return cell
 
 
+# --- fused runs: a row's cells judged on the same draws ------------------------------------------------
+
+# What a fused run draws beside each composition: every property takes what it needs from these.
+FUSED_VECTORS = ("cotangent", "tangents")
+
+
+def fusable(prop: str) -> bool:
+    """Whether ``prop`` is judged in its row's fused run: its examples are the row's plain
+    compositions (``fanout`` needs a shared node and ``kink`` draws its op alone at its kinks: they
+    run per cell)."""
+    p = PROPERTIES[prop]
+    return not (p.shared or p.kinks)
+
+
+def fused_groups(backend: Backend, op: str, props) -> list[tuple[str, ...]]:
+    """The cells of row ``op`` among ``props`` that run fused, as groups judged on the same draws:
+    the fusable properties the backend runs (``status``), by the ops their compositions may use
+    (known differences leave ops out per property), in catalogue order."""
+    groups: dict[tuple, list[str]] = {}
+    for prop in PROPERTIES:
+        if prop in props and fusable(prop) and status(backend, prop, op) is None:
+            groups.setdefault(_ops(backend, prop, op), []).append(prop)
+    return [tuple(g) for g in groups.values()]
+
+
+def _vectors(prop: str, kwargs: dict) -> dict:
+    return {k: v for k, v in kwargs.items() if k in PROPERTIES[prop].vectors}
+
+
+def _judge_all(backend: Backend, props, example: Example, kwargs: dict, tally: dict, *, keep_going=False) -> dict:
+    """Judge one example by each of ``props`` with one shared oracle; ``tally`` counts the examples
+    each was asked to judge. Returns {property: judged (True) or rejected (False)}. A Failure is
+    raised at once, unless ``keep_going``: then it is returned in the property's place."""
+    oracle = functools.cache(lambda: Oracle(example.comp, example.values))
+    out = {}
+    for prop in props:
+        tally[prop] += 1
+        try:
+            _check(backend, prop, example, _vectors(prop, kwargs), oracle=oracle)
+            out[prop] = True
+        except (UnsatisfiedAssumption, Unsupported):  # this property cannot judge this example
+            out[prop] = False
+        except Failure as f:
+            if not keep_going:
+                raise
+            out[prop] = f
+    return out
+
+
+def fused_test(backend: Backend, op: str, props: tuple[str, ...], profile: hypothesis.settings | None = None,
+               max_examples: int | None = None):
+    """(test, tally): the Hypothesis test that judges each drawn example of row ``op`` by every
+    property of ``props`` (one group of ``fused_groups``), and a dict counting the examples each was
+    asked to judge. An example is rejected only when no property could judge it. A property's
+    Failure ends the test (and is shrunk). The draws depend on the backend, the row and the ops
+    drawn from, not on which properties judge them (the derandomized seed hashes those)."""
+    profile = profile or hypothesis.settings.default
+    ops = _ops(backend, props[0], op)
+    tally = {p: 0 for p in props}
+
+    @hypothesis.settings(profile, max_examples=max_examples or profile.max_examples, report_multiple_bugs=False)
+    @hypothesis.given(st.data())
+    def test(data):
+        example, kwargs = _draw(data, backend, op, ops, FUSED_VECTORS)
+        if not any(_judge_all(backend, props, example, kwargs, tally).values()):
+            reject()
+
+    set_test_digest(test, f"{backend.name}:fused:{op}:{','.join(ops)}".encode())
+    return test, tally
+
+
+def _edge_fused(backend: Backend, op: str, props, cells: dict[str, Cell]):
+    """The row's edge case judged by every property of ``props`` with one shared oracle (see
+    ``run_edge_case``); a failing property's cell gets its (minimized) report."""
+    case = _edge(backend, op, FUSED_VECTORS)
+    if case is None:
+        return
+    example, kwargs = _at_precision(backend, *case)
+    tally = {p: 0 for p in props}
+    result = {}
+
+    @hypothesis.settings(hypothesis.settings.default, max_examples=1, database=None, derandomize=True, deadline=None,
+                         phases=(hypothesis.Phase.explicit, hypothesis.Phase.generate), report_multiple_bugs=False)
+    @hypothesis.given(st.just(None))
+    def once(_):
+        result.update(_judge_all(backend, props, example, kwargs, tally, keep_going=True))
+
+    once()
+    for prop, outcome in result.items():
+        cell = cells[prop]
+        if isinstance(outcome, Failure):
+            outcome.minimize()
+            cell.status, cell.report = "fail", outcome.report
+        cell.examples += outcome is True
+
+
+def run_row(backend: Backend, op: str, props=None, *, max_examples: int | None = None,
+            profile: hypothesis.settings | None = None, cells: dict[str, Cell] | None = None,
+            until_failure: bool = False) -> dict[str, Cell]:
+    """Run the cells of row ``op`` for ``props`` (default: every property): the fusable ones in fused
+    runs (see the module's docstring), the others one by one (``run_cell``), each for up to
+    ``max_examples`` examples with the Hypothesis settings ``profile``. ``cells`` (by property) are
+    updated in place when given (a timed ``trigrad check`` runs a row again in growing rounds); only
+    cells not yet failed run. ``until_failure``: stop at the first failing cell (a hunt for one
+    bug); the cells after it stay "not reached". Returns the cells by property. A fused cell's
+    ``seconds`` is its share of its group's time."""
+    profile = profile or hypothesis.settings.default
+    props = [p for p in PROPERTIES if props is None or p in props]
+    cells = cells if cells is not None else {}
+    for prop in props:
+        cells.setdefault(prop, Cell(prop, op))
+        why = status(backend, prop, op)
+        if why:
+            cells[prop].status = why
+    todo = [p for p in props if cells[p].status in ("not reached", "pass")]
+    for group in fused_groups(backend, op, todo):
+        start = time.perf_counter()
+        remaining = list(group)
+        if all(cells[p].examples == 0 for p in group):  # the edge case once, before the first round
+            _edge_fused(backend, op, remaining, cells)
+            remaining = [] if until_failure and _failed(cells) else [p for p in remaining if cells[p].status != "fail"]
+        while remaining:
+            test, tally = fused_test(backend, op, tuple(remaining), profile, max_examples)
+            done = list(remaining)
+            try:
+                with import_independent_draws():
+                    test()
+                for p in remaining:
+                    cells[p].status = "pass"
+                remaining = []
+            except Failure as f:  # Hypothesis has shrunk it; the structural pass makes it smaller still
+                f.minimize()
+                failed = getattr(f, "property", f.report.prop)
+                cells[failed].status, cells[failed].report = "fail", f.report
+                remaining.remove(failed)
+            except hypothesis.errors.Unsatisfiable as e:
+                for p in remaining:
+                    cells[p].status, cells[p].error = "error", f"no example could be judged: {e}"
+                remaining = []
+            except Exception as e:  # noqa: BLE001 - a crash in trigrad itself is reported, not hidden
+                for p in remaining:
+                    cells[p].status, cells[p].error = "error", f"{type(e).__name__}: {e}"
+                remaining = []
+            for p in done:
+                cells[p].examples += tally[p]
+            if until_failure and _failed(cells):
+                break
+        seconds = (time.perf_counter() - start) / len(group)
+        for p in group:
+            cells[p].seconds += seconds
+        if until_failure and _failed(cells):
+            return cells
+    fused = {p for g in fused_groups(backend, op, todo) for p in g}
+    for prop in todo:
+        if prop not in fused:
+            run_cell(backend, prop, op, max_examples=max_examples, cell=cells[prop], profile=profile)
+            if until_failure and _failed(cells):
+                break
+    return cells
+
+
+def _failed(cells: dict[str, Cell]) -> bool:
+    return any(c.status in ("fail", "error") for c in cells.values())
+
+
 __all__ = ["PROPERTIES", "Property", "ALL_OPS", "STATUS_MARK", "mark", "rows", "status", "draw_case", "run_case", "edge_case",
-           "run_edge_case", "run_cell", "Cell"]
+           "run_edge_case", "run_cell", "Cell", "fusable", "fused_groups", "fused_test", "run_row"]

@@ -1,7 +1,10 @@
 """``trigrad accuracy``: gradient error in ULPs against exact, op by op across each op's domain, per
 backend (``properties.accuracy``); a table per backend, an overview, and optionally JSON and plots.
 
-    trigrad accuracy [--backend NAME ...] [--op OP ...] [--range LO:HI] [--points N] [--json FILE] [--plot DIR]
+    trigrad accuracy [--backend NAME ...] [--op OP ...] [--range LO:HI] [--points N] [--json FILE] [--plot DIR] [-j N]
+
+The sweeps run in parallel in ``--jobs`` processes (default: one per core; ``properties.executor``);
+the profiles do not depend on how many.
 """
 
 from __future__ import annotations
@@ -10,10 +13,13 @@ import json
 import math
 import sys
 
+import numpy as np
+
 from .. import accuracy
 from ..errors import UsageError
+from ..executor import default_jobs, executor
 from ..plots import need_matplotlib, write_plots
-from .common import backend, fail_usage
+from .common import backend, fail_usage, positive
 
 MIN_POINTS = 4  # a sweep needs this many points at least
 
@@ -34,6 +40,8 @@ def add_parser(sub):
     a.add_argument("--plot", default=None, metavar="DIR", help="also write one PNG per op and derivative "
                    "(needs matplotlib: pip install 'trigrad[plot]')")
     a.add_argument("--first-order", action="store_true", help="first derivatives only")
+    a.add_argument("-j", "--jobs", type=int, default=None, metavar="N",
+                   help=f"sweeps run in parallel in N processes (default: the number of cores, here {default_jobs()})")
     return a
 
 
@@ -72,13 +80,11 @@ def command(args) -> int:
             raise UsageError(f"--points must be at least {MIN_POINTS}, got {args.points}")
         if args.plot:
             _need_matplotlib()
+        positive(args.jobs, "--jobs")
     except UsageError as e:
         return fail_usage(e)
-    runs = []
-    for b in backends:
-        print(f"trigrad accuracy: {b.describe()}", file=sys.stderr, flush=True)
-        ordered = [op for op in ops if b.supports(op)] + [op for op in ops if not b.supports(op)]
-        runs.append(accuracy.profile(b, ordered, lo=lo, hi=hi, points=args.points, order=1 if args.first_order else 2))
+    runs = _profiles(args.backend or ["builtin"], backends, ops, lo, hi, args.points,
+                     1 if args.first_order else 2, args.jobs)
     data = accuracy.to_json(runs)
     for run in data["runs"]:
         print(f"trigrad accuracy: {run['backend']}, {run['points']} points per sweep, error in ulps of {run['dtype']} "
@@ -93,6 +99,37 @@ def command(args) -> int:
         paths = write_plots(data, args.plot)
         print(f"{len(paths)} plots in {args.plot}")
     return 0
+
+
+# The backends of a worker process, by position in the command line (set by _start_worker).
+_WORKER: dict = {}
+
+
+def _start_worker(names):
+    _WORKER["backends"] = [backend(name) for name in names]
+
+
+def _sweep_task(k, sweep, points, order):
+    return accuracy.profile_or_unsupported(_WORKER["backends"][k], sweep, points=points, order=order)
+
+
+def _profiles(names, backends, ops, lo, hi, points, order, jobs) -> list:
+    """Each backend's Run (``accuracy.profile``: its supported ops first), its sweeps run on ``jobs``
+    processes."""
+    ordered = [[op for op in ops if b.supports(op)] + [op for op in ops if not b.supports(op)] for b in backends]
+    tasks = [(k, sw, points, order) for k in range(len(backends)) for op in ordered[k]
+             for sw in accuracy.sweeps(op, lo, hi)]
+    profiles = [None] * len(tasks)
+    pool = executor(min(jobs or default_jobs(), len(tasks)), _start_worker, (names,))
+    try:
+        for b in backends:
+            print(f"trigrad accuracy: {b.describe()}", file=sys.stderr, flush=True)
+        for i, p in pool.map(_sweep_task, tasks):
+            profiles[i] = p
+    finally:
+        pool.close()
+    return [accuracy.Run(b.describe(), np.dtype(b.dtype).name, points,
+                         [p for (k2, *_), p in zip(tasks, profiles) if k2 == k]) for k, b in enumerate(backends)]
 
 
 __all__ = ["add_parser", "command", "parse_range"]

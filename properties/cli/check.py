@@ -7,12 +7,17 @@ minimal counterexample. Exit status: 0 when nothing
 failed, 1 when something did (a stale known difference included), 2 on bad usage.
 
 Without --seconds every cell runs the Hypothesis profile's budget of examples (profile ``dev`` by
-default, ``ci`` when the CI environment variable is set). With --seconds the cells run in rounds
-of growing size until the time is spent; cells the time did not reach are reported as such.
+default, ``ci`` when the CI environment variable is set). With --seconds the rows run in rounds
+of growing size until the time is spent; cells the time did not reach are reported as such. A row's
+cells run as the pytest suites run them (``suite.run_row``): fused where they can be, so that each
+drawn composition is judged by every selected property with one exact evaluation. Rows run in
+parallel, in ``--jobs`` processes (default: one per core; ``properties.executor``); under the ci
+profile the results do not depend on how many.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 
@@ -20,6 +25,7 @@ from hypothesis import settings
 
 from .. import findings, known, suite
 from ..errors import UsageError
+from ..executor import default_jobs, executor
 from ..minimize import Deadline
 from .common import Progress, backend, fail_usage, load_profile, positive
 
@@ -39,6 +45,8 @@ def add_parser(sub):
     c.add_argument("--ops", default=None, metavar="OP,...", help="only these rows (op names, or 'all ops')")
     c.add_argument("--properties", default=None, metavar="NAME,...",
                    help=f"only these columns: {', '.join(suite.PROPERTIES)}")
+    c.add_argument("-j", "--jobs", type=int, default=None, metavar="N",
+                   help=f"rows run in parallel in N processes (default: the number of cores, here {default_jobs()})")
     c.add_argument("--quiet", action="store_true", help="no progress line")
     c.add_argument("--no-reproduce", action="store_true",
                    help="do not run each finding's reproducer in a fresh interpreter")
@@ -63,6 +71,7 @@ def command(args) -> int:
         props = _selection(args.properties, list(suite.PROPERTIES), "property")
         load_profile(args.profile)
         positive(args.seconds, "--seconds")
+        positive(args.jobs, "--jobs")
     except UsageError as e:
         return fail_usage(e)
 
@@ -70,23 +79,21 @@ def command(args) -> int:
     cells = {(p, r): suite.Cell(p, r) for r in rows for p in props}
     start = time.perf_counter()
     progress = CellProgress(len(cells), quiet=args.quiet)
-    if args.seconds is None:
-        for cell in cells.values():
-            suite.run_cell(b, cell.prop, cell.op, max_examples=settings.default.max_examples, cell=cell)
-            progress.update(cell)
-    else:
-        deadline = Deadline(args.seconds)
-        size = FIRST_ROUND
-        while not deadline.passed:
-            todo = [c for c in cells.values() if c.status in ("not reached", "pass")]
-            if not todo:
-                break
-            for cell in todo:
-                if deadline.passed:
+    pool = executor(min(args.jobs or default_jobs(), len(rows)), _start_worker, (args.backend, profile))
+    try:
+        if args.seconds is None:
+            _run_rows(pool, b, rows, props, cells, settings.default.max_examples, progress)
+        else:
+            deadline = Deadline(args.seconds)
+            size = FIRST_ROUND
+            while not deadline.passed:
+                todo = [r for r in rows if any(cells[(p, r)].status in ("not reached", "pass") for p in props)]
+                if not todo:
                     break
-                suite.run_cell(b, cell.prop, cell.op, max_examples=size, cell=cell)
-                progress.update(cell)
-            size *= 2
+                _run_rows(pool, b, todo, props, cells, size, progress, deadline)
+                size *= 2
+    finally:
+        pool.close()
     progress.done()
     elapsed = time.perf_counter() - start
 
@@ -130,6 +137,43 @@ def command(args) -> int:
         with open(args.json, "w") as f:
             json.dump(data, f, indent=2)
     return 1 if failed or stale else 0  # a stale entry fails the run, as it does in pytest
+
+
+# The backend and profile of a worker process (set by _start_worker).
+_WORKER: dict = {}
+
+
+def _start_worker(backend_name, profile):
+    _WORKER["backend"] = backend(backend_name)
+    load_profile(profile)
+
+
+def _row_task(row, max_examples, state):
+    """Run one row (``suite.run_row``) in a worker, from its cells' ``state`` (property -> status,
+    examples, seconds); the cells, their reports without what does not cross processes (the
+    backend, put back by the caller, and the recheck function, used up by minimizing)."""
+    cells = {p: suite.Cell(p, row, status=st, examples=n, seconds=t) for p, (st, n, t) in state.items()}
+    suite.run_row(_WORKER["backend"], row, list(state), max_examples=max_examples, cells=cells)
+    for c in cells.values():
+        if c.report is not None:
+            c.report = dataclasses.replace(c.report, backend=None, recheck=None)
+    return cells
+
+
+def _run_rows(pool, b, rows, props, cells, max_examples, progress, deadline=None):
+    """Run ``rows`` on the executor ``pool`` and record their cells as they finish (in a timed run,
+    until the deadline passes)."""
+    tasks = [(r, max_examples, {p: (cells[(p, r)].status, cells[(p, r)].examples, cells[(p, r)].seconds)
+                                       for p in props if cells[(p, r)].status in ("not reached", "pass")})
+             for r in rows]
+    for i, done in pool.map(_row_task, tasks):
+        for p, cell in done.items():
+            if cell.report is not None:
+                cell.report = dataclasses.replace(cell.report, backend=b)
+            cells[(p, rows[i])] = cell
+            progress.update(cell)
+        if deadline is not None and deadline.passed:
+            break
 
 
 def _outcome(status: str) -> str:

@@ -261,7 +261,7 @@ def test_a_tie_of_max_is_a_kink_not_measured():
 
 def test_the_command_prints_the_table_and_writes_json(capsys, tmp_path):
     out_file = tmp_path / "acc.json"
-    assert main(["accuracy", "--op", "sigmoid", "--op", "exp", "--points", "20", "--json", str(out_file)]) == 0
+    assert main(["accuracy", "--op", "sigmoid", "--op", "exp", "--points", "20", "--json", str(out_file), "-j", "1"]) == 0
     out = capsys.readouterr().out
     assert "trigrad accuracy: builtin" in out and "ulps of float64" in out
     assert [line.split()[:2] for line in out.splitlines() if line.startswith(("sigmoid ", "exp "))] == [
@@ -272,9 +272,18 @@ def test_the_command_prints_the_table_and_writes_json(capsys, tmp_path):
     assert len(series["x"]) == len(series["ulps"]) == len(series["exact"]) == series["summary"]["points"]
 
 
+def test_profiles_do_not_depend_on_the_number_of_jobs(tmp_path):
+    out = []
+    for jobs in ("1", "2"):
+        out_file = tmp_path / f"acc-{jobs}.json"
+        assert main(["accuracy", "--op", "exp", "--op", "sin", "--points", "12", "--json", str(out_file), "-j", jobs]) == 0
+        out.append(out_file.read_text())
+    assert out[0] == out[1]
+
+
 def test_a_range_narrows_the_sweep(capsys, tmp_path):
     out_file = tmp_path / "acc.json"
-    assert main(["accuracy", "--op", "tanh", "--range", "10:30", "--points", "12", "--json", str(out_file)]) == 0
+    assert main(["accuracy", "--op", "tanh", "--range", "10:30", "--points", "12", "--json", str(out_file), "-j", "1"]) == 0
     x = json.loads(out_file.read_text())["runs"][0]["profiles"][0]["series"][0]["x"]
     assert min(x) == 10.0 and max(x) == 30.0
 
@@ -286,6 +295,7 @@ def test_a_range_narrows_the_sweep(capsys, tmp_path):
     (["--range", "5:1"], "--range needs finite LO < HI"),
     (["--range", "abc"], "--range must be LO:HI"),
     (["--points", "2"], "--points must be at least 4"),
+    (["--jobs", "0"], "--jobs must be positive"),
 ])
 def test_bad_usage_is_one_line_and_exits_2(capsys, args, message):
     assert main(["accuracy", *args]) == 2

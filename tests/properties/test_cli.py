@@ -9,7 +9,7 @@ import pytest
 
 from trigrad.properties.cli import main
 
-FEW = ["--ops", "sin,abs,all ops", "--properties", "value,vjp,kink", "--profile", "ci", "--quiet"]
+FEW = ["--ops", "sin,abs,all ops", "--properties", "value,vjp,kink", "--profile", "ci", "--quiet", "-j", "1"]
 
 
 def test_a_passing_run_prints_the_table_and_exits_0(capsys, tmp_path):
@@ -45,6 +45,7 @@ def test_a_failure_prints_the_counterexample_and_exits_1(capsys, tmp_path, sin_s
     (["--ops", "sine"], "unknown op 'sine'"),
     (["--properties", "vjp,speed"], "unknown property 'speed'"),
     (["--seconds", "0"], "--seconds must be positive"),
+    (["--jobs", "0"], "--jobs must be positive"),
     (["--profile", "fast"], "fast"),
 ])
 def test_bad_usage_is_one_line_and_exits_2(capsys, args, message):
@@ -61,10 +62,41 @@ def test_unknown_flags_exit_2_with_one_line(capsys):
 
 
 def test_a_time_budget_reports_cells_not_reached(capsys):
-    assert main(["check", "--seconds", "2", "--profile", "ci", "--quiet"]) == 0
+    assert main(["check", "--seconds", "2", "--profile", "ci", "--quiet", "-j", "1"]) == 0
     out = capsys.readouterr().out
     counts = out.split("\n\n")[-1] if "---" not in out else out
     assert "not reached" in out and " 0 not reached" not in counts, out[-400:]
+
+
+# An adapter whose gradients are twice the right ones, in a file: worker processes import it by name
+# (a bug planted in this process would not reach them).
+DOUBLED = """
+from trigrad.properties.backends.builtin import Builtin
+
+
+class Doubled(Builtin):
+    name = "doubled"
+
+    def vjp(self, fn, xs, cotangent):
+        value, grads = super().vjp(fn, xs, cotangent)
+        return value, [2 * g for g in grads]
+"""
+
+
+def test_results_do_not_depend_on_the_number_of_jobs(tmp_path):
+    """Under ci, rows run in two worker processes give the JSON of rows run in this one (but the
+    seconds), failures and their reports included."""
+    (tmp_path / "doubled.py").write_text(DOUBLED)
+    runs = []
+    for jobs in ("1", "2"):
+        out_file = tmp_path / f"check-{jobs}.json"
+        assert main(["check", "--backend", f"{tmp_path / 'doubled.py'}:Doubled", "--ops", "sin,exp", "--properties",
+                     "value,vjp", "--profile", "ci", "--quiet", "-j", jobs, "--json", str(out_file)]) == 1
+        cells = json.loads(out_file.read_text())["cells"]
+        runs.append([{k: v for k, v in c.items() if k != "seconds"} for c in cells])
+    assert runs[0] == runs[1]
+    assert [(c["property"], c["op"], c["status"]) for c in runs[0]] == [
+        ("value", "sin", "pass"), ("vjp", "sin", "fail"), ("value", "exp", "pass"), ("vjp", "exp", "fail")]
 
 
 def test_the_console_script_and_python_dash_m(tmp_path):

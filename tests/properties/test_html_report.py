@@ -30,7 +30,7 @@ def sources(tmp_path_factory):
     mp = pytest.MonkeyPatch()
     try:
         plant(mp, functions.Sin, "backward", "return gy * cos(x)", "return -gy * cos(x)")
-        assert main(["check", "--ops", "sin,exp", "--properties", "value,vjp", "--profile", "ci", "--quiet",
+        assert main(["check", "--ops", "sin,exp", "--properties", "value,vjp", "--profile", "ci", "--quiet", "-j", "1",
                      "--json", str(tmp / "check.json")]) == 1
         good = accuracy.profile(resolve("builtin"), ["sigmoid", "pow"], points=40)
         plant(mp, functions.Sigmoid, "backward", "return gy * _sigmoid_grad(x)",

@@ -46,11 +46,12 @@ BUGS = {
 
 
 def hunt(rows):
-    """Run the suite's cells (rows x properties, in catalogue order) until one fails."""
+    """Run the suite's rows as ``trigrad check`` runs them (``suite.run_row``: fused where they can
+    be) until a cell fails; that cell."""
     backend = Builtin()
     for row in rows:
-        for prop in suite.PROPERTIES:
-            cell = suite.run_cell(backend, prop, row, profile=settings.get_profile("ci"))
+        cells = suite.run_row(backend, row, profile=settings.get_profile("ci"), until_failure=True)
+        for cell in cells.values():
             if cell.status in ("fail", "error"):
                 return cell
     return None
