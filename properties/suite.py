@@ -200,7 +200,7 @@ def run_case(data, backend: Backend, prop: str, op: str):
 def _check(backend: Backend, prop: str, example: Example, kwargs: dict):
     """Judge one case by the property; a failure carries how to recheck smaller versions of it."""
     try:
-        PROPERTIES[prop].check(backend, example, **kwargs)
+        backend.run_check(prop, PROPERTIES[prop].check, example, kwargs)
     except Failure as f:
         f.report.recheck = _rechecker(backend, prop, kwargs)
         raise
@@ -217,7 +217,7 @@ def _rechecker(backend: Backend, prop: str, kwargs: dict):
         if "tangents" in kw:
             kw["tangents"] = {i.name: kwargs["tangents"].get(i.name, np.ones(i.shape)) for i in example.comp.inputs}
         try:
-            check(backend, example, **kw)
+            backend.run_check(prop, check, example, kw)
         except Failure as f:
             return f.report
         except Exception:  # noqa: BLE001 - rejected (hypothesis.reject) or crashed: not this failure

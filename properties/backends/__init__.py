@@ -205,6 +205,11 @@ class Backend:
     def describe(self) -> str:
         return f"{self.name} {self.version} ({np.dtype(self.dtype).name})"
 
+    def run_check(self, prop: str, check: Callable, example, kwargs: dict):
+        """Judge one example by property ``prop``: ``check(self, example, **kwargs)``. A supervised
+        backend (``properties.fuzzing.supervise``) runs it in its worker process instead."""
+        return check(self, example, **kwargs)
+
 
 def resolve(name: str | None = None) -> Backend:
     """The backend called ``name`` (default: $TRIGRAD_BACKEND, else builtin).
