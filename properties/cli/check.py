@@ -2,7 +2,9 @@
 
 Rows: ops, plus a row of compositions mixing all of them; columns: properties; cells: pass, FAIL,
 unsupported, n/a, or not reached; then every minimal counterexample. Exit status: 0 when nothing
-failed, 1 when something did (a stale known difference included), 2 on bad usage.
+failed, 1 when something did (a stale known difference included), 2 on bad usage. The backend runs
+in a supervised worker (``fuzzing.supervise``): its exits, crashes and hangs are failures of the
+example that was running.
 
 Without --seconds every cell runs the Hypothesis profile's budget of examples (profile ``dev`` by
 default, ``ci`` when the CI environment variable is set). With --seconds the cells run in rounds
@@ -18,6 +20,7 @@ from hypothesis import settings
 
 from .. import known, suite
 from ..errors import UsageError
+from ..fuzzing.supervise import supervised, supervision_options
 from ..minimize import Deadline
 from .common import Progress, backend, fail_usage, load_profile, positive
 
@@ -38,6 +41,7 @@ def add_parser(sub):
     c.add_argument("--properties", default=None, metavar="NAME,...",
                    help=f"only these columns: {', '.join(suite.PROPERTIES)}")
     c.add_argument("--quiet", action="store_true", help="no progress line")
+    supervision_options(c)
     return c
 
 
@@ -59,6 +63,7 @@ def command(args) -> int:
         props = _selection(args.properties, list(suite.PROPERTIES), "property")
         load_profile(args.profile)
         positive(args.seconds, "--seconds")
+        b = supervised(b, args)
     except UsageError as e:
         return fail_usage(e)
 
@@ -84,6 +89,7 @@ def command(args) -> int:
                 progress.update(cell)
             size *= 2
     progress.done()
+    b.close()  # the supervised worker, if any: every cell has run
     elapsed = time.perf_counter() - start
 
     entries = known.load(b)

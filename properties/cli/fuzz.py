@@ -16,8 +16,8 @@ from trigrad.oracle import spec
 
 from ..errors import UsageError
 from ..fuzzing.campaign import DEFAULT_MAX_EXAMPLES, open_database, progress_line, random_seed
-from ..fuzzing.sandbox import DEFAULT_TIMEOUT, MAX_TIMEOUT, check_timeout
-from ..fuzzing.supervise import memory_bytes
+from ..fuzzing.sandbox import check_timeout
+from ..fuzzing.supervise import memory_bytes, supervision_options
 from ..fuzzing.twin import DEFAULT_DOMAIN
 from ..fuzzing.workers import Job, outcome_data, run_workers
 from .common import Progress, backend, fail_usage, positive
@@ -47,13 +47,7 @@ def add_parser(sub):
                    help="processes, with seeds SEED, SEED+1, ..., sharing one example database")
     f.add_argument("--database", default=None, metavar="URL",
                    help="example database: a directory (default .hypothesis/examples), redis://HOST:PORT, or none")
-    f.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="S",
-                   help=f"seconds one example may take before it counts as a hang (default {DEFAULT_TIMEOUT:g}, at most {MAX_TIMEOUT:g})")
-    f.add_argument("--memory", type=float, default=None, metavar="MB",
-                   help="memory the code under test may allocate, in MB (default: half the machine's)")
-    f.add_argument("--in-process", action="store_true",
-                   help="run the code under test in this process, not in a supervised worker (an exit, a crash "
-                        "or a loop in C then stops the run instead of being a finding)")
+    supervision_options(f)
     f.add_argument("--ulps", type=float, default=None, metavar="N",
                    help=f"rounding allowance of the function, in ulps (default {spec.ULPS_LIBM})")
     f.add_argument("--json", default=None, metavar="FILE", help="also write the outcome as JSON")

@@ -194,6 +194,11 @@ def _run(backend, target, base, max_examples, seconds, seed, database, timeout, 
             test()
         except Failure as f:
             outcome.report = f.report
+        except hypothesis.errors.FlakyFailure as group:  # failed, then not the same way again (a crash
+            failures = [e for e in group.exceptions if isinstance(e, Failure)]  # that comes and goes)
+            if not failures:
+                raise
+            outcome.report = failures[0].report
         except _ShrinkingStopped:
             outcome.report = state.smallest
         except _BudgetSpent:

@@ -56,7 +56,8 @@ from .. import checks
 from ..backends import Backend
 from ..errors import UsageError
 from ..report import Failure, Report
-from .sandbox import CLOCK, DEFAULT_TIMEOUT, WORKER_CODE_EXITS, ExampleTimeout, UserCodeError, code_error
+from .sandbox import (CLOCK, DEFAULT_TIMEOUT, MAX_TIMEOUT, WORKER_CODE_EXITS, ExampleTimeout, UserCodeError, check_timeout,
+                      code_error)
 
 # Seconds the parent waits beyond the time limit before it kills a worker stuck in one call: the
 # worker's own timer fires at the limit and needs a moment to unwind through the user's code.
@@ -251,6 +252,7 @@ class Worker:
             except EOFError:  # the parent is done with this worker
                 return
             events.clear()
+            exhausted = False
             try:
                 with CLOCK.limit(self.timeout):
                     getattr(checks, check)(backend, example, **kwargs)
@@ -260,11 +262,18 @@ class Worker:
             except Failure as f:
                 r = f.report
                 reply = ("failure", list(events), r.judgement, r.detail, r.vectors, r.example)
+                exhausted = _exhausted(f)
             except BaseException as e:  # noqa: BLE001 - told to the parent, which reports it
-                reply = ("raised", list(events), _portable(e), isinstance(e, (UserCodeError, ExampleTimeout)),
+                # memory exhausted anywhere in the worker: the code under test's doing (trigrad's own
+                # work needs little), reported as its finding
+                by_user = isinstance(e, (UserCodeError, ExampleTimeout)) or _exhausted(e)
+                reply = ("raised", list(events), _portable(e), by_user,
                          f"{e}\n{getattr(e, 'trigrad_traceback', '')}".rstrip(),
                          "".join(traceback.format_exception(type(e), e, e.__traceback__)))
-            conn.send(reply)
+                exhausted = _exhausted(e)
+            conn.send((reply, exhausted))
+            if exhausted:  # its heap may be in any state: the next example gets a fresh worker
+                return
 
     def alive(self) -> bool:
         return self.pid is not None and self.status(block=False) is None
@@ -316,6 +325,17 @@ class Worker:
                 break
             lines.append(line)
         return "\n".join(line for line in lines if line.strip()).strip()
+
+
+def _exhausted(e: BaseException | None) -> bool:
+    """Whether ``e``, or an exception it was raised from or while handling, is a MemoryError."""
+    seen = set()
+    while e is not None and id(e) not in seen:
+        if isinstance(e, MemoryError):
+            return True
+        seen.add(id(e))
+        e = e.__cause__ or e.__context__
+    return False
 
 
 def _portable(e: BaseException):
@@ -415,7 +435,10 @@ class Supervisor:
         w, limit = self.worker, self.limit()
         while True:
             if w.conn.poll(POLL_SECONDS):
-                return w.conn.recv()
+                reply, retiring = w.conn.recv()
+                if retiring:  # it exits after this reply: gone before the next example is sent
+                    w.status(block=True)
+                return reply
             began, label = w.watch.read()
             if limit is not None and began and time.monotonic() - began > limit:
                 w.kill(dump=True)
@@ -510,6 +533,25 @@ class Supervised(Backend):
         return getattr(self.__dict__["inner"], attr)
 
 
+def supervision_options(parser):
+    """``--timeout``, ``--memory`` and ``--in-process`` on a command's ``parser`` (fuzz, check)."""
+    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="S",
+                        help=f"seconds one call of the code under test may take before it counts as a hang "
+                             f"(default {DEFAULT_TIMEOUT:g}, at most {MAX_TIMEOUT:g})")
+    parser.add_argument("--memory", type=float, default=None, metavar="MB",
+                        help="memory the code under test may allocate, in MB (default: half the machine's)")
+    parser.add_argument("--in-process", action="store_true",
+                        help="run the code under test in this process, not in a supervised worker (an exit, a "
+                             "crash or a loop in C then stops the run instead of being a finding)")
+
+
+def supervised(backend: Backend, args) -> Backend:
+    """``backend`` as the command line asks (``supervision_options``): ``Supervised``, or itself with
+    ``--in-process``; UsageError for a bad time limit or memory."""
+    timeout, memory = check_timeout(args.timeout, "--timeout"), memory_bytes(args.memory)
+    return backend if args.in_process else Supervised(backend, timeout=timeout, memory=memory)
+
+
 __all__ = ["Supervised", "Supervisor", "Worker", "user_failure", "describe_status", "die_with_parent", "default_memory",
-           "memory_bytes",
+           "memory_bytes", "supervision_options", "supervised",
            "MIN_GRACE", "GRACE_FRACTION", "MEMORY_FRACTION"]

@@ -3,8 +3,10 @@ library that cannot be loaded twice, say): the parent loads it, each worker dies
 
 import multiprocessing
 import os
+import sys
 
 if multiprocessing.parent_process() is not None:
     os._exit(5)
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from targets import Sinh  # noqa: E402,F401 - what the command line names
