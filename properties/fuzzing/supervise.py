@@ -183,7 +183,9 @@ class _Clocked(Backend):
             setattr(self, method, _timed(f"{label}.{method}", getattr(inner, method)))
 
     def op(self, name):
-        return _timed(f"{self.inner.name} op {name}", self.inner.op(name))
+        # untimed: ops run inside vjp, jvp, hvp and forward, which are (a wrapper per op call would
+        # cost a few microseconds each, hundreds of times per example)
+        return self.inner.op(name)
 
     def capable(self, what):
         return self.inner.capable(what)
@@ -193,6 +195,15 @@ class _Clocked(Backend):
 
     def __getattr__(self, attr):
         return getattr(self.__dict__["inner"], attr)
+
+
+def _single_threaded():
+    """After the fork: a library's thread pool started in the parent does not exist in the worker, and
+    a parallel region would wait for it forever (PyTorch's OpenMP pool: a torch op the parent ran
+    before the fork hangs the worker's next one). The worker computes on one thread."""
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(1)
 
 
 class _Rejected(Exception):
@@ -242,6 +253,7 @@ class Worker:
             limit = _address_space() + self.memory
             with contextlib.suppress(ValueError, OSError):
                 resource.setrlimit(resource.RLIMIT_AS, (limit, resource.getrlimit(resource.RLIMIT_AS)[1]))
+        _single_threaded()
         events = []
         checks.event, checks.reject = events.append, _reject  # this process is the worker's alone
         CLOCK.watch, CLOCK.exits = self.watch, WORKER_CODE_EXITS
