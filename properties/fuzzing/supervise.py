@@ -47,6 +47,7 @@ import tempfile
 import threading
 import time
 import traceback
+import warnings
 from multiprocessing.connection import Pipe
 
 import hypothesis
@@ -230,7 +231,10 @@ class Worker:
         self.watch.clear()
         sys.stdout.flush()
         sys.stderr.flush()
-        pid = os.fork()
+        with warnings.catch_warnings():  # JAX warns of any fork; the worker computes on one thread
+            warnings.simplefilter("ignore", RuntimeWarning)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pid = os.fork()
         if pid == 0:  # the worker
             code = 0
             try:
