@@ -58,7 +58,11 @@ class _Run:
 
     def forward_numpy(self, arrays):
         """The backend's forward on a list of numpy arrays (what the numeric oracle differentiates)."""
-        return self.backend.forward(self.comp, dict(zip(self.names, arrays)))
+        value = self.backend.forward(self.comp, dict(zip(self.names, arrays)))
+        if not _numbers(value, complex_ok=True):
+            raise Failure(self.report(self.prop, None, self.vectors,
+                                      f"the backend's forward returned {_described(value)}, not an array of numbers"))
+        return value
 
     def call(self, prop, what, vectors, *args, own=False):
         """Run a backend method; an exception from the library is a finding, not a crash. The
@@ -66,8 +70,9 @@ class _Run:
         must not change what the oracles are asked), unless ``own`` (the purity check's own arrays)."""
         if not own:
             args = [_copied(a) for a in args]
+        self.prop, self.vectors = prop, vectors  # for a forward_numpy that returns what is not numbers
         try:
-            return what(*args)
+            result = what(*args)
         except Unsupported as e:  # this example needs something the backend lacks: not judged
             event(f"not judged (unsupported): {e}")
             reject()
@@ -76,6 +81,37 @@ class _Run:
             detail = (f"{e}\n{where}" if where is not None else
                       f"the backend raised {traceback.format_exception_only(type(e), e)[-1].strip()}")
             raise Failure(self.report(prop, None, vectors, detail)) from e
+        wrong = self._malformed(what, result)
+        if wrong:
+            raise Failure(self.report(prop, None, vectors, f"the backend's {wrong}"))
+        return result
+
+    def _malformed(self, what, result) -> str | None:
+        """What is wrong with the value ``what`` returned (a backend method, or the forward), or None:
+        the protocol's structure (``Backend``) with numbers, an array or nested lists of them, where
+        arrays belong."""
+        b, n = self.backend, len(self.names)
+        if what == b.vjp or what == b.jvp:
+            name = "vjp" if what == b.vjp else "jvp"
+            if not isinstance(result, (tuple, list)) or len(result) != 2:
+                return f"{name} returned {_described(result)}, not a pair (value, {'gradients' if name == 'vjp' else 'JVP'})"
+            value, rest = result
+            parts = [("value", value)] + ([("JVP", rest)] if name == "jvp" else [])
+            if name == "vjp":
+                if not isinstance(rest, (tuple, list)) or len(rest) != n:
+                    return f"vjp returned {_described(rest)} for the gradients, not a list of {n} (one per input)"
+                parts += [(f"gradient wrt {x}", g) for x, g in zip(self.names, rest)]
+        elif what == b.hvp:
+            name = "hvp"
+            if not isinstance(result, (tuple, list)) or len(result) != n:
+                return f"hvp returned {_described(result)}, not a list of {n} (one per input)"
+            parts = [(f"second order wrt {x}", h) for x, h in zip(self.names, result)]
+        else:
+            name, parts = "forward", [("value", result)]
+        for label, v in parts:
+            if not _numbers(v):
+                return f"{name} returned {_described(v)} for the {label}, not an array of numbers"
+        return None
 
     def report(self, prop, judgement, vectors, detail=""):
         return Report(prop, self.backend, self.example, judgement, detail, dict(vectors))
@@ -116,6 +152,24 @@ class _Run:
             return numeric.second_directional(self.forward_numpy, self.arrays, tangents, ws, cotangent, max_step=step)
 
         return estimate
+
+
+def _numbers(v, complex_ok: bool = False) -> bool:
+    """Whether ``v`` is numbers: an array of them, one, or nested lists of them (not None, a str,
+    objects, or complex where a real result belongs)."""
+    if v is None or isinstance(v, (str, bytes)):
+        return False
+    try:
+        a = np.asarray(v)
+    except Exception:  # noqa: BLE001 - ragged nested lists, objects numpy cannot hold
+        return False
+    return a.dtype.kind in ("biufc" if complex_ok else "biuf")
+
+
+def _described(v) -> str:
+    """A value the backend returned, briefly: its type, and its repr when short."""
+    text = repr(v)
+    return f"a value of type {type(v).__name__}" + (f" ({text})" if len(text) <= 60 else "")
 
 
 def _copied(arg):

@@ -241,7 +241,7 @@ def _check(backend: Backend, prop: str, example: Example, kwargs: dict, oracle=N
     """Judge one case by the property (``oracle``: see ``checks``); a failure carries how to recheck
     smaller versions of it, and the property it belongs to (``failure.property``)."""
     try:
-        PROPERTIES[prop].check(backend, example, oracle=oracle, **kwargs)
+        backend.run_check(prop, PROPERTIES[prop].check, example, kwargs, oracle=oracle)
     except Failure as f:
         f.report.recheck = _rechecker(backend, prop, kwargs)
         f.property = prop
@@ -259,7 +259,7 @@ def _rechecker(backend: Backend, prop: str, kwargs: dict):
         if "tangents" in kw:
             kw["tangents"] = {i.name: kwargs["tangents"].get(i.name, np.ones(i.shape)) for i in example.comp.inputs}
         try:
-            check(backend, example, **kw)
+            backend.run_check(prop, check, example, kw)
         except Failure as f:
             return f.report
         except Exception:  # noqa: BLE001 - rejected (hypothesis.reject) or crashed: not this failure

@@ -213,6 +213,16 @@ class Backend:
     def describe(self) -> str:
         return f"{self.name} {self.version} ({np.dtype(self.dtype).name})"
 
+    def run_check(self, prop: str, check: Callable, example, kwargs: dict, oracle=None):
+        """Judge one example by property ``prop``: ``check(self, example, oracle=oracle, **kwargs)``
+        (``oracle``: the example's shared exact evaluation, see ``checks``). A supervised backend
+        (``properties.fuzzing.supervise``) runs it in its worker process instead, which keeps the
+        oracle of the example it last judged."""
+        return check(self, example, oracle=oracle, **kwargs)
+
+    def close(self):
+        """Release what the backend holds while checks run (a supervised backend: its worker)."""
+
 
 def resolve(name: str | None = None) -> Backend:
     """The backend called ``name`` (default: $TRIGRAD_BACKEND, else builtin).
@@ -240,8 +250,8 @@ def resolve(name: str | None = None) -> Backend:
     module_name, _, attr = name.rpartition(":")
     try:
         module = _import(module_name)
-    except Exception as e:  # noqa: BLE001 - ImportError, or the user's module failing as it loads
-        raise BackendError(f"cannot import {module_name!r} for backend {name!r}: {e}") from None
+    except (Exception, SystemExit) as e:  # noqa: BLE001 - ImportError, or the user's module failing (or exiting) as it loads
+        raise BackendError(f"cannot import {module_name!r} for backend {name!r}: {type(e).__name__}: {e}") from None
     try:
         obj = getattr(module, attr)
     except AttributeError:

@@ -4,7 +4,9 @@ Rows: ops, plus a row of compositions mixing all of them; columns: properties; c
 unsupported, n/a, or not reached; then the findings grouped by cause (``properties.findings``: the op
 that is wrong, the cells it fails, whether its reproducer shows it in a fresh interpreter), then every
 minimal counterexample. Exit status: 0 when nothing
-failed, 1 when something did (a stale known difference included), 2 on bad usage.
+failed, 1 when something did (a stale known difference included), 2 on bad usage. The backend runs
+in a supervised worker (``fuzzing.supervise``): its exits, crashes and hangs are failures of the
+example that was running.
 
 Without --seconds every cell runs the Hypothesis profile's budget of examples (profile ``dev`` by
 default, ``ci`` when the CI environment variable is set). With --seconds the rows run in rounds
@@ -17,6 +19,7 @@ profile the results do not depend on how many.
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
 import time
@@ -26,6 +29,7 @@ from hypothesis import settings
 from .. import findings, known, suite
 from ..errors import UsageError
 from ..executor import default_jobs, executor
+from ..fuzzing.supervise import supervised, supervision_options
 from ..minimize import Deadline
 from .common import Progress, backend, fail_usage, load_profile, positive
 
@@ -50,6 +54,7 @@ def add_parser(sub):
     c.add_argument("--quiet", action="store_true", help="no progress line")
     c.add_argument("--no-reproduce", action="store_true",
                    help="do not run each finding's reproducer in a fresh interpreter")
+    supervision_options(c)
     return c
 
 
@@ -72,6 +77,7 @@ def command(args) -> int:
         load_profile(args.profile)
         positive(args.seconds, "--seconds")
         positive(args.jobs, "--jobs")
+        supervised(b, args)  # a bad --timeout or --memory is bad usage before anything runs
     except UsageError as e:
         return fail_usage(e)
 
@@ -79,7 +85,8 @@ def command(args) -> int:
     cells = {(p, r): suite.Cell(p, r) for r in rows for p in props}
     start = time.perf_counter()
     progress = CellProgress(len(cells), quiet=args.quiet)
-    pool = executor(min(args.jobs or default_jobs(), len(rows)), _start_worker, (args.backend, profile))
+    pool = executor(min(args.jobs or default_jobs(), len(rows)), _start_worker,
+                    (args.backend, profile, (args.timeout, args.memory, args.in_process)))
     try:
         if args.seconds is None:
             _run_rows(pool, b, rows, props, cells, settings.default.max_examples, progress)
@@ -95,6 +102,8 @@ def command(args) -> int:
     finally:
         pool.close()
     progress.done()
+    if "backend" in _WORKER:  # the rows ran in this process (one job): its supervised worker is done
+        _WORKER.pop("backend").close()
     elapsed = time.perf_counter() - start
 
     entries = known.load(b)
@@ -143,8 +152,12 @@ def command(args) -> int:
 _WORKER: dict = {}
 
 
-def _start_worker(backend_name, profile):
-    _WORKER["backend"] = backend(backend_name)
+def _start_worker(backend_name, profile, supervision):
+    """A job's backend, supervised as the command line asks (``supervision``: --timeout, --memory,
+    --in-process)."""
+    timeout, memory, in_process = supervision
+    options = argparse.Namespace(timeout=timeout, memory=memory, in_process=in_process)
+    _WORKER["backend"] = supervised(backend(backend_name), options)
     load_profile(profile)
 
 

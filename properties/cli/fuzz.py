@@ -4,8 +4,9 @@
                  [--param NAME=VALUE ...] [--backend NAME]
                  [--seconds N | --max-examples N] [--seed N] [--workers N] [--database URL]
 
-Exit status: 0 when nothing was found, 1 with the minimal counterexample, 2 on bad usage. What a
-campaign does is described in ``properties.fuzzing``.
+Exit status: 0 when nothing was found, 1 with the minimal counterexample (or when a worker process
+died, so that nothing can be said), 2 on bad usage. What a campaign does is described in
+``properties.fuzzing``; the code under test runs in a supervised worker (``fuzzing.supervise``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from trigrad.oracle import spec
 from ..errors import UsageError
 from ..fuzzing.campaign import DEFAULT_MAX_EXAMPLES, open_database, progress_line, random_seed, unsup_lines
 from ..fuzzing.target import FuzzBackend, unsupported_for
-from ..fuzzing.sandbox import DEFAULT_TIMEOUT, MAX_TIMEOUT, check_timeout
+from ..fuzzing.sandbox import check_timeout
+from ..fuzzing.supervise import memory_bytes, supervision_options
 from ..fuzzing.twin import DEFAULT_DOMAIN
 from ..fuzzing.workers import Job, outcome_data, run_workers
 from .common import Progress, backend, fail_usage, positive
@@ -56,8 +58,7 @@ def add_parser(sub):
                    help="processes, with seeds SEED, SEED+1, ..., sharing one example database")
     f.add_argument("--database", default=None, metavar="URL",
                    help="example database: a directory (default .hypothesis/examples), redis://HOST:PORT, or none")
-    f.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="S",
-                   help=f"seconds one example may take before it counts as a hang (default {DEFAULT_TIMEOUT:g}, at most {MAX_TIMEOUT:g})")
+    supervision_options(f)
     f.add_argument("--ulps", type=float, default=None, metavar="N",
                    help=f"rounding allowance of the function, in ulps (default {spec.ULPS_LIBM})")
     f.add_argument("--json", default=None, metavar="FILE", help="also write the outcome as JSON")
@@ -74,7 +75,8 @@ def _job(args) -> Job:
         raise UsageError(f"--max-examples must be at least 1, got {args.max_examples}")
     check_timeout(args.timeout, "--timeout")
     return Job(args.target, args.backend, args.sympy, args.like, tuple(args.domain), args.twin, tuple(args.shape),
-               parse_params(args.param), args.ulps, args.max_examples, args.seconds, args.timeout, args.database)
+               parse_params(args.param), args.ulps, args.max_examples, args.seconds, args.timeout, args.database,
+               not args.in_process, memory_bytes(args.memory))
 
 
 def parse_params(items) -> tuple:
@@ -132,7 +134,12 @@ def _finish(args, target, base, results) -> int:
     combined = sorted(set().union(*[r["combined_with"] for r in results]))
     found = [r for r in results if r["report"]]
     found.sort(key=lambda r: len(r["report_json"]["composition"]["nodes"]))
-    if found:
+    errors = [r["error"] for r in results if r.get("error")]
+    if errors and not found:  # a worker that died may have been about to find something
+        for e in errors:
+            print(f"trigrad fuzz: error: {e}")
+        print(f"no verdict: {examples} examples in {seconds:.1f} s, {len(errors)} of {len(results)} workers failed")
+    elif found:
         print(found[0]["report"])
         print(f"\nfound by seed {found[0]['seed']} after {examples} examples in {seconds:.1f} s; "
               f"replay: the example database holds it, or rerun with --seed {found[0]['seed']}")
@@ -145,8 +152,8 @@ def _finish(args, target, base, results) -> int:
             json.dump({"target": target.name, "kind": target.kind, "twin": target.twin, "backend": base.describe(),
                        "examples": examples, "seconds": seconds, "by_property": by_prop, "combined_with": combined,
                        "seeds": [r["seed"] for r in results], "unsupported": unsupported_for(FuzzBackend(base, target)),
-                       "finding": found[0]["report_json"] if found else None}, f, indent=2)
-    return 1 if found else 0
+                       "finding": found[0]["report_json"] if found else None, "errors": errors}, f, indent=2)
+    return 1 if found or errors else 0
 
 
 __all__ = ["add_parser", "command"]

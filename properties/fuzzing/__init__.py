@@ -30,12 +30,15 @@ array twin over the spec table's ops (``array_twin``). A finding says how far of
 whether it looks like a wrong rule or lost accuracy (``diagnosis``).
 
 Whatever the user's code does is a finding, never a crash of the fuzzer: an exception (reported with
-its traceback), NaN where the twin is finite, a wrong shape, or a hang (each example has a time
-limit, enforced with a timer signal in the main thread; the report shows where the code was stuck).
+its traceback), NaN where the twin is finite, a wrong shape, a value that is not numbers, or a hang
+(each call has a time limit, enforced with a timer signal; the report shows where the code was
+stuck). The checks run in a supervised worker process (``supervise``), so that an exit, a crash in
+C, a loop in C or memory exhaustion is a finding of the example that was running too.
 
 The package, one module per job: ``twin`` (parsing the twin, its spec table entry), ``array_twin``
 (array twins over spec ops), ``diagnosis`` (ULPs, wrong rule or lost accuracy), ``sandbox`` (the
-fuzzed code's exceptions and time limit), ``target`` (the object under test as one more op of a
+fuzzed code's exceptions and time limit), ``supervise`` (the worker process the checks run in, for
+``trigrad check`` too), ``target`` (the object under test as one more op of a
 backend), ``campaign`` (Hypothesis drawing and checking compositions with it), ``api`` (``fuzz()``,
 a pytest test), ``workers`` (campaigns in several processes). The ``trigrad fuzz`` command is
 ``properties.cli.fuzz``. (The package is not called ``fuzz``: importing it would rebind

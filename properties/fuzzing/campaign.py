@@ -25,6 +25,7 @@ from ..errors import UsageError
 from ..report import Failure, Report
 from .diagnosis import Diagnosis, diagnose
 from .sandbox import CLOCK, DEFAULT_TIMEOUT, ExampleTimeout, UserCodeError
+from .supervise import Supervised, user_failure
 from .target import FuzzBackend, Target, properties_for, unsupported_for
 
 # Composition sizes a campaign draws: the function alone, in a small composition, in a large one.
@@ -132,17 +133,6 @@ def _size(report: Report) -> tuple:
     return (len(comp.nodes), len(comp.inputs), sum(int(np.prod(i.shape)) for i in comp.inputs))
 
 
-def _user_failure(backend, prop, example, kwargs, e) -> Failure:
-    """A Failure for the user's code raising or hanging where no check caught it (in a forward the
-    numeric oracle differentiates, say)."""
-    detail = f"{e}\n{getattr(e, 'trigrad_traceback', '')}".rstrip()
-    vectors = {}
-    if "cotangent" in kwargs:
-        vectors["cotangent"] = kwargs["cotangent"]
-    vectors.update({f"tangent {n}": t for n, t in kwargs.get("tangents", {}).items()})
-    return Failure(Report(prop, backend, example, None, detail, vectors))
-
-
 def campaign_test(backend: FuzzBackend, props: list[str], settings: hypothesis.settings, state: _State):
     """The campaign's Hypothesis test (a function of no arguments): each example draws a property,
     a composition size and a composition containing the function, and checks it."""
@@ -166,7 +156,7 @@ def campaign_test(backend: FuzzBackend, props: list[str], settings: hypothesis.s
         try:
             suite._check(backend, prop, example, kwargs)
         except (UserCodeError, ExampleTimeout) as e:  # raised where no check catches it
-            failure = _user_failure(backend, prop, example, kwargs, e)
+            failure = user_failure(backend, prop, example, kwargs, e)
             state.failing(failure, hung=isinstance(e, ExampleTimeout))
             raise failure from None
         except Failure as f:
@@ -179,11 +169,27 @@ def campaign_test(backend: FuzzBackend, props: list[str], settings: hypothesis.s
 
 def run(target: Target, base: Backend, *, max_examples: int | None = None, seconds: float | None = None,
         seed: int | None = None, database=hypothesis.settings.default.database, timeout: float | None = DEFAULT_TIMEOUT,
-        derandomize: bool = False, progress: Callable | None = None) -> Outcome:
+        derandomize: bool = False, progress: Callable | None = None, supervised: bool = True,
+        memory: int | None = None) -> Outcome:
     """Fuzz ``target`` on ``base`` until ``max_examples`` examples (default DEFAULT_MAX_EXAMPLES, or
-    unlimited with ``seconds``) or ``seconds`` have run, or a failure is found and shrunk."""
-    backend = FuzzBackend(base, target)
-    outcome = Outcome(target.name, base.describe(), unsupported=unsupported_for(backend), seed=seed)
+    unlimited with ``seconds``) or ``seconds`` have run, or a failure is found and shrunk.
+    ``supervised`` (the default): the checks run in a worker process (``fuzzing.supervise``; its
+    address space limited to ``memory`` bytes, default half the machine's), so that an exit, a crash
+    or a hang in C of the fuzzed code is a finding too; otherwise in this process, where only what
+    Python can catch is."""
+    fuzzed = FuzzBackend(base, target)
+    backend = Supervised(fuzzed, timeout=timeout, memory=memory) if supervised else fuzzed
+    try:
+        return _run(backend, target, base, max_examples, seconds, seed, database, timeout, derandomize, progress,
+                    unsupported_for(fuzzed))
+    finally:
+        if supervised:
+            backend.close()
+
+
+def _run(backend, target, base, max_examples, seconds, seed, database, timeout, derandomize, progress,
+         unsupported) -> Outcome:
+    outcome = Outcome(target.name, base.describe(), unsupported=unsupported, seed=seed)
     state = _State(outcome, seconds, progress)
     limit = max_examples or (10**9 if seconds is not None else DEFAULT_MAX_EXAMPLES)
     settings = hypothesis.settings(hypothesis.settings.default, max_examples=limit, database=database,
@@ -214,6 +220,11 @@ def run(target: Target, base: Backend, *, max_examples: int | None = None, secon
             test()
         except Failure as f:
             outcome.report = f.report
+        except hypothesis.errors.FlakyFailure as group:  # failed, then not the same way again (a crash
+            failures = [e for e in group.exceptions if isinstance(e, Failure)]  # that comes and goes)
+            if not failures:
+                raise
+            outcome.report = failures[0].report
         except _ShrinkingStopped:
             outcome.report = state.smallest
         except _BudgetSpent:

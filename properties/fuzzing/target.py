@@ -501,7 +501,7 @@ def load_target(text: str, base: Backend, *, sympy: str | list | None = None, li
         raise UsageError(f"expected MODULE:NAME (or path/to/file.py:NAME), got {text!r}")
     try:
         module = import_here(module_name)
-    except Exception as e:  # noqa: BLE001 - ImportError, or the module failing as it loads
+    except (Exception, SystemExit) as e:  # noqa: BLE001 - ImportError, or the module failing (or exiting) as it loads
         raise UsageError(f"cannot import {module_name!r}: {type(e).__name__}: {e}") from None
     obj = module
     parts = attr.split(".")

@@ -1,0 +1,583 @@
+"""Supervised execution: the checks run in a worker process, so that nothing the code under test does
+can take trigrad down or make it lie.
+
+``Supervised(backend)`` is the backend as the rest of trigrad sees it; its ``run_check`` sends each
+example to a long-lived worker, forked from this process on first use (so it has the backend, the
+fuzzed function and its spec entry already loaded), which runs the whole check (backend, oracles,
+verdict) and sends back the outcome: passed, rejected (with its events), or a failure's report.
+Before the code under test runs, the worker writes which call it is entering into memory shared with
+the parent, so that the parent can name the call when the worker goes wrong:
+
+- an exception, ``SystemExit`` or ``KeyboardInterrupt`` raised by the code (the worker ignores the
+  terminal's Ctrl-C, so one raised there is the code's own), or a value of the wrong type: a finding,
+  reported by the check as usual;
+- the worker dying (``os._exit``, a segfault or abort in C, the kernel's OOM killer): a finding that
+  names the example, the call and how it died, with the Python stack the worker's ``faulthandler``
+  dumped; the next example gets a fresh worker;
+- the code still inside one call ``timeout + grace`` seconds after it entered it (a loop in C that
+  never returns to the interpreter, a handler that swallows the timeout over and over): the parent
+  dumps the worker's stack, kills it, and reports the hang;
+- memory: the worker may allocate ``memory`` bytes beyond its size at start (its address space is
+  limited), so that exhausting it is a ``MemoryError`` (or a crash) in the worker, not in trigrad or
+  the machine.
+
+Each finding is raised in the parent as a ``Failure`` of the example, inside the Hypothesis test, so
+Hypothesis shrinks it, saves it in the example database and replays it first next time.
+
+The worker is forked, not spawned: a fork costs milliseconds and needs nothing to be importable by
+name, where a spawned worker would import the backend again (seconds for torch or jax) after each
+crash. The parent itself never runs the code under test while a worker serves it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import faulthandler
+import functools
+import math
+import mmap
+import os
+import pickle
+import resource
+import signal
+import struct
+import sys
+import tempfile
+import threading
+import time
+import traceback
+import warnings
+from multiprocessing.connection import Pipe
+
+import hypothesis
+from hypothesis.errors import InvalidArgument
+
+from trigrad.oracle.symbolic import Oracle
+
+from .. import checks
+from ..backends import Backend
+from ..errors import UsageError
+from ..report import Failure, Report
+from .sandbox import (CLOCK, DEFAULT_TIMEOUT, MAX_TIMEOUT, WORKER_CODE_EXITS, ExampleTimeout, UserCodeError, check_timeout,
+                      code_error)
+
+# Seconds the parent waits beyond the time limit before it kills a worker stuck in one call: the
+# worker's own timer fires at the limit and needs a moment to unwind through the user's code.
+MIN_GRACE = 0.5
+GRACE_FRACTION = 0.5  # ... or this fraction of the limit, when that is longer
+POLL_SECONDS = 0.05  # how often the parent looks at the worker while it runs an example
+DUMP_SECONDS = 0.2  # how long the parent waits for a stuck worker's stack dump before killing it
+# What the worker may allocate beyond its size when it starts, by default: half the machine's memory.
+# A check needs a few hundred MB at most; code that exhausts the rest fails in the worker alone.
+MEMORY_FRACTION = 0.5
+LABEL_BYTES = 240  # the running call's name, as the shared memory holds it
+_HEADER = struct.Struct("dq")  # the time the running call began (0.0: none), the number of calls begun
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
+
+
+def default_memory() -> int | None:
+    """What a worker may allocate by default: MEMORY_FRACTION of the machine's memory (None if unknown)."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") * MEMORY_FRACTION)
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def memory_bytes(mb: float | None, what: str = "--memory") -> int | None:
+    """``mb`` megabytes (2**20 bytes) as bytes, None for None; UsageError unless a positive number."""
+    if mb is None:
+        return None
+    if not isinstance(mb, (int, float)) or not math.isfinite(mb) or not 0 < mb <= 2**40:
+        raise UsageError(f"{what} must be a positive number of MB, got {mb!r}")
+    return int(mb * 2**20)
+
+
+def _address_space() -> int:
+    """This process's address space now, in bytes (0 where /proc is not there)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def die_with_parent(sig: int = signal.SIGKILL):
+    """Have the kernel send ``sig`` to this process when its parent dies (Linux prctl
+    PR_SET_PDEATHSIG); elsewhere a thread polls the parent's pid and exits when it changes."""
+    parent = os.getppid()
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0) == 0:
+            if os.getppid() != parent:  # the parent died before prctl took effect
+                os._exit(1)
+            return
+    except (OSError, AttributeError):
+        pass
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="trigrad-parent-watch").start()
+
+
+class _Watch:
+    """What the worker is running, in memory shared with the parent: when the innermost call of the
+    code under test began, how many calls began, and its label."""
+
+    def __init__(self):
+        self.memory = mmap.mmap(-1, _HEADER.size + LABEL_BYTES)
+        self.running = []  # worker side: (label, when it began) of the calls entered
+        self.calls = 0
+
+    def enter(self, label: str):
+        self.running.append((label, time.monotonic()))
+        self.calls += 1
+        self._write(*self.running[-1])
+
+    def leave(self):
+        self.running.pop()
+        self._write(*(self.running[-1] if self.running else ("", 0.0)))
+
+    def _write(self, label: str, began: float):
+        self.memory[_HEADER.size:] = label.encode("utf-8", "replace")[:LABEL_BYTES].ljust(LABEL_BYTES, b"\0")
+        _HEADER.pack_into(self.memory, 0, began, self.calls)
+
+    def read(self) -> tuple[float, str]:
+        """(when the running call began or 0.0, its label)."""
+        began, _ = _HEADER.unpack_from(self.memory, 0)
+        label = bytes(self.memory[_HEADER.size:]).rstrip(b"\0").decode("utf-8", "replace")
+        return began, label
+
+    def clear(self):
+        _HEADER.pack_into(self.memory, 0, 0.0, 0)
+        self.memory[_HEADER.size:] = b"\0" * LABEL_BYTES
+
+
+def _timed(label: str, method):
+    """``method`` run as code under test: timed by ``CLOCK``, named ``label``, its SystemExit and
+    KeyboardInterrupt a UserCodeError; other exceptions pass as they are (an adapter's Unsupported,
+    or what the check reports as "the backend raised")."""
+
+    @functools.wraps(method)
+    def call(*args, **kwargs):
+        with CLOCK.running(label):
+            try:
+                return method(*args, **kwargs)
+            except WORKER_CODE_EXITS as e:
+                raise code_error(label, e) from e
+
+    return call
+
+
+class _Clocked(Backend):
+    """The worker's view of a backend: every method of the adapter protocol runs as code under test
+    (``_timed``)."""
+
+    def __init__(self, inner: Backend):
+        self.inner = inner
+        for attr in ("name", "version", "ops", "dtype", "complex_ops", "constant_args", "known_differences",
+                     "preamble"):
+            setattr(self, attr, getattr(inner, attr, getattr(Backend, attr)))
+        label = inner.name
+        for method in ("asarray", "tonumpy", "vjp", "jvp", "hvp", "forward"):
+            setattr(self, method, _timed(f"{label}.{method}", getattr(inner, method)))
+
+    def op(self, name):
+        # untimed: ops run inside vjp, jvp, hvp and forward, which are (a wrapper per op call would
+        # cost a few microseconds each, hundreds of times per example)
+        return self.inner.op(name)
+
+    def capable(self, what):
+        return self.inner.capable(what)
+
+    def supports(self, op):
+        return self.inner.supports(op)
+
+    def __getattr__(self, attr):
+        return getattr(self.__dict__["inner"], attr)
+
+
+def _single_threaded():
+    """After the fork: a library's thread pool started in the parent does not exist in the worker, and
+    a parallel region would wait for it forever (PyTorch's OpenMP pool: a torch op the parent ran
+    before the fork hangs the worker's next one). The worker computes on one thread."""
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(1)
+
+
+class _Rejected(Exception):
+    """hypothesis.reject() in the worker, where there is no Hypothesis test to reject."""
+
+
+def _reject():
+    raise _Rejected()
+
+
+class Worker:
+    """One worker process serving checks of ``backend`` (see the module's docstring)."""
+
+    def __init__(self, backend: Backend, timeout: float | None, memory: int | None):
+        self.backend, self.timeout, self.memory = backend, timeout, memory
+        self.pid = None
+        self.watch = _Watch()
+        self.dump = tempfile.TemporaryFile()  # the worker's faulthandler writes its stack here
+
+    def start(self):
+        parent, child = Pipe()
+        self.dump.seek(0)
+        self.dump.truncate()
+        self.watch.clear()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        with warnings.catch_warnings():  # JAX warns of any fork; the worker computes on one thread
+            warnings.simplefilter("ignore", RuntimeWarning)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pid = os.fork()
+        if pid == 0:  # the worker
+            code = 0
+            try:
+                parent.close()
+                self._serve(child)
+            except BaseException:  # noqa: BLE001 - the worker never returns into the parent's code
+                code = 70
+            finally:
+                os._exit(code)
+        child.close()
+        self.pid, self.conn = pid, parent
+
+    def _serve(self, conn):
+        die_with_parent()
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        faulthandler.enable(file=self.dump, all_threads=False)
+        faulthandler.register(signal.SIGUSR1, file=self.dump, all_threads=False)
+        if self.memory:
+            limit = _address_space() + self.memory
+            with contextlib.suppress(ValueError, OSError):
+                resource.setrlimit(resource.RLIMIT_AS, (limit, resource.getrlimit(resource.RLIMIT_AS)[1]))
+        _single_threaded()
+        events = []
+        checks.event, checks.reject = events.append, _reject  # this process is the worker's alone
+        CLOCK.watch, CLOCK.exits = self.watch, WORKER_CODE_EXITS
+        backend = _Clocked(self.backend)
+        judged = (None, None, None)  # the last example (as sent), itself, and its shared exact evaluation
+        while True:
+            try:
+                check, sent, kwargs = conn.recv()
+            except EOFError:  # the parent is done with this worker
+                return
+            if sent != judged[0]:
+                # a fused row judges one example by several properties in turn: they share one
+                # exact evaluation here, as they do in the parent when unsupervised (suite.run_row)
+                example = pickle.loads(sent)
+                judged = (sent, example, functools.cache(lambda ex=example: Oracle(ex.comp, ex.values)))
+            _, example, oracle = judged
+            events.clear()
+            exhausted = False
+            try:
+                with CLOCK.limit(self.timeout):
+                    getattr(checks, check)(backend, example, oracle=oracle, **kwargs)
+                reply = ("ok", list(events))
+            except _Rejected:
+                reply = ("reject", list(events))
+            except Failure as f:
+                r = f.report
+                reply = ("failure", list(events), r.judgement, r.detail, r.vectors, r.example)
+                exhausted = _exhausted(f)
+            except BaseException as e:  # noqa: BLE001 - told to the parent, which reports it
+                # memory exhausted anywhere in the worker: the code under test's doing (trigrad's own
+                # work needs little), reported as its finding
+                by_user = isinstance(e, (UserCodeError, ExampleTimeout)) or _exhausted(e)
+                reply = ("raised", list(events), _portable(e), by_user,
+                         f"{e}\n{getattr(e, 'trigrad_traceback', '')}".rstrip(),
+                         "".join(traceback.format_exception(type(e), e, e.__traceback__)))
+                exhausted = _exhausted(e)
+            conn.send((reply, exhausted))
+            if exhausted:  # its heap may be in any state: the next example gets a fresh worker
+                return
+
+    def alive(self) -> bool:
+        return self.pid is not None and self.status(block=False) is None
+
+    def status(self, block: bool):
+        """None while the worker runs, else its wait status (and it is reaped)."""
+        try:
+            pid, status = os.waitpid(self.pid, 0 if block else os.WNOHANG)
+        except ChildProcessError:
+            status, pid = 0, self.pid
+        if pid == 0:
+            return None
+        self.pid = None
+        self.conn.close()
+        self.last_status = status
+        return status
+
+    def kill(self, dump: bool):
+        """Kill the worker (after a stack dump, if asked); its wait status."""
+        if self.pid is None:
+            return self.last_status
+        if dump:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGUSR1)
+            time.sleep(DUMP_SECONDS)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)
+        return self.status(block=True)
+
+    def stop(self):
+        if self.pid is not None:
+            self.conn.close()  # the worker sees EOF and exits
+            with contextlib.suppress(ChildProcessError):
+                deadline = time.monotonic() + 1.0
+                while time.monotonic() < deadline and self.status(block=False) is None:
+                    time.sleep(0.01)
+            if self.pid is not None:
+                self.kill(dump=False)
+        self.dump.close()
+
+    def stack(self) -> str:
+        """The Python stack the worker's faulthandler dumped, if any, down to the worker's loop (the
+        frames below it are the parent's, from before the fork)."""
+        self.dump.flush()
+        self.dump.seek(0)
+        lines = []
+        for line in self.dump.read().decode("utf-8", "replace").strip().splitlines():
+            if line.strip().startswith("Extension modules:") or (" in _serve" in line and __file__ in line):
+                break
+            lines.append(line)
+        return "\n".join(line for line in lines if line.strip()).strip()
+
+
+def _exhausted(e: BaseException | None) -> bool:
+    """Whether ``e``, or an exception it was raised from or while handling, is a MemoryError."""
+    seen = set()
+    while e is not None and id(e) not in seen:
+        if isinstance(e, MemoryError):
+            return True
+        seen.add(id(e))
+        e = e.__cause__ or e.__context__
+    return False
+
+
+def _portable(e: BaseException):
+    """``e`` if it survives pickling (so the parent raises the same exception), else None."""
+    try:
+        return pickle.loads(pickle.dumps(e))
+    except Exception:  # noqa: BLE001 - any exception that cannot travel is described by text
+        return None
+
+
+def _vectors(kwargs: dict) -> dict:
+    """The cotangent and tangents of a case, as a report shows them."""
+    vectors = {}
+    if "cotangent" in kwargs:
+        vectors["cotangent"] = kwargs["cotangent"]
+    vectors.update({f"tangent {n}": t for n, t in kwargs.get("tangents", {}).items()})
+    return vectors
+
+
+def user_failure(backend, prop, example, kwargs, e) -> Failure:
+    """A Failure for the code under test raising or hanging where no check caught it (in a forward
+    the numeric oracle differentiates, say)."""
+    detail = f"{e}\n{getattr(e, 'trigrad_traceback', '')}".rstrip()
+    return Failure(Report(prop, backend, example, None, detail, _vectors(kwargs)))
+
+
+def describe_status(status: int) -> str:
+    """How a worker ended, from its wait status."""
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        try:
+            name = signal.Signals(sig).name
+        except ValueError:
+            name = f"signal {sig}"
+        what = {"SIGSEGV": "a segmentation fault", "SIGABRT": "an abort", "SIGBUS": "a bus error",
+                "SIGFPE": "a floating-point exception", "SIGILL": "an illegal instruction",
+                "SIGKILL": "SIGKILL (the out-of-memory killer, or killed from outside)"}.get(name, name)
+        return f"died of {what} ({name})"
+    return f"exited with status {os.WEXITSTATUS(status)}"
+
+
+class Supervisor:
+    """Runs checks of ``backend`` in a worker process (see the module's docstring); ``timeout`` is the
+    time limit of one call of the code under test, ``memory`` what the worker may allocate, in bytes (default ``default_memory()``)."""
+
+    def __init__(self, backend: Backend, *, timeout: float | None = DEFAULT_TIMEOUT, memory: int | None = None):
+        self.backend, self.timeout = backend, timeout
+        self.memory = default_memory() if memory is None else memory
+        self.worker = Worker(backend, timeout, self.memory or None)
+        self.starts = 0  # workers started: one, plus one after each that died or was killed
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        self.worker.stop()
+
+    def limit(self) -> float | None:
+        """Seconds one call may run before the parent kills the worker."""
+        if not self.timeout:
+            return None
+        return self.timeout + max(MIN_GRACE, GRACE_FRACTION * self.timeout)
+
+    def run_check(self, parent: Backend, prop: str, check, example, kwargs: dict):
+        """``check(backend, example, **kwargs)`` in the worker; its outcome as if run here (a
+        Failure reported on ``parent``, the backend the rest of trigrad sees)."""
+        w = self.worker
+        if not w.alive():
+            self.starts += 1
+            w.start()
+        try:
+            w.conn.send((check.__name__, pickle.dumps(example), kwargs))
+            reply = self._wait()
+        except (BrokenPipeError, EOFError, ConnectionResetError):
+            reply = None
+        if isinstance(reply, tuple):
+            return self._settle(parent, prop, example, kwargs, reply)
+        if reply is None:  # died
+            began, label = w.watch.read()
+            status = w.status(block=True) if w.pid is not None else w.last_status
+            why = (f"{label or 'the check'} {describe_status(status)} in the supervised worker; "
+                   f"{'it was running the code under test' if began else 'outside the code under test'}")
+            cause = None
+        else:  # stuck: reply is the label
+            why = (f"{reply} did not return within {self.limit():g} s (time limit {self.timeout:g} s, "
+                   f"not interruptible or the timeout was caught); the supervised worker was killed")
+            cause = ExampleTimeout(why)
+        stack = w.stack()
+        detail = why + (f"\nits stack:\n{stack}" if stack else "")
+        raise Failure(Report(prop, parent, example, None, detail, _vectors(kwargs))) from cause
+
+    def _wait(self):
+        """The worker's reply; None when it died; the running call's label when it is stuck."""
+        w, limit = self.worker, self.limit()
+        while True:
+            if w.conn.poll(POLL_SECONDS):
+                reply, retiring = w.conn.recv()
+                if retiring:  # it exits after this reply: gone before the next example is sent
+                    w.status(block=True)
+                return reply
+            began, label = w.watch.read()
+            if limit is not None and began and time.monotonic() - began > limit:
+                w.kill(dump=True)
+                return label
+            if w.status(block=False) is not None:
+                return None
+
+    def _settle(self, parent, prop, example, kwargs, reply):
+        kind, events, *rest = reply
+        with contextlib.suppress(InvalidArgument):  # outside a test (a report being minimized): no events
+            for e in events:
+                hypothesis.event(e)
+        if kind == "ok":
+            return
+        if kind == "reject":
+            hypothesis.reject()
+        if kind == "failure":
+            judgement, detail, vectors, worker_example = rest
+            raise Failure(Report(prop, parent, worker_example, judgement, detail, vectors))
+        exc, by_user, text, tb = rest
+        if by_user:
+            f = user_failure(parent, prop, example, kwargs, exc if exc is not None else UserCodeError(text))
+            raise f from (exc if isinstance(exc, ExampleTimeout) else None)
+        if isinstance(exc, Exception):  # trigrad's own error, or an adapter's Unsupported: as in process
+            raise exc
+        raise RuntimeError(f"the supervised worker's check raised:\n{tb}")
+
+
+class Supervised(Backend):
+    """``backend`` whose checks run in a supervised worker (``Supervisor``); everything else is the
+    backend's own. Use as a context manager, or call ``close()``, to stop the worker."""
+
+    def __init__(self, backend: Backend, *, timeout: float | None = DEFAULT_TIMEOUT, memory: int | None = None):
+        self.inner = backend
+        self.supervisor = Supervisor(backend, timeout=timeout, memory=memory)
+        for attr in ("name", "version", "ops", "dtype", "complex_ops", "constant_args", "known_differences",
+                     "preamble"):
+            setattr(self, attr, getattr(backend, attr, getattr(Backend, attr)))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        self.supervisor.close()
+
+    def run_check(self, prop, check, example, kwargs, oracle=None):
+        # the parent's oracle stays here: the worker evaluates its own, once per example (_serve)
+        return self.supervisor.run_check(self, prop, check, example, kwargs)
+
+    def asarray(self, x):
+        return self.inner.asarray(x)
+
+    def tonumpy(self, v):
+        return self.inner.tonumpy(v)
+
+    def op(self, name):
+        return self.inner.op(name)
+
+    def vjp(self, fn, xs, cotangent):
+        return self.inner.vjp(fn, xs, cotangent)
+
+    def jvp(self, fn, xs, tangents):
+        return self.inner.jvp(fn, xs, tangents)
+
+    def hvp(self, fn, xs, cotangent, tangents):
+        return self.inner.hvp(fn, xs, cotangent, tangents)
+
+    def capable(self, what):
+        return self.inner.capable(what)
+
+    def supports(self, op):
+        return self.inner.supports(op)
+
+    def source(self, name):
+        return self.inner.source(name)
+
+    def leaf_source(self, array):
+        return self.inner.leaf_source(array)
+
+    def vjp_source(self, *args):
+        return self.inner.vjp_source(*args)
+
+    def hvp_source(self, *args):
+        return self.inner.hvp_source(*args)
+
+    def describe(self):
+        return self.inner.describe()
+
+    def __getattr__(self, attr):
+        return getattr(self.__dict__["inner"], attr)
+
+
+def supervision_options(parser):
+    """``--timeout``, ``--memory`` and ``--in-process`` on a command's ``parser`` (fuzz, check)."""
+    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="S",
+                        help=f"seconds one call of the code under test may take before it counts as a hang "
+                             f"(default {DEFAULT_TIMEOUT:g}, at most {MAX_TIMEOUT:g})")
+    parser.add_argument("--memory", type=float, default=None, metavar="MB",
+                        help="memory the code under test may allocate, in MB (default: half the machine's)")
+    parser.add_argument("--in-process", action="store_true",
+                        help="run the code under test in this process, not in a supervised worker (an exit, a "
+                             "crash or a loop in C then stops the run instead of being a finding)")
+
+
+def supervised(backend: Backend, args) -> Backend:
+    """``backend`` as the command line asks (``supervision_options``): ``Supervised``, or itself with
+    ``--in-process``; UsageError for a bad time limit or memory."""
+    timeout, memory = check_timeout(args.timeout, "--timeout"), memory_bytes(args.memory)
+    return backend if args.in_process else Supervised(backend, timeout=timeout, memory=memory)
+
+
+__all__ = ["Supervised", "Supervisor", "Worker", "user_failure", "describe_status", "die_with_parent", "default_memory",
+           "memory_bytes", "supervision_options", "supervised",
+           "MIN_GRACE", "GRACE_FRACTION", "MEMORY_FRACTION"]
