@@ -137,6 +137,9 @@ class Backend:
         constant_args: op -> argument positions that must be constants (DeZero's pow takes a
             constant exponent only); compositions draw those arguments as constants.
         known_differences: path of the known-differences file (default properties/known/<name>.txt).
+        fork_safe: whether a process forked from one that has used the library can go on using it
+            (JAX cannot: XLA's threads hold locks that a fork copies, so a forked worker hangs in its
+            compiler). A backend that is not runs in trigrad's process, unsupervised.
         source(name): how op ``name`` is written in a reproducer snippet: a format string with the
             arguments as {0}, {1} and the params by name, e.g. ``"F.sum({0}, axis={axis})"``.
         preamble: the lines a reproducer snippet starts with (imports).
@@ -156,6 +159,7 @@ class Backend:
     complex_ops: frozenset = frozenset()
     constant_args: dict = {}
     known_differences: str | None = None
+    fork_safe = True
     preamble = "import numpy as np"
 
     # --- required ---------------------------------------------------------------------------------

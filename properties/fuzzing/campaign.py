@@ -25,7 +25,7 @@ from ..errors import UsageError
 from ..report import Failure, Report
 from .diagnosis import Diagnosis, diagnose
 from .sandbox import CLOCK, DEFAULT_TIMEOUT, ExampleTimeout, UserCodeError
-from .supervise import Supervised, user_failure
+from .supervise import Supervised, forks_safely, user_failure
 from .target import FuzzBackend, Target, properties_for, unsupported_for
 
 # Composition sizes a campaign draws: the function alone, in a small composition, in a large one.
@@ -175,9 +175,10 @@ def run(target: Target, base: Backend, *, max_examples: int | None = None, secon
     unlimited with ``seconds``) or ``seconds`` have run, or a failure is found and shrunk.
     ``supervised`` (the default): the checks run in a worker process (``fuzzing.supervise``; its
     address space limited to ``memory`` bytes, default half the machine's), so that an exit, a crash
-    or a hang in C of the fuzzed code is a finding too; otherwise in this process, where only what
-    Python can catch is."""
+    or a hang in C of the fuzzed code is a finding too; otherwise (and on a backend that cannot run in
+    a forked process, ``Backend.fork_safe``) in this process, where only what Python can catch is."""
     fuzzed = FuzzBackend(base, target)
+    supervised = supervised and forks_safely(base)
     backend = Supervised(fuzzed, timeout=timeout, memory=memory) if supervised else fuzzed
     try:
         return _run(backend, target, base, max_examples, seconds, seed, database, timeout, derandomize, progress,

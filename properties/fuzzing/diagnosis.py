@@ -4,7 +4,7 @@ Beside the relative error a finding states its error in ULPs of the backend's fl
 unit ``--ulps`` counts in), and whether it looks like a *wrong rule* or *lost accuracy*: the minimal
 composition is checked again at ORDINARY_POINTS random arguments of its domain. A rule that is
 wrong is off at most of them (a wrong sign, a missing term, a factor 1 + 1e-7); a rule that is right
-but evaluated by a formula that loses digits (sinh'' as (e^x - e^-x) / 2 near 0) is off only near
+but evaluated by a formula that loses digits ((x - sin(x))' as 1 - cos(x) near 0) is off only near
 where it cancels, and right at ordinary arguments.
 """
 

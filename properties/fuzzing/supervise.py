@@ -575,9 +575,17 @@ def supervised(backend: Backend, args) -> Backend:
     """``backend`` as the command line asks (``supervision_options``): ``Supervised``, or itself with
     ``--in-process``; UsageError for a bad time limit or memory."""
     timeout, memory = check_timeout(args.timeout, "--timeout"), memory_bytes(args.memory)
-    return backend if args.in_process else Supervised(backend, timeout=timeout, memory=memory)
+    if args.in_process or not forks_safely(backend):
+        return backend
+    return Supervised(backend, timeout=timeout, memory=memory)
+
+
+def forks_safely(backend) -> bool:
+    """Whether ``backend`` can run in a forked worker (``Backend.fork_safe``; True for an adapter
+    that does not say)."""
+    return getattr(backend, "fork_safe", True)
 
 
 __all__ = ["Supervised", "Supervisor", "Worker", "user_failure", "describe_status", "die_with_parent", "default_memory",
-           "memory_bytes", "supervision_options", "supervised",
+           "memory_bytes", "supervision_options", "supervised", "forks_safely",
            "MIN_GRACE", "GRACE_FRACTION", "MEMORY_FRACTION"]

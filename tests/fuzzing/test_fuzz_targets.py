@@ -199,18 +199,21 @@ def test_findings_say_how_far_off_and_whether_the_rule_is_wrong():
     assert "ulps of float64" in outcome.text and "(--ulps)" in outcome.text and "wrong rule" in outcome.text
 
 
-class TextbookSinh(Function):
+class XMinusSin(Function):
+    """x - sin(x), its derivative computed as 1 - cos(x): right, but it cancels for small x."""
+
     def forward(self, x):
-        return np.sinh(x)
+        return x - np.sin(x)
 
     def backward(self, gy):
         x, = self.inputs
-        return gy * (F.exp(x) + F.exp(-x)) / 2
+        return gy * (1 - F.cos(x))
 
 
 def test_lost_accuracy_is_told_apart_from_a_wrong_rule():
-    """sinh'' computed as (e^x - e^-x) / 2 (the core differentiating the textbook backward) loses
-    digits near 0 only: the second order check fails at x = 2**-8 and holds at ordinary points."""
+    """(x - sin(x))' computed as 1 - cos(x) loses digits near 0 only (cos(x) rounds to a multiple of
+    2**-53 and the difference is about x**2 / 2): the gradient fails at x = 0.1 (tens of ulps) and
+    holds at ordinary points."""
     from trigrad.oracle import spec
     from trigrad.oracle.ir import Composition, Input, Node
     from trigrad.properties import suite
@@ -219,14 +222,15 @@ def test_lost_accuracy_is_told_apart_from_a_wrong_rule():
     from trigrad.properties.report import Failure
 
     builtin = resolve("builtin")
-    target = fuzzing.make_target(TextbookSinh, builtin, sympy="sinh(x)")
+    target = fuzzing.make_target(XMinusSin, builtin, sympy="x - sin(x)")
     backend = fuzzing.FuzzBackend(builtin, target)
     with spec.registered(target.op):
-        example = Example(Composition([Input("x0", ())], [Node("TextbookSinh", ("x0",))]), {"x0": np.array(2.0 ** -8)})
+        example = Example(Composition([Input("x0", ())], [Node("XMinusSin", ("x0",))]), {"x0": np.array(0.1)})
         with pytest.raises(Failure) as failed:
-            suite._check(backend, "hvp", example, {"cotangent": np.array(1.0), "tangents": {"x0": np.array(1.0)}})
+            suite._check(backend, "vjp", example, {"cotangent": np.array(1.0)})
         d = diagnose(failed.value.report, target.op, np.float64)
-    assert d.kind == "lost accuracy" and d.tried >= 10 and d.failing == 0
+    # the ordinary arguments diagnose() tries may include one small enough to cancel too
+    assert d.kind == "lost accuracy" and d.tried >= 10 and d.failing <= 2
     assert 10 < d.ulps < 1000
 
 
