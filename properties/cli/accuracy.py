@@ -13,7 +13,7 @@ import sys
 from .. import accuracy
 from ..errors import UsageError
 from ..plots import need_matplotlib, write_plots
-from .common import backend, fail_usage
+from .common import backend, fail_usage, output_file, output_folder
 
 MIN_POINTS = 4  # a sweep needs this many points at least
 
@@ -72,6 +72,8 @@ def command(args) -> int:
             raise UsageError(f"--points must be at least {MIN_POINTS}, got {args.points}")
         if args.plot:
             _need_matplotlib()
+        output_file(args.json, "--json")
+        output_folder(args.plot, "--plot")
     except UsageError as e:
         return fail_usage(e)
     runs = []

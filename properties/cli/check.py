@@ -19,7 +19,7 @@ from hypothesis import settings
 from .. import known, suite
 from ..errors import UsageError
 from ..minimize import Deadline
-from .common import Progress, backend, fail_usage, load_profile, positive
+from .common import Progress, backend, fail_usage, load_profile, output_file, positive
 
 FIRST_ROUND = 5  # examples per cell in the first round of a timed run; each round doubles it
 PROGRESS_LINES = 25  # without a terminal, a progress line every this many cells
@@ -59,6 +59,7 @@ def command(args) -> int:
         props = _selection(args.properties, list(suite.PROPERTIES), "property")
         load_profile(args.profile)
         positive(args.seconds, "--seconds")
+        output_file(args.json, "--json")
     except UsageError as e:
         return fail_usage(e)
 

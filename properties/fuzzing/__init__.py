@@ -26,7 +26,8 @@ limit, enforced with a timer signal in the main thread; the report shows where t
 
 The package, one module per job: ``twin`` (parsing the twin, its spec table entry), ``sandbox`` (the
 fuzzed code's exceptions and time limit), ``target`` (the object under test as one more op of a
-backend), ``campaign`` (Hypothesis drawing and checking compositions with it), ``api`` (``fuzz()``,
+backend), ``campaign`` (Hypothesis drawing and checking compositions with it), ``database`` (the example
+database named on the command line), ``api`` (``fuzz()``,
 a pytest test), ``workers`` (campaigns in several processes). The ``trigrad fuzz`` command is
 ``properties.cli.fuzz``. (The package is not called ``fuzz``: importing it would rebind
 ``trigrad.properties.fuzz``, the public function, to the package.)
@@ -34,7 +35,8 @@ a pytest test), ``workers`` (campaigns in several processes). The ``trigrad fuzz
 
 from ..errors import UsageError
 from .api import EXAMPLES_PER_CELL, fuzz
-from .campaign import DEFAULT_MAX_EXAMPLES, Outcome, open_database, run
+from .campaign import DEFAULT_MAX_EXAMPLES, Outcome, run
+from .database import open_database
 from .sandbox import DEFAULT_TIMEOUT, ExampleTimeout, UserCodeError
 from .target import FuzzBackend, Target, guarded_function, layer_function, make_target, properties_for
 from .twin import VARIABLES, like_op, parse_domain, parse_twin, twin_arity, twin_op

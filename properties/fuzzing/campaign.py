@@ -13,7 +13,6 @@ from typing import Callable
 import hypothesis
 import numpy as np
 from hypothesis import strategies as st
-from hypothesis.database import DirectoryBasedExampleDatabase, InMemoryExampleDatabase
 
 from trigrad.oracle import spec
 
@@ -23,6 +22,7 @@ from ..backends import Backend
 from ..determinism import import_independent_draws
 from ..errors import UsageError
 from ..report import Failure, Report
+from .database import open_database  # noqa: F401 - where it was, for its importers
 from .sandbox import CLOCK, DEFAULT_TIMEOUT, ExampleTimeout, UserCodeError
 from .target import FuzzBackend, Target, properties_for
 
@@ -202,30 +202,6 @@ def run(target: Target, base: Backend, *, max_examples: int | None = None, secon
             outcome.text, outcome.json = outcome.report.text(), outcome.report.to_json()
     outcome.seconds = time.perf_counter() - state.start
     return outcome
-
-
-def open_database(url: str | None):
-    """An example database from the command line: None for the profile's, ``none``, a directory,
-    ``:memory:`` or ``redis://HOST:PORT``."""
-    if url is None:
-        return hypothesis.settings.default.database
-    if url.lower() == "none":
-        return None
-    if url == ":memory:":
-        return InMemoryExampleDatabase()
-    if url.startswith("redis://"):
-        try:  # optional (the redis extra): only for a redis:// database
-            import redis
-            from hypothesis.extra.redis import RedisExampleDatabase
-        except ImportError:
-            raise UsageError("--database redis://... needs the redis client: pip install 'trigrad[redis]'") from None
-        client = redis.Redis.from_url(url)
-        try:
-            client.ping()
-        except redis.RedisError as e:
-            raise UsageError(f"cannot reach the redis server at {url}: {e}") from None
-        return RedisExampleDatabase(client)
-    return DirectoryBasedExampleDatabase(url)
 
 
 def random_seed() -> int:
