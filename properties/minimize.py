@@ -39,6 +39,11 @@ class Deadline:
     def passed(self) -> bool:
         return self.end <= time.perf_counter()
 
+    @property
+    def left(self) -> float:
+        """Seconds left (0 once it has passed)."""
+        return max(0.0, self.end - time.perf_counter())
+
 
 def minimize(example: Example, still_fails: Callable[[Example], bool], *,
              seconds: float = MINIMIZE_SECONDS) -> Example:

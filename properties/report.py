@@ -26,7 +26,7 @@ from trigrad.oracle.compare import Judgement
 from trigrad.oracle.ir import Composition, Const, param_sources, values_to_json
 
 from .example import Example
-from .minimize import minimize
+from .minimize import MINIMIZE_SECONDS, minimize
 
 
 class Failure(AssertionError):
@@ -39,9 +39,10 @@ class Failure(AssertionError):
         super().__init__(report.prop)
         self.report = report
 
-    def minimize(self):
-        """Replace the report by the smallest one the structural pass finds (``Report.minimized``)."""
-        self.report = self.report.minimized()
+    def minimize(self, seconds: float = MINIMIZE_SECONDS):
+        """Replace the report by the smallest one the structural pass finds in ``seconds``
+        (``Report.minimized``)."""
+        self.report = self.report.minimized(seconds)
 
     def __str__(self):
         return self.report.text()  # made when shown, not when raised: Hypothesis raises many while shrinking
@@ -61,12 +62,12 @@ class Report:
     recheck: Callable | None = field(default=None, repr=False, compare=False)
     minimal: bool = field(default=False, repr=False, compare=False)  # the result of ``minimized``
 
-    def minimized(self) -> "Report":
-        """This failure on the smallest composition the structural pass finds (properties.minimize);
-        a report that is already its result is returned as it is."""
+    def minimized(self, seconds: float = MINIMIZE_SECONDS) -> "Report":
+        """This failure on the smallest composition the structural pass finds in ``seconds``
+        (properties.minimize); a report that is already its result is returned as it is."""
         if self.recheck is None or self.minimal:
             return self
-        smallest = minimize(self.example, lambda ex: self.recheck(ex) is not None)
+        smallest = minimize(self.example, lambda ex: self.recheck(ex) is not None, seconds=seconds)
         report = self.recheck(smallest) if smallest is not self.example else None
         return dataclasses.replace(report or self, minimal=True)
 

@@ -25,6 +25,7 @@ from . import checks, known
 from ._hypothesis_compat import set_test_digest
 from .determinism import import_independent_draws
 from .backends import Backend, Unsupported
+from .minimize import MINIMIZE_SECONDS, Deadline
 from .report import Failure, Report
 from .example import Example
 from .strategies import _params, compositions, cotangents
@@ -192,9 +193,18 @@ def _rounded(v, dtype):
     return np.asarray(v).astype(dtype).astype(np.float64)
 
 
-def run_case(data, backend: Backend, prop: str, op: str):
-    """Draw one case and check it (the body of every property test)."""
-    _check(backend, prop, *draw_case(data, backend, prop, op))
+class OutOfTime(BaseException):
+    """Stops a cell's test when the run's ``Deadline`` has passed (a BaseException, so that
+    Hypothesis does not take it for a failure)."""
+
+
+def run_case(data, backend: Backend, prop: str, op: str, deadline: Deadline | None = None):
+    """Draw one case and check it (the body of every property test); OutOfTime instead of the check
+    once ``deadline`` has passed (after the draws, which Hypothesis expects a replay to repeat)."""
+    example, kwargs = draw_case(data, backend, prop, op)
+    if deadline is not None and deadline.passed:
+        raise OutOfTime()
+    _check(backend, prop, example, kwargs)
 
 
 def _check(backend: Backend, prop: str, example: Example, kwargs: dict):
@@ -231,20 +241,29 @@ def _rechecker(backend: Backend, prop: str, kwargs: dict):
 
 
 def cell_test(backend: Backend, prop: str, op: str, profile: hypothesis.settings | None = None,
-              max_examples: int | None = None):
+              max_examples: int | None = None, deadline: Deadline | None = None):
     """(test, counter): the cell's Hypothesis test, a function of no arguments, and a dict whose
     "n" counts the examples it ran. The pytest suites and ``run_cell`` both run this one test, so
     under a derandomized profile they see the same examples (the seed hashes the test and the cell,
     and no draw depends on which modules are imported: ``properties.determinism``).
-    One minimal counterexample per cell: several distinct ones would come back as an ExceptionGroup."""
+    One minimal counterexample per cell: several distinct ones would come back as an ExceptionGroup.
+    With a ``deadline`` no example starts once it has passed: the test raises OutOfTime, or, while
+    Hypothesis shrinks a failure, the smallest failure so far (minimized in the time left)."""
     profile = profile or hypothesis.settings.default
-    counter = {"n": 0}
+    counter = {"n": 0, "failure": None}
 
     @hypothesis.settings(profile, max_examples=max_examples or profile.max_examples, report_multiple_bugs=False)
     @hypothesis.given(st.data())
     def test(data):
         counter["n"] += 1
-        run_case(data, backend, prop, op)
+        try:
+            run_case(data, backend, prop, op, deadline)
+        except OutOfTime:
+            counter["n"] -= 1  # drawn, not checked
+            raise
+        except Failure as f:  # Hypothesis tries only smaller examples once one fails: the latest is the smallest
+            counter["failure"] = f
+            raise
 
     set_test_digest(test, f"{backend.name}:{prop}:{op}".encode())  # a database key and derandomized seed per cell
 
@@ -252,8 +271,13 @@ def cell_test(backend: Backend, prop: str, op: str, profile: hypothesis.settings
         with import_independent_draws():
             try:
                 test()
+            except OutOfTime:  # only with a deadline
+                if counter["failure"] is None:
+                    raise
+                counter["failure"].minimize(deadline.left)
+                raise counter["failure"] from None
             except Failure as f:  # Hypothesis has shrunk it; the structural pass makes it smaller still
-                f.minimize()
+                f.minimize(MINIMIZE_SECONDS if deadline is None else min(MINIMIZE_SECONDS, deadline.left))
                 raise
 
     return run, counter
@@ -281,22 +305,28 @@ class Cell:
 
 
 def run_cell(backend: Backend, prop: str, op: str, *, max_examples: int | None = None, cell: Cell | None = None,
-             profile: hypothesis.settings | None = None) -> Cell:
+             profile: hypothesis.settings | None = None, deadline: Deadline | None = None) -> Cell:
     """Run one cell for up to ``max_examples`` examples (default: the profile's) with the Hypothesis
     settings ``profile`` (default: the current one); a failure is shrunk by Hypothesis and kept as
-    the cell's report."""
+    the cell's report. No example starts after ``deadline``: a cell it stops passes if it ran
+    some examples, all passing, and stays not reached if it ran none."""
     profile = profile or hypothesis.settings.default
     cell = cell or Cell(prop, op)
     why = status(backend, prop, op)
     if why:
         cell.status = why
         return cell
-    test, counter = cell_test(backend, prop, op, profile, max_examples)
+    test, counter = cell_test(backend, prop, op, profile, max_examples, deadline)
     start = time.perf_counter()
     try:
+        if deadline is not None and deadline.passed:
+            raise OutOfTime()
         counter["n"] += run_edge_case(backend, prop, op)
         test()
         cell.status = "pass" if cell.status in ("not reached", "pass") else cell.status
+    except OutOfTime:
+        ran = cell.examples + counter["n"] > 0
+        cell.status = "pass" if ran and cell.status in ("not reached", "pass") else cell.status
     except Failure as f:
         cell.status, cell.report = "fail", f.report  # minimized by run_edge_case or the cell's test
     except Unsupported as e:
@@ -311,4 +341,4 @@ def run_cell(backend: Backend, prop: str, op: str, *, max_examples: int | None =
 
 
 __all__ = ["PROPERTIES", "Property", "ALL_OPS", "STATUS_MARK", "mark", "rows", "status", "draw_case", "run_case", "edge_case",
-           "run_edge_case", "run_cell", "Cell"]
+           "run_edge_case", "run_cell", "Cell", "OutOfTime"]

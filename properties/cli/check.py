@@ -6,7 +6,9 @@ failed, 1 when something did (a stale known difference included), 2 on bad usage
 
 Without --seconds every cell runs the Hypothesis profile's budget of examples (profile ``dev`` by
 default, ``ci`` when the CI environment variable is set). With --seconds the cells run in rounds
-of growing size until the time is spent; cells the time did not reach are reported as such.
+of growing size until the time is spent, and no example starts after it (a run overruns by one
+example at most); cells the time did not reach are counted in the summary, and make the exit status
+1 under the ci profile or with --require-all (a gate that ran nothing must not pass).
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ def add_parser(sub):
     c.add_argument("--ops", default=None, metavar="OP,...", help="only these rows (op names, or 'all ops')")
     c.add_argument("--properties", default=None, metavar="NAME,...",
                    help=f"only these columns: {', '.join(suite.PROPERTIES)}")
+    c.add_argument("--require-all", action="store_true",
+                   help="fail (exit 1) when --seconds did not reach every cell (always so under the ci profile)")
     c.add_argument("--quiet", action="store_true", help="no progress line")
     return c
 
@@ -64,7 +68,7 @@ def command(args) -> int:
         return fail_usage(e)
 
     profile = settings.get_current_profile_name()
-    cells = {(p, r): suite.Cell(p, r) for r in rows for p in props}
+    cells = {(p, r): suite.Cell(p, r, status=suite.status(b, p, r) or "not reached") for r in rows for p in props}
     start = time.perf_counter()
     progress = CellProgress(len(cells), quiet=args.quiet)
     if args.seconds is None:
@@ -81,7 +85,7 @@ def command(args) -> int:
             for cell in todo:
                 if deadline.passed:
                     break
-                suite.run_cell(b, cell.prop, cell.op, max_examples=size, cell=cell)
+                suite.run_cell(b, cell.prop, cell.op, max_examples=size, cell=cell, deadline=deadline)
                 progress.update(cell)
             size *= 2
     progress.done()
@@ -98,9 +102,14 @@ def command(args) -> int:
     print(table(rows, props, cells))
     failed = [c for c in cells.values() if c.status in ("fail", "error")]
     examples = sum(c.examples for c in cells.values())
+    not_reached = sum(c.status == "not reached" for c in cells.values())
     print(f"\n{examples} examples, {sum(c.status == 'pass' for c in cells.values())} cells passed, "
           f"{len(failed)} failed, {sum(c.status.startswith('unsupported') for c in cells.values())} unsupported, "
-          f"{sum(c.status == 'not reached' for c in cells.values())} not reached")
+          f"{not_reached} not reached")
+    incomplete = not_reached > 0 and (args.require_all or profile == "ci")
+    if incomplete:
+        print(f"{not_reached} of {len(cells)} cells not reached in --seconds {args.seconds:g}: "
+              f"{'--require-all' if args.require_all else 'the ci profile'} needs every cell run (exit status 1)")
     for c in failed:
         print(f"\n--- {c.prop} / {c.op} ---")
         print(c.report.text() if c.report else f"trigrad error: {c.error}")
@@ -119,7 +128,7 @@ def command(args) -> int:
                            "report": c.report.to_json() if c.report else None} for c in cells.values()]}
         with open(args.json, "w") as f:
             json.dump(data, f, indent=2)
-    return 1 if failed or stale else 0  # a stale entry fails the run, as it does in pytest
+    return 1 if failed or stale or incomplete else 0  # a stale entry fails the run, as it does in pytest
 
 
 def _outcome(status: str) -> str:

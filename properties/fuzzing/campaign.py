@@ -21,6 +21,7 @@ from .._hypothesis_compat import seeded, set_test_digest
 from ..backends import Backend
 from ..determinism import import_independent_draws
 from ..errors import UsageError
+from ..minimize import MINIMIZE_SECONDS
 from ..report import Failure, Report
 from .database import open_database  # noqa: F401 - where it was, for its importers
 from .sandbox import CLOCK, DEFAULT_TIMEOUT, ExampleTimeout, UserCodeError
@@ -88,8 +89,8 @@ class _State:
         return self.smallest is not None
 
     def begin(self, prop: str, example, target: str):
-        if self.end is not None and not self.failed and time.perf_counter() >= self.end:
-            raise _BudgetSpent()
+        if self.end is not None and time.perf_counter() >= self.end:  # --seconds is a cap, shrinking included
+            raise _ShrinkingStopped() if self.failed else _BudgetSpent()
         if self.failed and (self.hangs > MAX_HANGS or time.perf_counter() - self.found_at > SHRINK_SECONDS):
             raise _ShrinkingStopped()
         o = self.outcome
@@ -198,7 +199,8 @@ def run(target: Target, base: Backend, *, max_examples: int | None = None, secon
             raise UsageError(f"no example of {target.name} could be drawn and judged ({e}); "
                              f"is the domain right?") from None
         if outcome.report is not None:
-            outcome.report = outcome.report.minimized()
+            left = MINIMIZE_SECONDS if state.end is None else max(0.0, state.end - time.perf_counter())
+            outcome.report = outcome.report.minimized(min(MINIMIZE_SECONDS, left))
             outcome.text, outcome.json = outcome.report.text(), outcome.report.to_json()
     outcome.seconds = time.perf_counter() - state.start
     return outcome
