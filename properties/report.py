@@ -7,7 +7,8 @@ why, a reproducer snippet for the backend, and the DOT graph.
       cotangent    1.0
       check        VJP wrt x0: autograd 0.81, exact 1.2352660020541701, numeric 1.2352660020541703,
                    allowed error 3.3e-16
-      verdict      fail: autograd is off by ... numeric agrees with exact (autograd wrong)
+      verdict      fail: autograd is off by ... numeric agrees with exact (autograd wrong), within its
+                   error bar ± 8.9e-16
       reproduce    (python, with the backend only)
         ...
 """
