@@ -68,9 +68,15 @@ class Report:
         (properties.minimize); a report that is already its result is returned as it is."""
         if self.recheck is None or self.minimal:
             return self
-        smallest = minimize(self.example, lambda ex: self.recheck(ex) is not None, seconds=seconds)
+        smallest = minimize(self.example, self._same_failure, seconds=seconds)
         report = self.recheck(smallest) if smallest is not self.example else None
         return dataclasses.replace(report or self, minimal=True)
+
+    def _same_failure(self, example: Example) -> bool:
+        """Whether the check fails on ``example`` in the same way: judged wrong, or raising, as this
+        report is (a backend that raises on some inputs must not turn a wrong gradient into a raise)."""
+        report = self.recheck(example)
+        return report is not None and (report.judgement is None) == (self.judgement is None)
 
     # --- text ---------------------------------------------------------------------------------------
     def text(self) -> str:
