@@ -48,6 +48,9 @@ def parse_range(text: str) -> tuple[float, float]:
         raise UsageError(f"--range must be LO:HI with two numbers, e.g. -40:40, not {text!r}") from None
     if not (math.isfinite(a) and math.isfinite(b) and a < b):
         raise UsageError(f"--range needs finite LO < HI, got {text!r}")
+    if not math.isfinite(b - a):  # numpy's spacing of the points overflowed, with warnings
+        raise UsageError(f"--range {text!r} is wider than a float can hold (HI - LO overflows); give a "
+                         "narrower one, e.g. -1e300:1e300")
     return a, b
 
 

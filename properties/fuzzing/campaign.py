@@ -23,7 +23,7 @@ from ..determinism import import_independent_draws
 from ..errors import UsageError
 from ..minimize import MINIMIZE_SECONDS
 from ..report import Failure, Report
-from .database import open_database  # noqa: F401 - where it was, for its importers
+from .database import database_key, open_database  # noqa: F401 - open_database: where it was, for its importers
 from .sandbox import CLOCK, DEFAULT_TIMEOUT, ExampleTimeout, UserCodeError
 from .target import FuzzBackend, Target, properties_for
 
@@ -155,7 +155,7 @@ def campaign_test(backend: FuzzBackend, props: list[str], settings: hypothesis.s
             state.failing(f, hung=isinstance(f.__cause__, ExampleTimeout))
             raise
 
-    set_test_digest(test, f"fuzz:{backend.describe()}:{backend.target.where or name}:{backend.target.twin}".encode())
+    set_test_digest(test, database_key(backend.base.describe(), backend.target))  # the same function, the same key
     return test
 
 

@@ -4,7 +4,7 @@ machines), or ``none``; anything else is a UsageError.
 
 A Redis server that goes away during a run loses nothing: from the first failed call on, the
 campaign saves in the local folder database instead (``local_database``), says so once on stderr, and still
-prints its finding.
+prints its finding. ``database_key`` is the key a campaign's examples are saved under.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase, 
 
 from ..errors import UsageError
 from ..paths import writable_folder
+from .twin import parse_twin
 
 LOCAL_FOLDER = os.path.join(".hypothesis", "examples")  # Hypothesis's own folder database, in the current folder
 REDIS_SECONDS = 5.0  # a Redis call that has not answered in this long counts as the server gone
@@ -73,6 +74,18 @@ def _redis(url: str) -> ExampleDatabase:
     return FallbackDatabase(RedisExampleDatabase(client), url, redis.RedisError)
 
 
+def database_key(backend: str, target) -> bytes:
+    """The key a campaign's examples are saved under: the backend (``describe()``), where the target
+    is defined (a file by its resolved path) and its twin in sympy's own spelling, so that
+    ``./t.py:Sinh`` and ``sinh( x )`` replay what ``/home/me/t.py:Sinh`` and ``sinh(x)`` saved."""
+    where = target.where or target.name
+    module, sep, attr = where.rpartition(":")
+    if sep and module.endswith(".py"):
+        where = f"{os.path.realpath(module)}:{attr}"
+    twin = target.twin if target.twin.startswith("like ") else str(parse_twin(target.twin))
+    return f"fuzz:{backend}:{where}:{twin}".encode()
+
+
 class FallbackDatabase(ExampleDatabase):
     """A shared database (``primary``) that, at its first error (one of ``errors``), hands over to the
     local folder database for the rest of the run, so that no failure is lost with the server."""
@@ -111,4 +124,4 @@ class FallbackDatabase(ExampleDatabase):
         self._call("move", src, dest, value)
 
 
-__all__ = ["open_database", "FallbackDatabase", "local_database", "LOCAL_FOLDER", "REDIS_SECONDS"]
+__all__ = ["open_database", "database_key", "FallbackDatabase", "local_database", "LOCAL_FOLDER", "REDIS_SECONDS"]
