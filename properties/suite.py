@@ -237,6 +237,12 @@ def _rechecker(backend: Backend, prop: str, kwargs: dict):
     return again
 
 
+def replay(backend: Backend, prop: str, example: Example, kwargs: dict) -> Report | None:
+    """The report of the property's check failing on ``example`` (with the cotangent and tangents in
+    ``kwargs``), or None when it passes or cannot be judged."""
+    return _rechecker(backend, prop, kwargs)(example)
+
+
 # --- running a cell ---------------------------------------------------------------------------------------
 
 
@@ -341,4 +347,4 @@ def run_cell(backend: Backend, prop: str, op: str, *, max_examples: int | None =
 
 
 __all__ = ["PROPERTIES", "Property", "ALL_OPS", "STATUS_MARK", "mark", "rows", "status", "draw_case", "run_case", "edge_case",
-           "run_edge_case", "run_cell", "Cell", "OutOfTime"]
+           "run_edge_case", "run_cell", "Cell", "OutOfTime", "replay"]
