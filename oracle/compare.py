@@ -18,6 +18,11 @@ forward value wrong    (n/a)                the forward (or the twin) is wrong  
 oracle unsure          (n/a)                the oracle cannot resolve the point         UNSURE (not judged)
 =====================  ===================  ==========================================  ==============
 
+Numeric "agrees" within its own error bar (NUMERIC_FACTOR times its error estimate, plus the exact
+bound), which the reason shows. When that bar holds autograd's value too, numeric cannot separate
+autograd from exact: the verdict (exact decides) says "numeric inconclusive" instead of "numeric
+agrees with exact".
+
 DISPUTED is what a wrong sympy twin looks like (the backend is self-consistent, the mathematics
 disagrees), or a forward that is wrong near but not at the point; it is recorded, never passed
 silently and never reported as a backend bug.
@@ -138,7 +143,12 @@ def judge(autograd, exact: Exact, *, numeric=None, u: float = U64, what: str = "
     if num is None:
         return Judgement(Verdict.FAIL, detail + "; no numeric estimate to confirm", **evidence)
     if _numeric_agrees(num, e, b):
-        return Judgement(Verdict.FAIL, detail + f"; numeric agrees with exact ({subject} wrong)", **evidence)
+        bar = NUMERIC_FACTOR * float(num.error) + b  # how far from numeric "agrees" reaches
+        if abs(n - a) <= bar:  # as close to autograd: numeric cannot tell the two apart
+            return Judgement(Verdict.FAIL, detail + f"; numeric inconclusive: its estimate {n!r} ± {bar:.3g} "
+                             f"holds both exact and {subject}", **evidence)
+        return Judgement(Verdict.FAIL, detail + f"; numeric agrees with exact ({subject} wrong), within its error "
+                         f"bar ± {bar:.3g}", **evidence)
     if np.isfinite(n) and abs(n - a) <= NUMERIC_FACTOR * num.error + b:
         return Judgement(Verdict.DISPUTED,
                          f"{subject} and numeric agree with each other but not with exact: the twin may be "

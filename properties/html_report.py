@@ -17,7 +17,7 @@ import html
 import json
 import os
 
-from . import accuracy, matrix, suite
+from . import accuracy, documents, matrix, suite
 from .errors import UsageError
 from .plots import has_matplotlib, plot_png, sweeps_by_label
 
@@ -27,22 +27,24 @@ from .plots import has_matplotlib, plot_png, sweeps_by_label
 
 def load(paths) -> tuple[list[dict], list[dict]]:
     """(check documents, accuracy runs) from JSON files written by ``trigrad check --json`` and
-    ``trigrad accuracy --json``; a UsageError naming the file that is neither."""
+    ``trigrad accuracy --json``; a UsageError naming the file and the first thing wrong with it (not
+    readable, not UTF-8, not JSON, or not of the shape ``properties.documents`` describes)."""
     checks, runs = [], []
     for path in paths:
         try:
-            with open(path) as f:
+            with open(path, encoding="utf-8") as f:
                 data = json.load(f)
         except OSError as e:
             raise UsageError(f"cannot read {path}: {e.strerror}") from None
-        except json.JSONDecodeError as e:
-            raise UsageError(f"{path} is not JSON ({e.msg} at line {e.lineno})") from None
-        if isinstance(data, dict) and data.get("trigrad") == "accuracy":
+        except UnicodeDecodeError as e:
+            raise UsageError(f"{path} is not UTF-8 text (byte {e.object[e.start]:#04x} at offset {e.start})") from None
+        except (json.JSONDecodeError, RecursionError) as e:
+            why = f"{e.msg} at line {e.lineno}" if isinstance(e, json.JSONDecodeError) else "nested too deeply"
+            raise UsageError(f"{path} is not JSON ({why})") from None
+        if documents.validate(data, path) == "accuracy":
             runs.extend(data["runs"])
-        elif isinstance(data, dict) and "cells" in data and "backend" in data:
-            checks.append(data)
         else:
-            raise UsageError(f"{path} is not the JSON of trigrad check or trigrad accuracy")
+            checks.append(data)
     return checks, runs
 
 

@@ -15,12 +15,16 @@ found it (a bug in pow can surface in the mixed row, or in a row whose op the sh
 So that one known bug does not mask the rest of the table, the property's other cells (and the
 ``all ops`` row) leave the entry's op out of their compositions; its own cell keeps drawing it and
 must keep failing. An entry whose cells pass is stale (see ``stale``): ``trigrad check`` lists it
-and pytest reports it, both failing the run, so the file stays honest.
+and pytest reports it, both failing the run, so the file stays honest. A bug that shows only at rare
+inputs can pass a run whose draws missed them, so ``trigrad check`` keeps the first counterexample of
+each entry beside an adapter's own file (``keep_example``, ``<name>.examples.json``) and, before it
+calls an entry stale, replays the kept ones: still failing means not stale.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import os
 import re
 from dataclasses import dataclass
@@ -119,6 +123,49 @@ def own_cell(entries: list[Entry], prop: str, row: str) -> Entry | None:
         if e.op == row and e.prop in (None, prop):
             return e
     return None
+
+
+def examples_path(backend) -> str:
+    """Where the counterexamples of the backend's entries are kept: beside its known-differences file,
+    ``<name>.examples.json``."""
+    return os.path.splitext(path_for(backend))[0] + ".examples.json"
+
+
+def stored_examples(backend, entry: Entry) -> list[dict]:
+    """The counterexamples kept for ``entry`` (report JSON: property, composition, inputs, vectors)."""
+    try:
+        with open(examples_path(backend), encoding="utf-8") as f:
+            data = json.load(f)
+    except (OSError, ValueError):
+        return []
+    found = data.get(str(entry), []) if isinstance(data, dict) else []
+    return [d for d in found if isinstance(d, dict)]
+
+
+def keep_example(backend, entry: Entry, report) -> bool:
+    """Keep ``report``'s counterexample as the evidence for ``entry`` when it has none yet (so that
+    staleness is judged on it: ``trigrad check`` replays it before it calls the entry stale). Only
+    beside an adapter's own file (its ``known_differences``): the files that ship with trigrad are
+    not written by a run (their examples, where there are any, are kept in the repository). False
+    when nothing was written."""
+    if not getattr(backend, "known_differences", None):
+        return False
+    path = examples_path(backend)
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except (OSError, ValueError):
+        data = {}
+    if not isinstance(data, dict) or data.get(str(entry)):
+        return False
+    j = report.to_json()
+    data[str(entry)] = [{k: j[k] for k in ("property", "formula", "composition", "inputs", "vectors")}]
+    try:
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(data, f, indent=1, sort_keys=True)
+    except OSError:
+        return False
+    return True
 
 
 def stale(entries: list[Entry], outcomes: dict, properties) -> list[Entry]:

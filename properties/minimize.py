@@ -16,6 +16,7 @@ so the result is as trustworthy as what Hypothesis drew.
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Callable
 
@@ -39,10 +40,36 @@ class Deadline:
     def passed(self) -> bool:
         return self.end <= time.perf_counter()
 
+    @property
+    def left(self) -> float:
+        """Seconds left (0 once it has passed)."""
+        return max(0.0, self.end - time.perf_counter())
+
+
+class _Running(threading.local):
+    active = False  # a pass is running in this thread
+
+
+_RUNNING = _Running()
+
 
 def minimize(example: Example, still_fails: Callable[[Example], bool], *,
              seconds: float = MINIMIZE_SECONDS) -> Example:
-    """The smallest example found by greedy cut / bypass / merge steps for which ``still_fails``."""
+    """The smallest example found by greedy cut / bypass / merge steps for which ``still_fails``.
+
+    Never re-entered: called while a pass runs (from inside ``still_fails``: formatting an exception
+    that carries the failure being shrunk once did this, 37 levels deep), it returns ``example`` as
+    it is."""
+    if _RUNNING.active:
+        return example
+    _RUNNING.active = True
+    try:
+        return _minimize(example, still_fails, seconds)
+    finally:
+        _RUNNING.active = False
+
+
+def _minimize(example: Example, still_fails: Callable[[Example], bool], seconds: float) -> Example:
     deadline = Deadline(seconds)
     start, improved = example, True
     while improved and not deadline.passed:

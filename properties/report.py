@@ -7,7 +7,8 @@ why, a reproducer snippet for the backend, and the DOT graph.
       cotangent    1.0
       check        VJP wrt x0: autograd 0.81, exact 1.2352660020541701, numeric 1.2352660020541703,
                    allowed error 3.3e-16
-      verdict      fail: autograd is off by ... numeric agrees with exact (autograd wrong)
+      verdict      fail: autograd is off by ... numeric agrees with exact (autograd wrong), within its
+                   error bar ± 8.9e-16
       reproduce    (python, with the backend only)
         ...
 """
@@ -26,7 +27,7 @@ from trigrad.oracle.compare import Judgement
 from trigrad.oracle.ir import Composition, Const, param_sources, values_to_json
 
 from .example import Example
-from .minimize import minimize
+from .minimize import MINIMIZE_SECONDS, minimize
 
 
 class Failure(AssertionError):
@@ -39,9 +40,10 @@ class Failure(AssertionError):
         super().__init__(report.prop)
         self.report = report
 
-    def minimize(self):
-        """Replace the report by the smallest one the structural pass finds (``Report.minimized``)."""
-        self.report = self.report.minimized()
+    def minimize(self, seconds: float = MINIMIZE_SECONDS):
+        """Replace the report by the smallest one the structural pass finds in ``seconds``
+        (``Report.minimized``)."""
+        self.report = self.report.minimized(seconds)
 
     def __str__(self):
         return self.report.text()  # made when shown, not when raised: Hypothesis raises many while shrinking
@@ -61,14 +63,20 @@ class Report:
     recheck: Callable | None = field(default=None, repr=False, compare=False)
     minimal: bool = field(default=False, repr=False, compare=False)  # the result of ``minimized``
 
-    def minimized(self) -> "Report":
-        """This failure on the smallest composition the structural pass finds (properties.minimize);
-        a report that is already its result is returned as it is."""
+    def minimized(self, seconds: float = MINIMIZE_SECONDS) -> "Report":
+        """This failure on the smallest composition the structural pass finds in ``seconds``
+        (properties.minimize); a report that is already its result is returned as it is."""
         if self.recheck is None or self.minimal:
             return self
-        smallest = minimize(self.example, lambda ex: self.recheck(ex) is not None)
+        smallest = minimize(self.example, self._same_failure, seconds=seconds)
         report = self.recheck(smallest) if smallest is not self.example else None
         return dataclasses.replace(report or self, minimal=True)
+
+    def _same_failure(self, example: Example) -> bool:
+        """Whether the check fails on ``example`` in the same way: judged wrong, or raising, as this
+        report is (a backend that raises on some inputs must not turn a wrong gradient into a raise)."""
+        report = self.recheck(example)
+        return report is not None and (report.judgement is None) == (self.judgement is None)
 
     # --- text ---------------------------------------------------------------------------------------
     def text(self) -> str:

@@ -40,6 +40,7 @@ from . import checks, known
 from ._hypothesis_compat import set_test_digest
 from .determinism import import_independent_draws
 from .backends import Backend, Unsupported
+from .minimize import MINIMIZE_SECONDS, Deadline
 from .report import Failure, Report
 from .example import Example
 from .strategies import _params, compositions, cotangents
@@ -232,9 +233,18 @@ def _rounded(v, dtype):
     return np.asarray(v).astype(dtype).astype(np.float64)
 
 
-def run_case(data, backend: Backend, prop: str, op: str):
-    """Draw one case and check it (the body of every property test)."""
-    _check(backend, prop, *draw_case(data, backend, prop, op))
+class OutOfTime(BaseException):
+    """Stops a cell's test when the run's ``Deadline`` has passed (a BaseException, so that
+    Hypothesis does not take it for a failure)."""
+
+
+def run_case(data, backend: Backend, prop: str, op: str, deadline: Deadline | None = None):
+    """Draw one case and check it (the body of every property test); OutOfTime instead of the check
+    once ``deadline`` has passed (after the draws, which Hypothesis expects a replay to repeat)."""
+    example, kwargs = draw_case(data, backend, prop, op)
+    if deadline is not None and deadline.passed:
+        raise OutOfTime()
+    _check(backend, prop, example, kwargs)
 
 
 def _check(backend: Backend, prop: str, example: Example, kwargs: dict, oracle=None):
@@ -269,24 +279,39 @@ def _rechecker(backend: Backend, prop: str, kwargs: dict):
     return again
 
 
+def replay(backend: Backend, prop: str, example: Example, kwargs: dict) -> Report | None:
+    """The report of the property's check failing on ``example`` (with the cotangent and tangents in
+    ``kwargs``), or None when it passes or cannot be judged."""
+    return _rechecker(backend, prop, kwargs)(example)
+
+
 # --- running a cell ---------------------------------------------------------------------------------------
 
 
 def cell_test(backend: Backend, prop: str, op: str, profile: hypothesis.settings | None = None,
-              max_examples: int | None = None):
+              max_examples: int | None = None, deadline: Deadline | None = None):
     """(test, counter): the cell's Hypothesis test, a function of no arguments, and a dict whose
     "n" counts the examples it ran. The pytest suites and ``run_cell`` both run this one test, so
     under a derandomized profile they see the same examples (the seed hashes the test and the cell,
     and no draw depends on which modules are imported: ``properties.determinism``).
-    One minimal counterexample per cell: several distinct ones would come back as an ExceptionGroup."""
+    One minimal counterexample per cell: several distinct ones would come back as an ExceptionGroup.
+    With a ``deadline`` no example starts once it has passed: the test raises OutOfTime, or, while
+    Hypothesis shrinks a failure, the smallest failure so far (minimized in the time left)."""
     profile = profile or hypothesis.settings.default
-    counter = {"n": 0}
+    counter = {"n": 0, "failure": None}
 
     @hypothesis.settings(profile, max_examples=max_examples or profile.max_examples, report_multiple_bugs=False)
     @hypothesis.given(st.data())
     def test(data):
         counter["n"] += 1
-        run_case(data, backend, prop, op)
+        try:
+            run_case(data, backend, prop, op, deadline)
+        except OutOfTime:
+            counter["n"] -= 1  # drawn, not checked
+            raise
+        except Failure as f:  # Hypothesis tries only smaller examples once one fails: the latest is the smallest
+            counter["failure"] = f
+            raise
 
     set_test_digest(test, f"{backend.name}:{prop}:{op}".encode())  # a database key and derandomized seed per cell
 
@@ -294,8 +319,13 @@ def cell_test(backend: Backend, prop: str, op: str, profile: hypothesis.settings
         with import_independent_draws():
             try:
                 test()
+            except OutOfTime:  # only with a deadline
+                if counter["failure"] is None:
+                    raise
+                counter["failure"].minimize(deadline.left)
+                raise counter["failure"] from None
             except Failure as f:  # Hypothesis has shrunk it; the structural pass makes it smaller still
-                f.minimize()
+                f.minimize(MINIMIZE_SECONDS if deadline is None else min(MINIMIZE_SECONDS, deadline.left))
                 raise
 
     return run, counter
@@ -323,22 +353,28 @@ class Cell:
 
 
 def run_cell(backend: Backend, prop: str, op: str, *, max_examples: int | None = None, cell: Cell | None = None,
-             profile: hypothesis.settings | None = None) -> Cell:
+             profile: hypothesis.settings | None = None, deadline: Deadline | None = None) -> Cell:
     """Run one cell for up to ``max_examples`` examples (default: the profile's) with the Hypothesis
     settings ``profile`` (default: the current one); a failure is shrunk by Hypothesis and kept as
-    the cell's report."""
+    the cell's report. No example starts after ``deadline``: a cell it stops passes if it ran
+    some examples, all passing, and stays not reached if it ran none."""
     profile = profile or hypothesis.settings.default
     cell = cell or Cell(prop, op)
     why = status(backend, prop, op)
     if why:
         cell.status = why
         return cell
-    test, counter = cell_test(backend, prop, op, profile, max_examples)
+    test, counter = cell_test(backend, prop, op, profile, max_examples, deadline)
     start = time.perf_counter()
     try:
+        if deadline is not None and deadline.passed:
+            raise OutOfTime()
         counter["n"] += run_edge_case(backend, prop, op)
         test()
         cell.status = "pass" if cell.status in ("not reached", "pass") else cell.status
+    except OutOfTime:
+        ran = cell.examples + counter["n"] > 0
+        cell.status = "pass" if ran and cell.status in ("not reached", "pass") else cell.status
     except Failure as f:
         cell.status, cell.report = "fail", f.report  # minimized by run_edge_case or the cell's test
     except Unsupported as e:
@@ -402,21 +438,31 @@ def _judge_all(backend: Backend, props, example: Example, kwargs: dict, tally: d
 
 
 def fused_test(backend: Backend, op: str, props: tuple[str, ...], profile: hypothesis.settings | None = None,
-               max_examples: int | None = None):
+               max_examples: int | None = None, deadline: Deadline | None = None):
     """(test, tally): the Hypothesis test that judges each drawn example of row ``op`` by every
     property of ``props`` (one group of ``fused_groups``), and a dict counting the examples each was
     asked to judge. An example is rejected only when no property could judge it. A property's
     Failure ends the test (and is shrunk). The draws depend on the backend, the row and the ops
-    drawn from, not on which properties judge them (the derandomized seed hashes those)."""
+    drawn from, not on which properties judge them (the derandomized seed hashes those).
+    With a ``deadline`` no example is judged once it has passed: the test raises OutOfTime, and
+    ``tally["failure"]`` holds the smallest Failure so far if Hypothesis was shrinking one."""
     profile = profile or hypothesis.settings.default
     ops = _ops(backend, props[0], op)
     tally = {p: 0 for p in props}
+    tally["failure"] = None
 
     @hypothesis.settings(profile, max_examples=max_examples or profile.max_examples, report_multiple_bugs=False)
     @hypothesis.given(st.data())
     def test(data):
         example, kwargs = _draw(data, backend, op, ops, FUSED_VECTORS)
-        if not any(_judge_all(backend, props, example, kwargs, tally).values()):
+        if deadline is not None and deadline.passed:  # after the draws, which a replay repeats
+            raise OutOfTime()
+        try:
+            judged = _judge_all(backend, props, example, kwargs, tally)
+        except Failure as f:  # Hypothesis tries only smaller examples once one fails: the latest is the smallest
+            tally["failure"] = f
+            raise
+        if not any(judged.values()):
             reject()
 
     set_test_digest(test, f"{backend.name}:fused:{op}:{','.join(ops)}".encode())
@@ -450,14 +496,15 @@ def _edge_fused(backend: Backend, op: str, props, cells: dict[str, Cell]):
 
 def run_row(backend: Backend, op: str, props=None, *, max_examples: int | None = None,
             profile: hypothesis.settings | None = None, cells: dict[str, Cell] | None = None,
-            until_failure: bool = False) -> dict[str, Cell]:
+            until_failure: bool = False, deadline: Deadline | None = None) -> dict[str, Cell]:
     """Run the cells of row ``op`` for ``props`` (default: every property): the fusable ones in fused
     runs (see the module's docstring), the others one by one (``run_cell``), each for up to
     ``max_examples`` examples with the Hypothesis settings ``profile``. ``cells`` (by property) are
     updated in place when given (a timed ``trigrad check`` runs a row again in growing rounds); only
     cells not yet failed run. ``until_failure``: stop at the first failing cell (a hunt for one
-    bug); the cells after it stay "not reached". Returns the cells by property. A fused cell's
-    ``seconds`` is its share of its group's time."""
+    bug); the cells after it stay "not reached". No example starts after ``deadline`` (as in
+    ``run_cell``). Returns the cells by property. A fused cell's ``seconds`` is its share of its
+    group's time."""
     profile = profile or hypothesis.settings.default
     props = [p for p in PROPERTIES if props is None or p in props]
     cells = cells if cells is not None else {}
@@ -470,20 +517,32 @@ def run_row(backend: Backend, op: str, props=None, *, max_examples: int | None =
     for group in fused_groups(backend, op, todo):
         start = time.perf_counter()
         remaining = list(group)
+        if deadline is not None and deadline.passed:
+            break
         if all(cells[p].examples == 0 for p in group):  # the edge case once, before the first round
             _edge_fused(backend, op, remaining, cells)
             remaining = [] if until_failure and _failed(cells) else [p for p in remaining if cells[p].status != "fail"]
         while remaining:
-            test, tally = fused_test(backend, op, tuple(remaining), profile, max_examples)
+            test, tally = fused_test(backend, op, tuple(remaining), profile, max_examples, deadline)
             done = list(remaining)
             try:
                 with import_independent_draws():
-                    test()
+                    try:
+                        test()
+                    except OutOfTime:
+                        if tally["failure"] is None:
+                            raise
+                        raise tally["failure"] from None  # the smallest failure before time ran out
                 for p in remaining:
                     cells[p].status = "pass"
                 remaining = []
+            except OutOfTime:  # a cell that judged some examples, all passing, passes
+                for p in remaining:
+                    if cells[p].examples + tally[p] > 0:
+                        cells[p].status = "pass"
+                remaining = []
             except Failure as f:  # Hypothesis has shrunk it; the structural pass makes it smaller still
-                f.minimize()
+                f.minimize(MINIMIZE_SECONDS if deadline is None else min(MINIMIZE_SECONDS, deadline.left))
                 failed = getattr(f, "property", f.report.prop)
                 cells[failed].status, cells[failed].report = "fail", f.report
                 remaining.remove(failed)
@@ -507,7 +566,7 @@ def run_row(backend: Backend, op: str, props=None, *, max_examples: int | None =
     fused = {p for g in fused_groups(backend, op, todo) for p in g}
     for prop in todo:
         if prop not in fused:
-            run_cell(backend, prop, op, max_examples=max_examples, cell=cells[prop], profile=profile)
+            run_cell(backend, prop, op, max_examples=max_examples, cell=cells[prop], profile=profile, deadline=deadline)
             if until_failure and _failed(cells):
                 break
     return cells
@@ -518,4 +577,5 @@ def _failed(cells: dict[str, Cell]) -> bool:
 
 
 __all__ = ["PROPERTIES", "Property", "ALL_OPS", "STATUS_MARK", "mark", "rows", "status", "draw_case", "run_case", "edge_case",
-           "run_edge_case", "run_cell", "Cell", "fusable", "fused_groups", "fused_test", "run_row"]
+           "run_edge_case", "run_cell", "Cell", "OutOfTime", "replay", "fusable", "fused_groups", "fused_test",
+           "run_row"]

@@ -1,6 +1,6 @@
 """The ``trigrad`` command.
 
-    trigrad check [--backend NAME] [--seconds N] [--json FILE] [--profile NAME]
+    trigrad check [--backend NAME] [--seconds N] [--require-all] [--json FILE] [--profile NAME]
                   [--ops OP,...] [--properties NAME,...]
     trigrad fuzz MODULE:NAME (--sympy EXPR | --like OP) [--domain VAR=LO:HI ...] [--backend NAME]
                  [--seconds N | --max-examples N] [--seed N] [--workers N] [--database URL]

@@ -19,7 +19,7 @@ from .. import accuracy
 from ..errors import UsageError
 from ..executor import default_jobs, executor
 from ..plots import need_matplotlib, write_plots
-from .common import backend, fail_usage, positive
+from .common import backend, fail_usage, output_file, output_folder, positive
 
 MIN_POINTS = 4  # a sweep needs this many points at least
 
@@ -56,6 +56,9 @@ def parse_range(text: str) -> tuple[float, float]:
         raise UsageError(f"--range must be LO:HI with two numbers, e.g. -40:40, not {text!r}") from None
     if not (math.isfinite(a) and math.isfinite(b) and a < b):
         raise UsageError(f"--range needs finite LO < HI, got {text!r}")
+    if not math.isfinite(b - a):  # numpy's spacing of the points overflowed, with warnings
+        raise UsageError(f"--range {text!r} is wider than a float can hold (HI - LO overflows); give a "
+                         "narrower one, e.g. -1e300:1e300")
     return a, b
 
 
@@ -81,6 +84,8 @@ def command(args) -> int:
         if args.plot:
             _need_matplotlib()
         positive(args.jobs, "--jobs")
+        output_file(args.json, "--json")
+        output_folder(args.plot, "--plot")
     except UsageError as e:
         return fail_usage(e)
     runs = _profiles(args.backend or ["builtin"], backends, ops, lo, hi, args.points,

@@ -10,7 +10,9 @@ example that was running.
 
 Without --seconds every cell runs the Hypothesis profile's budget of examples (profile ``dev`` by
 default, ``ci`` when the CI environment variable is set). With --seconds the rows run in rounds
-of growing size until the time is spent; cells the time did not reach are reported as such. A row's
+of growing size until the time is spent, and no example starts after it (a run overruns by one
+example at most); cells the time did not reach are counted in the summary, and make the exit status
+1 under the ci profile or with --require-all (a gate that ran nothing must not pass). A row's
 cells run as the pytest suites run them (``suite.run_row``): fused where they can be, so that each
 drawn composition is judged by every selected property with one exact evaluation. Rows run in
 parallel, in ``--jobs`` processes (default: one per core; ``properties.executor``); under the ci
@@ -24,14 +26,18 @@ import dataclasses
 import json
 import time
 
+import numpy as np
 from hypothesis import settings
 
+from trigrad.oracle.ir import Composition, values_from_json
+
 from .. import findings, known, suite
+from ..example import Example
 from ..errors import UsageError
 from ..executor import default_jobs, executor
 from ..fuzzing.supervise import supervised, supervision_options
 from ..minimize import Deadline
-from .common import Progress, backend, fail_usage, load_profile, positive
+from .common import Progress, backend, fail_usage, load_profile, output_file, positive
 
 FIRST_ROUND = 5  # examples per cell in the first round of a timed run; each round doubles it
 PROGRESS_LINES = 25  # without a terminal, a progress line every this many cells
@@ -51,6 +57,8 @@ def add_parser(sub):
                    help=f"only these columns: {', '.join(suite.PROPERTIES)}")
     c.add_argument("-j", "--jobs", type=int, default=None, metavar="N",
                    help=f"rows run in parallel in N processes (default: the number of cores, here {default_jobs()})")
+    c.add_argument("--require-all", action="store_true",
+                   help="fail (exit 1) when --seconds did not reach every cell (always so under the ci profile)")
     c.add_argument("--quiet", action="store_true", help="no progress line")
     c.add_argument("--no-reproduce", action="store_true",
                    help="do not run each finding's reproducer in a fresh interpreter")
@@ -78,11 +86,12 @@ def command(args) -> int:
         positive(args.seconds, "--seconds")
         positive(args.jobs, "--jobs")
         supervised(b, args)  # a bad --timeout or --memory is bad usage before anything runs
+        output_file(args.json, "--json")
     except UsageError as e:
         return fail_usage(e)
 
     profile = settings.get_current_profile_name()
-    cells = {(p, r): suite.Cell(p, r) for r in rows for p in props}
+    cells = {(p, r): suite.Cell(p, r, status=suite.status(b, p, r) or "not reached") for r in rows for p in props}
     start = time.perf_counter()
     progress = CellProgress(len(cells), quiet=args.quiet)
     pool = executor(min(args.jobs or default_jobs(), len(rows)), _start_worker,
@@ -111,15 +120,24 @@ def command(args) -> int:
         entry = known.covering(entries, c.prop, c.report) if c.status == "fail" else None
         if entry is not None:
             c.status, c.error = "known", f"known difference {entry}: {entry.reason}"
+            known.keep_example(b, entry, c.report)  # the evidence a later run replays
     stale = known.stale(entries, {(c.prop, c.op): _outcome(c.status) for c in cells.values()}, suite.PROPERTIES)
+    kept = [e for e in stale if _still_fails(b, e)]  # judged on evidence, not on this run's draws
+    stale = [e for e in stale if e not in kept]
 
     print(f"trigrad check: {b.describe()}, profile {profile}, {elapsed:.1f} s")
     print(table(rows, props, cells))
     failed = [c for c in cells.values() if c.status in ("fail", "error")]
     examples = sum(c.examples for c in cells.values())
+    not_reached = sum(c.status == "not reached" for c in cells.values())
     print(f"\n{examples} examples, {sum(c.status == 'pass' for c in cells.values())} cells passed, "
           f"{len(failed)} failed, {sum(c.status.startswith('unsupported') for c in cells.values())} unsupported, "
-          f"{sum(c.status == 'not reached' for c in cells.values())} not reached")
+          f"{not_reached} not reached")
+    incomplete = not_reached > 0 and (args.require_all or profile == "ci")
+    if incomplete:
+        within = f" in --seconds {args.seconds:g}" if args.seconds is not None else ""
+        print(f"{not_reached} of {len(cells)} cells not reached{within}: "
+              f"{'--require-all' if args.require_all else 'the ci profile'} needs every cell run (exit status 1)")
     found = findings.group(b, [(c.prop, c.op, c.report) for c in failed if c.report],
                            verify_reproducers=not args.no_reproduce)
     if found:
@@ -133,6 +151,9 @@ def command(args) -> int:
         if c.status == "known":
             print(f"\n--- {c.prop} / {c.op}: {c.error} ---")
             print(c.report.text())
+    for e in kept:
+        print(f"\nknown difference {e}: its cells passed, but its kept counterexample "
+              f"({known.examples_path(b)}) still fails: not stale")
     for e in stale:
         print(f"\nstale known difference: {e} (line {e.line} of {known.path_for(b)}) no longer fails")
     if args.json:
@@ -145,7 +166,24 @@ def command(args) -> int:
                            "report": c.report.to_json() if c.report else None} for c in cells.values()]}
         with open(args.json, "w") as f:
             json.dump(data, f, indent=2)
-    return 1 if failed or stale else 0  # a stale entry fails the run, as it does in pytest
+    return 1 if failed or stale or incomplete else 0  # a stale entry fails the run, as it does in pytest
+
+
+def _still_fails(b, entry) -> bool:
+    """Whether a counterexample kept for ``entry`` (``known.keep_example``) still fails on ``b``."""
+    for d in known.stored_examples(b, entry):
+        try:
+            example = Example(Composition.from_json(d["composition"]), values_from_json(d["inputs"]))
+            vectors = {k: np.asarray(v, dtype=float) for k, v in d.get("vectors", {}).items()}
+        except (KeyError, TypeError, ValueError):
+            continue  # not a counterexample this version can read: no evidence
+        kwargs = {k: v for k, v in vectors.items() if k == "cotangent"}
+        tangents = {k.split(" ", 1)[1]: v for k, v in vectors.items() if k.startswith("tangent ")}
+        if tangents:
+            kwargs["tangents"] = tangents
+        if suite.replay(b, d["property"], example, kwargs) is not None:
+            return True
+    return False
 
 
 # The backend and profile of a worker process (set by _start_worker).
@@ -161,12 +199,12 @@ def _start_worker(backend_name, profile, supervision):
     load_profile(profile)
 
 
-def _row_task(row, max_examples, state):
+def _row_task(row, max_examples, state, deadline):
     """Run one row (``suite.run_row``) in a worker, from its cells' ``state`` (property -> status,
     examples, seconds); the cells, their reports without what does not cross processes (the
     backend, put back by the caller, and the recheck function, used up by minimizing)."""
     cells = {p: suite.Cell(p, row, status=st, examples=n, seconds=t) for p, (st, n, t) in state.items()}
-    suite.run_row(_WORKER["backend"], row, list(state), max_examples=max_examples, cells=cells)
+    suite.run_row(_WORKER["backend"], row, list(state), max_examples=max_examples, cells=cells, deadline=deadline)
     for c in cells.values():
         if c.report is not None:
             c.report = dataclasses.replace(c.report, backend=None, recheck=None)
@@ -176,8 +214,9 @@ def _row_task(row, max_examples, state):
 def _run_rows(pool, b, rows, props, cells, max_examples, progress, deadline=None):
     """Run ``rows`` on the executor ``pool`` and record their cells as they finish (in a timed run,
     until the deadline passes)."""
+    # a Deadline crosses to the worker processes as it is: perf_counter is the system's monotonic clock
     tasks = [(r, max_examples, {p: (cells[(p, r)].status, cells[(p, r)].examples, cells[(p, r)].seconds)
-                                       for p in props if cells[(p, r)].status in ("not reached", "pass")})
+                                       for p in props if cells[(p, r)].status in ("not reached", "pass")}, deadline)
              for r in rows]
     for i, done in pool.map(_row_task, tasks):
         for p, cell in done.items():

@@ -1,5 +1,5 @@
 """What the subcommands share: one-line usage errors (exit status 2), the backend and profile named on
-the command line, and one progress line on stderr."""
+the command line, output paths checked before a run, and one progress line on stderr."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from hypothesis.errors import InvalidArgument
 from .. import profiles
 from ..backends import Backend, BackendError, resolve
 from ..errors import UsageError
+from ..paths import writable_file, writable_folder
 
 USAGE = 2  # exit status on bad usage
 PROGRESS_WIDTH = 100  # a progress line is padded to this width, so that a shorter one hides a longer
@@ -58,6 +59,19 @@ def positive(value: float | None, option: str):
         raise UsageError(f"{option} must be positive, got {value}")
 
 
+def output_file(path: str | None, option: str):
+    """A UsageError unless the file ``path`` (when given) can be written (``paths.writable_file``)."""
+    if path is not None:
+        writable_file(path, option)
+
+
+def output_folder(path: str | None, option: str):
+    """A UsageError unless files can be written in the folder ``path`` (when given; it is made when
+    the files are written: ``paths.writable_folder``)."""
+    if path is not None:
+        writable_folder(path, option)
+
+
 class Progress:
     """One status line on stderr: rewritten in place on a terminal; in a log (not a terminal), every
     ``every``-th line only, each on its own line. Silent when ``quiet``."""
@@ -82,4 +96,5 @@ class Progress:
             print(file=sys.stderr)
 
 
-__all__ = ["Parser", "UsageError", "fail_usage", "backend", "load_profile", "positive", "Progress", "USAGE"]
+__all__ = ["Parser", "UsageError", "fail_usage", "backend", "load_profile", "positive", "output_file", "output_folder",
+           "Progress", "USAGE"]

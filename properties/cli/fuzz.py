@@ -17,13 +17,14 @@ import json
 from trigrad.oracle import spec
 
 from ..errors import UsageError
-from ..fuzzing.campaign import DEFAULT_MAX_EXAMPLES, open_database, progress_line, random_seed, unsup_lines
+from ..fuzzing.campaign import DEFAULT_MAX_EXAMPLES, progress_line, random_seed, unsup_lines
+from ..fuzzing.database import open_database
 from ..fuzzing.target import FuzzBackend, unsupported_for
 from ..fuzzing.sandbox import check_timeout
 from ..fuzzing.supervise import memory_bytes, supervision_options
 from ..fuzzing.twin import DEFAULT_DOMAIN
 from ..fuzzing.workers import Job, outcome_data, run_workers
-from .common import Progress, backend, fail_usage, positive
+from .common import Progress, backend, fail_usage, output_file, positive
 
 PROG = "trigrad fuzz"  # how its usage errors begin
 
@@ -57,7 +58,7 @@ def add_parser(sub):
     f.add_argument("--workers", type=int, default=1, metavar="N",
                    help="processes, with seeds SEED, SEED+1, ..., sharing one example database")
     f.add_argument("--database", default=None, metavar="URL",
-                   help="example database: a directory (default .hypothesis/examples), redis://HOST:PORT, or none")
+                   help="example database: a folder (default .hypothesis/examples), redis://HOST:PORT[/DB], or none")
     supervision_options(f)
     f.add_argument("--ulps", type=float, default=None, metavar="N",
                    help=f"rounding allowance of the function, in ulps (default {spec.ULPS_LIBM})")
@@ -74,6 +75,7 @@ def _job(args) -> Job:
     if args.max_examples is not None and args.max_examples < 1:
         raise UsageError(f"--max-examples must be at least 1, got {args.max_examples}")
     check_timeout(args.timeout, "--timeout")
+    output_file(args.json, "--json")
     return Job(args.target, args.backend, args.sympy, args.like, tuple(args.domain), args.twin, tuple(args.shape),
                parse_params(args.param), args.ulps, args.max_examples, args.seconds, args.timeout, args.database,
                not args.in_process, memory_bytes(args.memory))

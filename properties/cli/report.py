@@ -12,7 +12,7 @@ import sys
 from .. import html_report
 from ..errors import UsageError
 from ..plots import has_matplotlib
-from .common import fail_usage
+from .common import fail_usage, output_file
 
 KIB = 1024
 
@@ -31,6 +31,7 @@ def add_parser(sub):
 def command(args) -> int:
     """Run ``trigrad report``: 0 when the page was written, 2 on bad usage."""
     try:
+        output_file(args.html, "--html")
         checks, runs = html_report.load(args.sources)
     except UsageError as e:
         return fail_usage(e)

@@ -39,7 +39,8 @@ The package, one module per job: ``twin`` (parsing the twin, its spec table entr
 (array twins over spec ops), ``diagnosis`` (ULPs, wrong rule or lost accuracy), ``sandbox`` (the
 fuzzed code's exceptions and time limit), ``supervise`` (the worker process the checks run in, for
 ``trigrad check`` too), ``target`` (the object under test as one more op of a
-backend), ``campaign`` (Hypothesis drawing and checking compositions with it), ``api`` (``fuzz()``,
+backend), ``campaign`` (Hypothesis drawing and checking compositions with it), ``database`` (the example
+database named on the command line), ``api`` (``fuzz()``,
 a pytest test), ``workers`` (campaigns in several processes). The ``trigrad fuzz`` command is
 ``properties.cli.fuzz``. (The package is not called ``fuzz``: importing it would rebind
 ``trigrad.properties.fuzz``, the public function, to the package.)
@@ -47,7 +48,8 @@ a pytest test), ``workers`` (campaigns in several processes). The ``trigrad fuzz
 
 from ..errors import UsageError
 from .api import EXAMPLES_PER_CELL, fuzz
-from .campaign import DEFAULT_MAX_EXAMPLES, Outcome, open_database, run
+from .campaign import DEFAULT_MAX_EXAMPLES, Outcome, run
+from .database import open_database
 from .sandbox import DEFAULT_TIMEOUT, ExampleTimeout, UserCodeError
 from .array_twin import parse_array_twin
 from .diagnosis import Diagnosis

@@ -13,7 +13,6 @@ from typing import Callable
 import hypothesis
 import numpy as np
 from hypothesis import strategies as st
-from hypothesis.database import DirectoryBasedExampleDatabase, InMemoryExampleDatabase
 
 from trigrad.oracle import spec
 
@@ -22,8 +21,10 @@ from .._hypothesis_compat import seeded, set_test_digest
 from ..backends import Backend
 from ..determinism import import_independent_draws
 from ..errors import UsageError
+from ..minimize import MINIMIZE_SECONDS
 from ..report import Failure, Report
 from .diagnosis import Diagnosis, diagnose
+from .database import database_key, open_database  # noqa: F401 - open_database: where it was, for its importers
 from .sandbox import CLOCK, DEFAULT_TIMEOUT, ExampleTimeout, UserCodeError
 from .supervise import Supervised, forks_safely, user_failure
 from .target import FuzzBackend, Target, properties_for, unsupported_for
@@ -102,8 +103,8 @@ class _State:
         return self.smallest is not None
 
     def begin(self, prop: str, example, target: set):
-        if self.end is not None and not self.failed and time.perf_counter() >= self.end:
-            raise _BudgetSpent()
+        if self.end is not None and time.perf_counter() >= self.end:  # --seconds is a cap, shrinking included
+            raise _ShrinkingStopped() if self.failed else _BudgetSpent()
         if self.failed and (self.hangs > MAX_HANGS or time.perf_counter() - self.found_at > SHRINK_SECONDS):
             raise _ShrinkingStopped()
         o = self.outcome
@@ -163,7 +164,7 @@ def campaign_test(backend: FuzzBackend, props: list[str], settings: hypothesis.s
             state.failing(f, hung=isinstance(f.__cause__, ExampleTimeout))
             raise
 
-    set_test_digest(test, f"fuzz:{backend.describe()}:{backend.target.where or name}:{backend.target.twin}".encode())
+    set_test_digest(test, database_key(backend.base.describe(), backend.target))  # the same function, the same key
     return test
 
 
@@ -235,7 +236,8 @@ def _run(backend, target, base, max_examples, seconds, seed, database, timeout, 
                              f"is the domain right?") from None
         if outcome.report is not None:
             recheck = outcome.report.recheck
-            outcome.report = outcome.report.minimized()
+            left = MINIMIZE_SECONDS if state.end is None else max(0.0, state.end - time.perf_counter())
+            outcome.report = outcome.report.minimized(min(MINIMIZE_SECONDS, left))
             outcome.text, outcome.json = outcome.report.text(), outcome.report.to_json()
             outcome.diagnosis = diagnose(outcome.report, target.op, base.dtype, recheck)
             if outcome.diagnosis is not None:
@@ -250,30 +252,6 @@ def _with_rows(text: str, rows) -> str:
     lines = text.split("\n")
     at = next((k + 1 for k, line in enumerate(lines) if line.startswith("  verdict")), 1)
     return "\n".join(lines[:at] + [f"  {label:<12} {value}" for label, value in rows] + lines[at:])
-
-
-def open_database(url: str | None):
-    """An example database from the command line: None for the profile's, ``none``, a directory,
-    ``:memory:`` or ``redis://HOST:PORT``."""
-    if url is None:
-        return hypothesis.settings.default.database
-    if url.lower() == "none":
-        return None
-    if url == ":memory:":
-        return InMemoryExampleDatabase()
-    if url.startswith("redis://"):
-        try:  # optional (the redis extra): only for a redis:// database
-            import redis
-            from hypothesis.extra.redis import RedisExampleDatabase
-        except ImportError:
-            raise UsageError("--database redis://... needs the redis client: pip install 'trigrad[redis]'") from None
-        client = redis.Redis.from_url(url)
-        try:
-            client.ping()
-        except redis.RedisError as e:
-            raise UsageError(f"cannot reach the redis server at {url}: {e}") from None
-        return RedisExampleDatabase(client)
-    return DirectoryBasedExampleDatabase(url)
 
 
 def random_seed() -> int:

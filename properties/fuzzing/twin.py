@@ -20,6 +20,7 @@ from sympy.parsing.sympy_parser import convert_xor, parse_expr, standard_transfo
 from trigrad.oracle import spec
 
 from ..errors import UsageError
+from .twin_limits import check_interval, check_twin
 
 VARIABLES = ("x", "y", "z")  # a twin's variables, one per argument, in order
 DEFAULT_DOMAIN = spec.Interval(-3.0, 3.0)  # per variable, when --domain does not say
@@ -52,10 +53,7 @@ def parse_twin(text: str) -> sympy.Expr:
     """A twin written with sympy's functions in ``x`` (``y``, ``z``). The text is checked to be an
     arithmetic expression of numbers, those variables and calls of sympy's functions before sympy
     parses it, so no other code can run; ``^`` means power."""
-    try:
-        tree = ast.parse(text.strip(), mode="eval")
-    except SyntaxError as e:
-        raise UsageError(f"the twin {text!r} does not parse: {e.msg}") from None
+    tree = check_twin(text, _NAMES)  # short, shallow, no costly constants (twin_limits)
     for node in ast.walk(tree):
         if not isinstance(node, _AST_NODES):
             raise UsageError(f"the twin {text!r} may only use numbers, {', '.join(VARIABLES)}, arithmetic and "
@@ -119,8 +117,7 @@ def parse_domain(items, arity: int) -> dict[int, spec.Interval]:
             a, b = float(lo), float(hi)
         except ValueError:
             raise UsageError(f"malformed domain {item!r}; LO and HI must be numbers") from None
-        if not (math.isfinite(a) and math.isfinite(b) and a < b):
-            raise UsageError(f"domain {item!r} must have finite LO < HI")
+        check_interval(a, b, item)
         out[VARIABLES.index(var)] = spec.Interval(a, b)
     return out
 

@@ -62,7 +62,9 @@ def test_unknown_flags_exit_2_with_one_line(capsys):
 
 
 def test_a_time_budget_reports_cells_not_reached(capsys):
-    assert main(["check", "--seconds", "2", "--profile", "ci", "--quiet", "-j", "1"]) == 0
+    # dev: a timed look, exit 0; under ci (or with --require-all) unreached cells fail the run
+    # (tests/reliability/test_time_budget.py)
+    assert main(["check", "--seconds", "2", "--profile", "dev", "--quiet", "-j", "1"]) == 0
     out = capsys.readouterr().out
     counts = out.split("\n\n")[-1] if "---" not in out else out
     assert "not reached" in out and " 0 not reached" not in counts, out[-400:]

@@ -71,7 +71,7 @@ def test_pytest_and_check_draw_the_same_examples():
         drawn = []
         real = suite.run_case
 
-        def record(data, backend, prop, op):
+        def record(data, backend, prop, op, deadline=None):
             example, _ = suite.draw_case(data, backend, prop, op)
             drawn.append(example.comp.formula())
 

@@ -5,7 +5,6 @@ pytest and pytest-xdist."""
 
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -278,37 +277,6 @@ def test_a_failure_is_saved_and_replayed_first(tmp_path):
     assert first.report is not None
     again = fuzzing.run(target, builtin, database=db, seed=12)  # another seed: only the database can explain
     assert again.report is not None and again.found_after == 1
-
-
-@pytest.fixture
-def redis_url(tmp_path):
-    """A real redis-server on a free port, for the test's length."""
-    pytest.importorskip("redis", reason="the redis client is not installed (pip install 'trigrad[redis]')")
-    server = shutil.which("redis-server")
-    if server is None:
-        pytest.skip("redis-server is not installed (Debian: apt-get install redis-server; .ci/run installs it)")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                             "--dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    import redis
-
-    client = redis.Redis(port=port)
-    for _ in range(100):
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            if proc.poll() is not None:
-                pytest.skip(f"redis-server could not be started (exit status {proc.returncode})")
-            time.sleep(0.05)
-    else:
-        proc.kill()
-        pytest.skip("redis-server did not answer within 5 s")
-    yield f"redis://127.0.0.1:{port}"
-    proc.kill()
-    proc.wait()
 
 
 def test_a_redis_database_shares_failures_between_runs(redis_url):

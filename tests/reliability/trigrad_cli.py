@@ -1,0 +1,28 @@
+"""Running the real ``trigrad`` command in a subprocess, as a person would, for the reliability tests
+(exit status, stdout and stderr are what they are about)."""
+
+import os
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+TARGETS = os.path.join(HERE, "cli_targets.py")
+CATALOGUE = os.path.join(ROOT, "tests", "properties", "fuzz_catalogue.py")  # correct and planted functions
+LIMIT_SECONDS = 120  # far above what any of these runs takes: a run this long is a hang
+
+
+def trigrad(*argv, cwd=None, env=None, timeout=LIMIT_SECONDS) -> subprocess.CompletedProcess:
+    """``trigrad ARGV...`` in a subprocess (in ``cwd``, default the repository root), its output as text."""
+    environ = dict(os.environ, **(env or {}))
+    return subprocess.run([sys.executable, "-m", "trigrad.properties", *map(str, argv)], capture_output=True,
+                          text=True, cwd=cwd or ROOT, env=environ, timeout=timeout)
+
+
+def one_line_usage_error(proc: subprocess.CompletedProcess, says: str):
+    """Assert that ``proc`` failed as bad usage: exit status 2, one line on stderr saying ``says``,
+    no traceback."""
+    assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
+    assert says in proc.stderr and proc.stderr.count("\n") == 1, proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+
