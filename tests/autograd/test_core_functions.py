@@ -7,6 +7,7 @@ kinks; kinks, ties and formulas have their own tests further down.
 """
 
 import dataclasses
+import math
 from typing import Callable
 
 import numpy as np
@@ -14,8 +15,8 @@ import pytest
 
 import trigrad.autograd as ag
 from trigrad.autograd import Function, Variable
-from core_checks import (GRAD_ATOL, GRAD_RTOL, autograd_grads, hessian_vector, numerical_grads,
-                         numerical_hessian_vector)
+from core_checks import (GRAD_ATOL, GRAD_RTOL, autograd_grads, derivatives_to_second_order, hessian_vector,
+                         numerical_grads, numerical_hessian_vector)
 
 FORWARD_RTOL = 1e-12  # stable forms (sigmoid, softplus, log_softmax, ...) differ from naive numpy by ulps
 FORWARD_ATOL = 1e-15
@@ -106,6 +107,21 @@ CASES = [
     Case('relu', ag.relu, lambda x: np.maximum(x, 0), (away_from_zero((2, 3)),)),
     Case('abs', ag.abs, np.abs, (away_from_zero((2, 3)),)),
     Case('softplus', ag.softplus, lambda x: np.log(1 + np.exp(x)), (uniform((2, 3), -4.0, 4.0),)),
+    Case('sinh', ag.sinh, np.sinh, (uniform((2, 3), -3.0, 3.0),)),
+    Case('cosh', ag.cosh, np.cosh, (uniform((2, 3), -3.0, 3.0),)),
+    Case('arcsin', ag.arcsin, np.arcsin, (uniform((2, 3), -0.9, 0.9),)),
+    Case('arccos', ag.arccos, np.arccos, (uniform((2, 3), -0.9, 0.9),)),
+    Case('arctanh', ag.arctanh, np.arctanh, (uniform((2, 3), -0.9, 0.9),)),
+    Case('log1p', ag.log1p, np.log1p, (uniform((2, 3), -0.8, 3.0),)),
+    Case('expm1', ag.expm1, np.expm1, (uniform((2, 3)),)),
+    Case('erf', ag.erf, np.vectorize(math.erf), (uniform((2, 3), -3.0, 3.0),)),
+    Case('silu', ag.silu, lambda x: x / (1 + np.exp(-x)), (uniform((2, 3), -4.0, 4.0),)),
+    Case('logsigmoid', ag.logsigmoid, lambda x: -np.log(1 + np.exp(-x)), (uniform((2, 3), -4.0, 4.0),)),
+    Case('gelu', ag.gelu, lambda x: x * (1 + np.vectorize(math.erf)(x / np.sqrt(2))) / 2, (uniform((2, 3), -3.0, 3.0),)),
+    Case('gelu_tanh', lambda x: ag.gelu(x, approximate='tanh'),
+         lambda x: x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x ** 3))) / 2, (uniform((2, 3), -3.0, 3.0),)),
+    Case('logaddexp', ag.logaddexp, lambda x, y: np.log(np.exp(x) + np.exp(y)), (uniform((2, 3)), uniform((3,)))),
+    Case('hypot', ag.hypot, lambda x, y: np.sqrt(x * x + y * y), (away_from_zero((2, 3)), uniform((2, 1)))),
     # shapes
     Case('reshape', lambda x: ag.reshape(x, (3, 2)), lambda x: x.reshape(3, 2), (uniform((2, 3)),)),
     Case('reshape_method_minus_one', lambda x: x.reshape(-1), lambda x: x.reshape(-1), (uniform((2, 3)),)),
@@ -252,13 +268,7 @@ def test_checks_catch_a_backward_that_create_graph_cannot_see():
 # ---------------------------------------------------------------------------------------------------
 def second_derivative(f, x0):
     """(f'(x0), f''(x0)) by backward with create_graph, then backward of the gradient."""
-    x = Variable(np.array(x0))
-    y = f(x)
-    y.backward(create_graph=True)
-    gx = x.grad
-    x.cleargrad()
-    gx.backward()
-    return gx.data, x.grad.data
+    return derivatives_to_second_order(f, x0)[1:]
 
 
 @pytest.mark.parametrize('x0', [-1.5, 0.3, 2.0])
