@@ -20,7 +20,8 @@ __all__ = [
     'neg', 'add', 'sub', 'mul', 'div', 'pow', 'square', 'sqrt', 'exp', 'log', 'sin', 'cos', 'tan',
     'arctan', 'tanh', 'sigmoid', 'relu', 'abs', 'softplus', 'reshape', 'transpose', 'broadcast_to', 'sum_to',
     'sinh', 'cosh', 'arcsin', 'arccos', 'arctanh', 'log1p', 'expm1', 'erf', 'silu', 'logsigmoid', 'gelu',
-    'logaddexp', 'hypot',
+    'logaddexp', 'hypot', 'leaky_relu', 'elu', 'cumsum', 'flip', 'tril', 'triu', 'concatenate', 'stack', 'prod',
+    'var', 'std', 'norm',
     'sum', 'mean', 'matmul', 'get_item', 'max', 'min', 'clip', 'softmax', 'log_softmax', 'logsumexp',
     'mean_squared_error', 'softmax_cross_entropy',
 ]
@@ -649,6 +650,45 @@ def hypot(x0, x1):
     return Hypot()(x0, x1)
 
 
+class LeakyReLU(Function):
+    def __init__(self, slope):
+        self.slope = slope
+
+    def forward(self, x):
+        return np.where(x > 0, x, self.slope * x)
+
+    def backward(self, gy):
+        x, = self.inputs
+        return gy * np.where(x.data > 0, 1.0, self.slope).astype(gy.dtype)  # leaky_relu'(0) = slope
+
+
+class ELU(Function):
+    """x for x > 0, alpha (e**x - 1) otherwise: expm1 keeps the tiny negative values."""
+
+    def __init__(self, alpha):
+        self.alpha = alpha
+
+    def forward(self, x):
+        return np.where(x > 0, x, self.alpha * np.expm1(np.minimum(x, 0)))
+
+    def backward(self, gy):
+        x, = self.inputs
+        # 1 for x > 0, alpha e**x otherwise (elu'(0) = alpha), as a function of x so that it
+        # differentiates again: e**(x * negative) is e**x on the left and 1 (not overflowing) on the right
+        negative = (x.data <= 0).astype(gy.dtype)
+        return gy * ((1 - negative) + negative * self.alpha * exp(x * negative))
+
+
+def leaky_relu(x, slope=0.01):
+    """x for x > 0, slope * x otherwise (0 <= slope < 1); leaky_relu'(0) = slope."""
+    return LeakyReLU(slope)(x)
+
+
+def elu(x, alpha=1.0):
+    """x for x > 0, alpha * (e ** x - 1) otherwise; elu'(0) = alpha."""
+    return ELU(alpha)(x)
+
+
 # =============================================================================
 # Shapes
 # =============================================================================
@@ -732,6 +772,101 @@ def sum_to(x, shape):
     return SumTo(shape)(x)
 
 
+class CumSum(Function):
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, x):
+        return np.cumsum(x, axis=self.axis)
+
+    def backward(self, gy):
+        # entry i feeds every partial sum from i on: the cotangent summed from the end
+        return flip(cumsum(flip(gy, self.axis), self.axis), self.axis)
+
+
+class Flip(Function):
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, x):
+        return np.flip(x, axis=self.axis).copy()
+
+    def backward(self, gy):
+        return flip(gy, self.axis)
+
+
+class Tril(Function):
+    """The lower (``upper=False``) or upper triangle of the last two axes from diagonal k on, zeros elsewhere."""
+
+    def __init__(self, k, upper):
+        self.k = k
+        self.upper = upper
+
+    def forward(self, x):
+        return np.triu(x, self.k) if self.upper else np.tril(x, self.k)
+
+    def backward(self, gy):
+        return Tril(self.k, self.upper)(gy)
+
+
+class Concatenate(Function):
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, x0, x1):
+        return np.concatenate((x0, x1), axis=self.axis)
+
+    def backward(self, gy):
+        x0, x1 = self.inputs
+        axis = self.axis % gy.ndim
+        n = x0.shape[axis]
+        before = (slice(None),) * axis
+        return get_item(gy, before + (slice(0, n),)), get_item(gy, before + (slice(n, None),))
+
+
+class Stack(Function):
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, x0, x1):
+        return np.stack((x0, x1), axis=self.axis)
+
+    def backward(self, gy):
+        axis = self.axis % gy.ndim
+        before = (slice(None),) * axis
+        return get_item(gy, before + (0,)), get_item(gy, before + (1,))
+
+
+def cumsum(x, axis=-1):
+    """Running sums along one axis."""
+    return CumSum(int(axis))(x)
+
+
+def flip(x, axis=None):
+    """x with the order of its entries reversed along `axis` (None: every axis; an int or a tuple)."""
+    return Flip(_as_axis(axis))(x)
+
+
+def tril(x, k=0):
+    """The entries of the last two axes on and below diagonal k (numpy's tril), zeros above."""
+    return Tril(int(k), False)(x)
+
+
+def triu(x, k=0):
+    """The entries of the last two axes on and above diagonal k (numpy's triu), zeros below."""
+    return Tril(int(k), True)(x)
+
+
+def concatenate(x0, x1, axis=-1):
+    """x0 and x1 joined along an existing axis."""
+    return Concatenate(int(axis))(x0, x1)
+
+
+def stack(x0, x1, axis=0):
+    """x0 and x1 (of one shape) stacked along a new axis."""
+    return Stack(int(axis))(x0, x1)
+
+
 # =============================================================================
 # Reductions
 # =============================================================================
@@ -802,6 +937,86 @@ def max(x, axis=None, keepdims=False):
 def min(x, axis=None, keepdims=False):
     """Minimum over `axis`; tied entries share the gradient equally."""
     return Min(_as_axis(axis), keepdims)(x)
+
+
+class Prod(Function):
+    """The product over `axis`. Its gradient is, for each entry, the product of the others: taken as
+    such (not as y / x, which is 0 / 0 at a zero entry), from an (n, n) array per slice whose
+    diagonal is 1 and whose rows are the slice otherwise."""
+
+    def __init__(self, axis, keepdims):
+        self.axis = axis
+        self.keepdims = keepdims
+
+    def forward(self, x):
+        return np.prod(x, axis=self.axis, keepdims=self.keepdims)
+
+    def backward(self, gy):
+        x, = self.inputs
+        axes = utils.normalize_axes(self.axis, x.ndim)
+        kept = [a for a in range(x.ndim) if a not in axes]
+        order = kept + list(axes)
+        moved = transpose(x, order) if x.ndim else x
+        lead = moved.shape[:len(kept)]
+        n = math.prod(x.shape[a] for a in axes)
+        rows = broadcast_to(reshape(moved, lead + (1, n)), lead + (n, n))
+        eye = np.eye(n, dtype=x.dtype)
+        others = prod(rows * (1 - eye) + eye, axis=-1)  # exact: x * 1 + 0 and x * 0 + 1
+        others = reshape(others, moved.shape)
+        if x.ndim:
+            others = transpose(others, tuple(int(a) for a in np.argsort(order)))
+        gy = reshape(gy, utils.keepdims_shape(x.shape, self.axis))
+        return broadcast_to(gy, x.shape) * others
+
+
+class Norm(Function):
+    """The 2-norm over `axis`; numpy's hypot-style scaling is not needed at the magnitudes drawn, the
+    square root of the sum of squares is used. At a zero slice the gradient is 0, an element of the
+    subdifferential (the unit ball)."""
+
+    def __init__(self, axis, keepdims):
+        self.axis = axis
+        self.keepdims = keepdims
+
+    def forward(self, x):
+        return np.sqrt(np.sum(x * x, axis=self.axis, keepdims=self.keepdims))
+
+    def backward(self, gy):
+        x, = self.inputs
+        y = self.outputs[0]()
+        shape = utils.keepdims_shape(x.shape, self.axis)
+        y = reshape(y, shape)
+        zero = (y.data == 0).astype(y.dtype)  # x / (y + 1) = 0 / 1 where the slice is 0
+        return broadcast_to(reshape(gy, shape), x.shape) * (x / broadcast_to(y + zero, x.shape))
+
+
+def prod(x, axis=None, keepdims=False):
+    """Product over `axis`; the gradient is right at zero entries too."""
+    return Prod(_as_axis(axis), keepdims)(x)
+
+
+def _reduced_count(x, axis):
+    x = as_variable(x)
+    return math.prod(x.shape[a] for a in utils.normalize_axes(axis, x.ndim))
+
+
+def var(x, axis=None, keepdims=False, ddof=0):
+    """Variance over `axis`: the mean of squared deviations from the mean, divided by n - ddof."""
+    n = _reduced_count(x, axis)
+    if n <= ddof:
+        raise ValueError(f'var over {n} entries needs ddof < {n}, got ddof={ddof}')
+    deviations = x - mean(x, axis, keepdims=True)
+    return sum(deviations * deviations, axis, keepdims) / (n - ddof)
+
+
+def std(x, axis=None, keepdims=False, ddof=0):
+    """Standard deviation over `axis`: sqrt(var(x, axis, keepdims, ddof))."""
+    return sqrt(var(x, axis, keepdims, ddof))
+
+
+def norm(x, axis=None, keepdims=False):
+    """The 2-norm over `axis`; its gradient at a zero slice is 0."""
+    return Norm(_as_axis(axis), keepdims)(x)
 
 
 # =============================================================================
