@@ -1198,13 +1198,13 @@ def _entries():
           doc="the error function 2 / sqrt(pi) * integral of e ** -t**2 from 0 to x"),
         E("silu", 1, lambda x: x / (1 + sympy.exp(-x)), lambda x: x * _np_sigmoid(x), _same_shape, (Interval(-6.0, 6.0),),
           jacobian_scale=_silu_jacobian_scale, hessian_scale=_silu_hessian_scale, edges=((-40.0,), (-20.0,), (0.0,), (20.0,)),
-          extent=(Interval(-750.0, 1e300),), doc="x * sigmoid(x) (swish)"),
+          doc="x * sigmoid(x) (swish)"),  # no extent: silu' has a root (x = -1.278), where its summed terms lose relative accuracy
         E("logsigmoid", 1, lambda x: -sympy.log(1 + sympy.exp(-x)), lambda x: -_np_softplus(-x), _same_shape,
           (Interval(-6.0, 6.0),), edges=((-40.0,), (-20.0,), (20.0,), (40.0,)), extent=(Interval(-750.0, 750.0),),
           doc="log(sigmoid(x)) = -log(1 + e ** -x)"),
         E("gelu", 1, _sym_gelu, _np_gelu, _same_shape, (_S,), params=(Param("approximate", "approximate", "none"),),
           value_scale=_gelu_value_scale, jacobian_scale=_gelu_jacobian_scale, edges=((-5.0,), (0.0,), (5.0,)),
-          extent=(Interval(-37.0, 1e300),),
+          # no extent: gelu'' has roots (x = +-sqrt 2), where its summed terms lose relative accuracy
           doc="x * Phi(x), Phi the standard normal distribution function (approximate='none'), or its tanh form "
               "x (1 + tanh(sqrt(2/pi) (x + 0.044715 x**3))) / 2 (approximate='tanh')"),
         E("logaddexp", 2, lambda x, y: sympy.log(sympy.exp(x) + sympy.exp(y)), np.logaddexp, _broadcast, (_S, _S),
