@@ -19,6 +19,9 @@ __all__ = [
     'Square', 'Exp',
     'neg', 'add', 'sub', 'mul', 'div', 'pow', 'square', 'sqrt', 'exp', 'log', 'sin', 'cos', 'tan',
     'arctan', 'tanh', 'sigmoid', 'relu', 'abs', 'softplus', 'reshape', 'transpose', 'broadcast_to', 'sum_to',
+    'sinh', 'cosh', 'arcsin', 'arccos', 'arctanh', 'log1p', 'expm1', 'erf', 'silu', 'logsigmoid', 'gelu',
+    'logaddexp', 'hypot', 'leaky_relu', 'elu', 'cumsum', 'flip', 'tril', 'triu', 'concatenate', 'stack', 'prod',
+    'var', 'std', 'norm',
     'sum', 'mean', 'matmul', 'get_item', 'max', 'min', 'clip', 'softmax', 'log_softmax', 'logsumexp',
     'mean_squared_error', 'softmax_cross_entropy',
 ]
@@ -338,6 +341,157 @@ class Softplus(Function):
         return gy * sigmoid(x)
 
 
+class Sinh(Function):
+    def forward(self, x):
+        return np.sinh(x)
+
+    def backward(self, gy):
+        x, = self.inputs
+        return gy * cosh(x)
+
+
+class Cosh(Function):
+    def forward(self, x):
+        return np.cosh(x)
+
+    def backward(self, gy):
+        x, = self.inputs
+        return gy * sinh(x)
+
+
+class Arcsin(Function):
+    def forward(self, x):
+        return np.arcsin(x)
+
+    def backward(self, gy):
+        x, = self.inputs
+        return gy / _one_minus_square_root(x)
+
+
+class Arccos(Function):
+    def forward(self, x):
+        return np.arccos(x)
+
+    def backward(self, gy):
+        x, = self.inputs
+        return -gy / _one_minus_square_root(x)
+
+
+class OneMinusSquare(Function):
+    """1 - x**2 as (1 - x)(1 + x): each factor is exact near |x| = 1 (Sterbenz), where 1 - x*x
+    cancels after x*x has already rounded (relative error ~u / (1 - |x|) instead of ~u). Its
+    derivative is -2x directly: differentiating the product gives (1 - x) - (1 + x), which is 0
+    for |x| < u / 2 where -2x is not."""
+
+    def forward(self, x):
+        return (1 - x) * (1 + x)
+
+    def backward(self, gy):
+        x, = self.inputs
+        return gy * (-2 * x)
+
+
+def _one_minus_square(x):
+    return OneMinusSquare()(x)
+
+
+def _one_minus_square_root(x):
+    return sqrt(_one_minus_square(x))
+
+
+class Arctanh(Function):
+    def forward(self, x):
+        return np.arctanh(x)
+
+    def backward(self, gy):
+        x, = self.inputs
+        return gy / _one_minus_square(x)
+
+
+class Log1p(Function):
+    def forward(self, x):
+        return np.log1p(x)
+
+    def backward(self, gy):
+        x, = self.inputs
+        return gy / (1 + x)
+
+
+class Expm1(Function):
+    def forward(self, x):
+        return np.expm1(x)
+
+    def backward(self, gy):
+        x, = self.inputs
+        return gy * exp(x)
+
+
+_TWO_OVER_SQRT_PI = 2 / math.sqrt(math.pi)
+_ONE_OVER_SQRT_TWO_PI = 1 / math.sqrt(2 * math.pi)
+
+
+def _real_map(f, x):
+    """The scalar function ``f`` (a real one of the math module) over the ndarray ``x``, in x's dtype.
+
+    numpy has no erf; math's is correctly rounded to within an ulp or so. Complex input (the complex
+    step) is refused rather than answered with the real part's value."""
+    if np.iscomplexobj(x):
+        raise TypeError(f'{f.__name__} is computed for real input only')
+    return np.vectorize(f, otypes=[x.dtype])(x)
+
+
+class Erf(Function):
+    def forward(self, x):
+        return _real_map(math.erf, x)
+
+    def backward(self, gy):
+        x, = self.inputs
+        return gy * (_TWO_OVER_SQRT_PI * exp(-(x * x)))
+
+
+class NormalCdf(Function):
+    """The standard normal distribution function Phi(x) = (1 + erf(x / sqrt 2)) / 2, as
+    erfc(-x / sqrt 2) / 2: 1 + erf(...) cancels for x < 0 (it is 0 in float64 from x = -8.3, where
+    Phi is still 7e-17), erfc keeps full relative accuracy in both tails."""
+
+    def forward(self, x):
+        return _real_map(math.erfc, -x / math.sqrt(2)) / 2
+
+    def backward(self, gy):
+        x, = self.inputs
+        return gy * (_ONE_OVER_SQRT_TWO_PI * exp(-(x * x) / 2))
+
+
+class LogAddExp(Function):
+    """log(e**x0 + e**x1) as max(x0, x1) + log1p(e**-|x0 - x1|): neither exponential overflows and
+    the small one is not lost. Its partial derivatives are sigmoid(x0 - x1) and sigmoid(x1 - x0)."""
+
+    def forward(self, x0, x1):
+        d = x0 - x1
+        return np.where(d.real >= 0, x0, x1) + np.log1p(np.exp(_minus_abs(d)))
+
+    def backward(self, gy):
+        x0, x1 = self.inputs
+        d = x0 - x1
+        return sum_to(gy * sigmoid(d), x0.shape), sum_to(gy * sigmoid(-d), x1.shape)
+
+
+class Hypot(Function):
+    """sqrt(x0**2 + x1**2) without overflow or underflow of the squares (numpy's hypot scales); the
+    complex step takes the textbook form, analytic and fine at the small magnitudes it is used at."""
+
+    def forward(self, x0, x1):
+        if np.iscomplexobj(x0) or np.iscomplexobj(x1):
+            return np.sqrt(x0 * x0 + x1 * x1)
+        return np.hypot(x0, x1)
+
+    def backward(self, gy):
+        x0, x1 = self.inputs
+        y = self.outputs[0]()
+        g = gy / y  # x / y is at most 1: no overflow where x**2 would
+        return sum_to(g * x0, x0.shape), sum_to(g * x1, x1.shape)
+
+
 def square(x):
     """x ** 2."""
     return Square()(x)
@@ -413,6 +567,126 @@ def abs(x):
 def softplus(x):
     """log(1 + exp(x)), accurate and finite for every x; its derivative is sigmoid(x)."""
     return Softplus()(x)
+
+
+def sinh(x):
+    """Hyperbolic sine; its derivative is cosh(x)."""
+    return Sinh()(x)
+
+
+def cosh(x):
+    """Hyperbolic cosine; its derivative is sinh(x)."""
+    return Cosh()(x)
+
+
+def arcsin(x):
+    """Inverse sine on (-1, 1); its derivative 1 / sqrt((1 - x)(1 + x)) keeps accuracy near |x| = 1."""
+    return Arcsin()(x)
+
+
+def arccos(x):
+    """Inverse cosine on (-1, 1); its derivative is -1 / sqrt((1 - x)(1 + x))."""
+    return Arccos()(x)
+
+
+def arctanh(x):
+    """Inverse hyperbolic tangent on (-1, 1); its derivative is 1 / ((1 - x)(1 + x))."""
+    return Arctanh()(x)
+
+
+def log1p(x):
+    """log(1 + x), accurate for tiny x; its derivative is 1 / (1 + x)."""
+    return Log1p()(x)
+
+
+def expm1(x):
+    """e ** x - 1, accurate for tiny x; its derivative is e ** x."""
+    return Expm1()(x)
+
+
+def erf(x):
+    """The error function (real input only); its derivative is 2 / sqrt(pi) e ** -x**2."""
+    return Erf()(x)
+
+
+def _normal_cdf(x):
+    return NormalCdf()(x)
+
+
+def silu(x):
+    """x * sigmoid(x) (also called swish), from the accurate sigmoid: finite and accurate for every x."""
+    return x * sigmoid(x)
+
+
+def logsigmoid(x):
+    """log(sigmoid(x)) = -softplus(-x), accurate for every x; its derivative is sigmoid(-x)."""
+    return -softplus(-x)
+
+
+def gelu(x, approximate='none'):
+    """GELU: x * Phi(x) with Phi the standard normal distribution function (approximate='none'), from
+    erfc so that the negative tail keeps its relative accuracy; or its tanh form
+    x (1 + tanh(sqrt(2/pi) (x + 0.044715 x**3))) / 2 (approximate='tanh'), written as
+    x * sigmoid(2u) with u the tanh's argument: 1 + tanh(u) = 2 sigmoid(2u), and sigmoid keeps the
+    negative tail that 1 + tanh(u) cancels to 0."""
+    if approximate == 'none':
+        return x * _normal_cdf(x)
+    if approximate == 'tanh':
+        return x * sigmoid(_GELU_TANH_SCALE * (x + _GELU_TANH_CUBIC * x ** 3))
+    raise ValueError(f"gelu's approximate is 'none' or 'tanh', not {approximate!r}")
+
+
+_GELU_TANH_SCALE = 2 * math.sqrt(2 / math.pi)
+_GELU_TANH_CUBIC = 0.044715
+
+
+def logaddexp(x0, x1):
+    """log(e ** x0 + e ** x1) with broadcasting, finite wherever the result is."""
+    return LogAddExp()(x0, x1)
+
+
+def hypot(x0, x1):
+    """sqrt(x0 ** 2 + x1 ** 2) with broadcasting, without overflow of the squares."""
+    return Hypot()(x0, x1)
+
+
+class LeakyReLU(Function):
+    def __init__(self, slope):
+        self.slope = slope
+
+    def forward(self, x):
+        return np.where(x > 0, x, self.slope * x)
+
+    def backward(self, gy):
+        x, = self.inputs
+        return gy * np.where(x.data > 0, 1.0, self.slope).astype(gy.dtype)  # leaky_relu'(0) = slope
+
+
+class ELU(Function):
+    """x for x > 0, alpha (e**x - 1) otherwise: expm1 keeps the tiny negative values."""
+
+    def __init__(self, alpha):
+        self.alpha = alpha
+
+    def forward(self, x):
+        return np.where(x > 0, x, self.alpha * np.expm1(np.minimum(x, 0)))
+
+    def backward(self, gy):
+        x, = self.inputs
+        # 1 for x > 0, alpha e**x otherwise (elu'(0) = alpha), as a function of x so that it
+        # differentiates again: e**(x * negative) is e**x on the left and 1 (not overflowing) on the right
+        negative = (x.data <= 0).astype(gy.dtype)
+        return gy * ((1 - negative) + negative * self.alpha * exp(x * negative))
+
+
+def leaky_relu(x, slope=0.01):
+    """x for x > 0, slope * x otherwise (0 <= slope < 1); leaky_relu'(0) = slope."""
+    return LeakyReLU(slope)(x)
+
+
+def elu(x, alpha=1.0):
+    """x for x > 0, alpha * (e ** x - 1) otherwise; elu'(0) = alpha."""
+    return ELU(alpha)(x)
 
 
 # =============================================================================
@@ -498,6 +772,101 @@ def sum_to(x, shape):
     return SumTo(shape)(x)
 
 
+class CumSum(Function):
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, x):
+        return np.cumsum(x, axis=self.axis)
+
+    def backward(self, gy):
+        # entry i feeds every partial sum from i on: the cotangent summed from the end
+        return flip(cumsum(flip(gy, self.axis), self.axis), self.axis)
+
+
+class Flip(Function):
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, x):
+        return np.flip(x, axis=self.axis).copy()
+
+    def backward(self, gy):
+        return flip(gy, self.axis)
+
+
+class Tril(Function):
+    """The lower (``upper=False``) or upper triangle of the last two axes from diagonal k on, zeros elsewhere."""
+
+    def __init__(self, k, upper):
+        self.k = k
+        self.upper = upper
+
+    def forward(self, x):
+        return np.triu(x, self.k) if self.upper else np.tril(x, self.k)
+
+    def backward(self, gy):
+        return Tril(self.k, self.upper)(gy)
+
+
+class Concatenate(Function):
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, x0, x1):
+        return np.concatenate((x0, x1), axis=self.axis)
+
+    def backward(self, gy):
+        x0, x1 = self.inputs
+        axis = self.axis % gy.ndim
+        n = x0.shape[axis]
+        before = (slice(None),) * axis
+        return get_item(gy, before + (slice(0, n),)), get_item(gy, before + (slice(n, None),))
+
+
+class Stack(Function):
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, x0, x1):
+        return np.stack((x0, x1), axis=self.axis)
+
+    def backward(self, gy):
+        axis = self.axis % gy.ndim
+        before = (slice(None),) * axis
+        return get_item(gy, before + (0,)), get_item(gy, before + (1,))
+
+
+def cumsum(x, axis=-1):
+    """Running sums along one axis."""
+    return CumSum(int(axis))(x)
+
+
+def flip(x, axis=None):
+    """x with the order of its entries reversed along `axis` (None: every axis; an int or a tuple)."""
+    return Flip(_as_axis(axis))(x)
+
+
+def tril(x, k=0):
+    """The entries of the last two axes on and below diagonal k (numpy's tril), zeros above."""
+    return Tril(int(k), False)(x)
+
+
+def triu(x, k=0):
+    """The entries of the last two axes on and above diagonal k (numpy's triu), zeros below."""
+    return Tril(int(k), True)(x)
+
+
+def concatenate(x0, x1, axis=-1):
+    """x0 and x1 joined along an existing axis."""
+    return Concatenate(int(axis))(x0, x1)
+
+
+def stack(x0, x1, axis=0):
+    """x0 and x1 (of one shape) stacked along a new axis."""
+    return Stack(int(axis))(x0, x1)
+
+
 # =============================================================================
 # Reductions
 # =============================================================================
@@ -568,6 +937,86 @@ def max(x, axis=None, keepdims=False):
 def min(x, axis=None, keepdims=False):
     """Minimum over `axis`; tied entries share the gradient equally."""
     return Min(_as_axis(axis), keepdims)(x)
+
+
+class Prod(Function):
+    """The product over `axis`. Its gradient is, for each entry, the product of the others: taken as
+    such (not as y / x, which is 0 / 0 at a zero entry), from an (n, n) array per slice whose
+    diagonal is 1 and whose rows are the slice otherwise."""
+
+    def __init__(self, axis, keepdims):
+        self.axis = axis
+        self.keepdims = keepdims
+
+    def forward(self, x):
+        return np.prod(x, axis=self.axis, keepdims=self.keepdims)
+
+    def backward(self, gy):
+        x, = self.inputs
+        axes = utils.normalize_axes(self.axis, x.ndim)
+        kept = [a for a in range(x.ndim) if a not in axes]
+        order = kept + list(axes)
+        moved = transpose(x, order) if x.ndim else x
+        lead = moved.shape[:len(kept)]
+        n = math.prod(x.shape[a] for a in axes)
+        rows = broadcast_to(reshape(moved, lead + (1, n)), lead + (n, n))
+        eye = np.eye(n, dtype=x.dtype)
+        others = prod(rows * (1 - eye) + eye, axis=-1)  # exact: x * 1 + 0 and x * 0 + 1
+        others = reshape(others, moved.shape)
+        if x.ndim:
+            others = transpose(others, tuple(int(a) for a in np.argsort(order)))
+        gy = reshape(gy, utils.keepdims_shape(x.shape, self.axis))
+        return broadcast_to(gy, x.shape) * others
+
+
+class Norm(Function):
+    """The 2-norm over `axis`; numpy's hypot-style scaling is not needed at the magnitudes drawn, the
+    square root of the sum of squares is used. At a zero slice the gradient is 0, an element of the
+    subdifferential (the unit ball)."""
+
+    def __init__(self, axis, keepdims):
+        self.axis = axis
+        self.keepdims = keepdims
+
+    def forward(self, x):
+        return np.sqrt(np.sum(x * x, axis=self.axis, keepdims=self.keepdims))
+
+    def backward(self, gy):
+        x, = self.inputs
+        y = self.outputs[0]()
+        shape = utils.keepdims_shape(x.shape, self.axis)
+        y = reshape(y, shape)
+        zero = (y.data == 0).astype(y.dtype)  # x / (y + 1) = 0 / 1 where the slice is 0
+        return broadcast_to(reshape(gy, shape), x.shape) * (x / broadcast_to(y + zero, x.shape))
+
+
+def prod(x, axis=None, keepdims=False):
+    """Product over `axis`; the gradient is right at zero entries too."""
+    return Prod(_as_axis(axis), keepdims)(x)
+
+
+def _reduced_count(x, axis):
+    x = as_variable(x)
+    return math.prod(x.shape[a] for a in utils.normalize_axes(axis, x.ndim))
+
+
+def var(x, axis=None, keepdims=False, ddof=0):
+    """Variance over `axis`: the mean of squared deviations from the mean, divided by n - ddof."""
+    n = _reduced_count(x, axis)
+    if n <= ddof:
+        raise ValueError(f'var over {n} entries needs ddof < {n}, got ddof={ddof}')
+    deviations = x - mean(x, axis, keepdims=True)
+    return sum(deviations * deviations, axis, keepdims) / (n - ddof)
+
+
+def std(x, axis=None, keepdims=False, ddof=0):
+    """Standard deviation over `axis`: sqrt(var(x, axis, keepdims, ddof))."""
+    return sqrt(var(x, axis, keepdims, ddof))
+
+
+def norm(x, axis=None, keepdims=False):
+    """The 2-norm over `axis`; its gradient at a zero slice is 0."""
+    return Norm(_as_axis(axis), keepdims)(x)
 
 
 # =============================================================================

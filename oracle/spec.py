@@ -103,6 +103,11 @@ PARAM_KINDS = {
     "index": "a tuple of items, each an int, a slice or a tuple of ints (integer-array indexing)",
     "bound": "a float (clip's lower or upper bound)",
     "labels": "a tuple of ints, one class label per row",
+    "approximate": "'none' or 'tanh': GELU exactly, or its tanh approximation",
+    "coefficient": "a float: a slope or scale (leaky_relu's negative slope, elu's alpha)",
+    "diagonal": "one int: the diagonal tril and triu keep from (0 the main one, > 0 above it)",
+    "ddof": "one int: the delta degrees of freedom of var and std (divide by n - ddof)",
+    "axis_new": "one int in [0, ndim]: where stack inserts its new axis",
 }
 
 
@@ -169,6 +174,10 @@ _KIND_OPTIONS = {
     "sum_to": _sum_to_options,
     "index": _index_options,
     "labels": _labels_options,
+    "approximate": lambda shape, drawn: list(GELU_FORMS),
+    "diagonal": lambda shape, drawn: [0, 1, -1],
+    "ddof": lambda shape, drawn: [0, 1],
+    "axis_new": lambda shape, drawn: list(range(len(shape) + 1)),
 }
 
 
@@ -493,6 +502,39 @@ def _sce_shape(x, labels):
     return ()
 
 
+def _moment_shape(shape, axis=None, keepdims=False, ddof=0):
+    n = int(np.prod([shape[a] for a in normalize_axis(axis, len(shape))]))
+    if n <= ddof:
+        raise ValueError(f"var and std over {n} entries need ddof < {n}, got {ddof}")
+    return _reduced(shape, axis, keepdims)
+
+
+def _reduce_like_flip(shape, axis=None):
+    normalize_axis(axis, len(shape))
+    return shape
+
+
+def _matrix_shape(shape, **_):
+    if len(shape) < 2:
+        raise ValueError(f"tril and triu need at least 2 axes, got shape {shape}")
+    return shape
+
+
+def _concatenate_shape(a, b, axis=-1):
+    if not a or len(a) != len(b):
+        raise ValueError(f"concatenate needs arrays of one number (>= 1) of axes, got {a} and {b}")
+    k = normalize_axis(axis, len(a))[0]
+    if a[:k] + a[k + 1:] != b[:k] + b[k + 1:]:
+        raise ValueError(f"concatenate along axis {axis} needs the other axes equal, got {a} and {b}")
+    return a[:k] + (a[k] + b[k],) + a[k + 1:]
+
+
+def _stack_shape(a, b, axis=0):
+    if a != b or not 0 <= axis <= len(a):
+        raise ValueError(f"stack needs equal shapes and an axis in [0, {len(a)}], got {a}, {b}, axis {axis}")
+    return a[:axis] + (2,) + a[axis:]
+
+
 def _clip_shape(shape, lo, hi):
     if not lo < hi:
         raise ValueError(f"clip needs lo < hi, got {lo}, {hi}")
@@ -607,6 +649,70 @@ def _sym_mse(a, b):
     return _obj(sympy.Add.fromiter(v**2 for v in d.flat) / d.size)
 
 
+
+def _np_erf(x):
+    return np.vectorize(math.erf, otypes=[float])(x)
+
+
+# GELU's forms (its param approximate) and the tanh form's cubic coefficient, the float every library writes.
+GELU_FORMS = ("none", "tanh")
+GELU_CUBIC = 0.044715
+
+
+def _gelu_tanh_argument(x):
+    """u = sqrt(2/pi) (x + 0.044715 x**3): the tanh form is x (1 + tanh(u)) / 2."""
+    return math.sqrt(2 / math.pi) * (x + GELU_CUBIC * x**3)
+
+
+def _np_gelu(x, approximate="none"):
+    if approximate == GELU_FORMS[0]:
+        # x * Phi(x) with Phi from erfc (1 + erf(x / sqrt 2) cancels for x < 0)
+        return x * np.vectorize(math.erfc, otypes=[float])(-np.asarray(x) / math.sqrt(2)) / 2
+    # 1 + tanh(u) = 2 sigmoid(2u), which keeps the negative tail
+    return x * _np_sigmoid(2 * _gelu_tanh_argument(x))
+
+
+def _sym_gelu(x, approximate="none"):
+    if approximate == GELU_FORMS[0]:
+        return x * (1 + sympy.erf(x / sympy.sqrt(2))) / 2
+    return x * (1 + sympy.tanh(sympy.sqrt(2 / sympy.pi) * (x + _rational(GELU_CUBIC) * x**3))) / 2
+
+
+def _np_leaky_relu(x, slope=0.01):
+    return np.where(x > 0, x, slope * x)
+
+
+def _np_elu(x, alpha=1.0):
+    return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))
+
+
+def _sym_elu(x, alpha=1.0):
+    return sympy.Piecewise((x, x > 0), (_rational(alpha) * (sympy.exp(x) - 1), True))
+
+
+def _np_moment(function):
+    """np.var or np.std over the spec's axis."""
+    return lambda x, axis=None, keepdims=False, ddof=0: function(
+        x, axis=normalize_axis(axis, np.ndim(x)), keepdims=keepdims, ddof=ddof)
+
+
+def _sym_var(x, axis=None, keepdims=False, ddof=0):
+    def var(r):
+        m = sympy.Add(*r) / len(r)
+        return sympy.Add(*[(v - m) ** 2 for v in r]) / (len(r) - ddof)
+
+    return _along(x, axis, keepdims, var)
+
+
+def _np_norm(x, axis=None, keepdims=False):
+    return np.sqrt(np.sum(np.square(x), axis=normalize_axis(axis, np.ndim(x)), keepdims=keepdims))
+
+
+def _sym_triangle(x, k, upper):
+    n, m = x.shape[-2:]
+    keep = ~np.tri(n, m, k - 1, dtype=bool) if upper else np.tri(n, m, k, dtype=bool)
+    return _obj(np.where(keep, x, sympy.S.Zero))
+
 # --- domains -------------------------------------------------------------------------------------
 
 
@@ -624,6 +730,28 @@ def _exp_ok(x, **_):
 
 def _tan_ok(x, **_):
     return bool(np.all(np.abs(np.cos(x)) > POLE_MARGIN))
+
+
+def _exp_abs_ok(x, **_):
+    return bool(np.all(np.abs(x) < MAX_EXPONENT))
+
+
+def _inside_unit(x, **_):
+    return bool(np.all(np.abs(x) < 1 - POLE_MARGIN))
+
+
+def _above_minus_one(x, **_):
+    return bool(np.all(x > -1 + POLE_MARGIN))
+
+
+def _hypot_ok(x, y, **_):
+    # (0, 0) is a cone point: no derivative there, and derivatives of order k grow as 1 / r**(k - 1)
+    return bool(np.all(np.hypot(x, y) > POLE_MARGIN))
+
+
+def _spread(x, axis=None, keepdims=False, ddof=0, **_):
+    # std's derivative (x - mean) / (n - ddof) / std is singular where a slice is constant
+    return bool(np.all(np.std(x, axis=normalize_axis(axis, np.ndim(x)), ddof=ddof) > POLE_MARGIN))
 
 
 def _pow_ok(x, y, const=(False, False), **_):
@@ -711,6 +839,75 @@ def _clip_kink():
     return Kink("clip at its bounds: any slope in [0, 1]", distance, snap, check)
 
 
+def _one_sided_kink(name, derivative, limits):
+    """The kink at x == 0 of a unary elementwise op with params (leaky_relu, elu): there any slope
+    between the one-sided derivatives ``limits(**params)`` is accepted, elsewhere ``derivative(x,
+    **params)`` up to rounding."""
+
+    def distance(x, **_):
+        return np.abs(x)
+
+    def snap(args, select, **_):
+        (x,) = args
+        return [np.where(select, 0.0, x)]
+
+    def check(args, cotangent, grads, u, **params):
+        (x,) = args
+        (g,) = grads
+        ct = np.broadcast_to(np.asarray(cotangent, dtype=float), np.shape(x))
+        on = x == 0
+        left, right = limits(**params)
+        s = derivative(x, **params)
+        lo = np.where(on, np.minimum(left * ct, right * ct), s * ct)
+        hi = np.where(on, np.maximum(left * ct, right * ct), s * ct)
+        return _outside(name, g, lo, hi, np.where(on, "at the kink", "away from the kink"), u)
+
+    return Kink(f"{name} at 0: any slope between the one-sided derivatives", distance, snap, check)
+
+
+_leaky_relu_kink = _one_sided_kink("leaky_relu", lambda x, slope: np.where(x > 0, 1.0, slope),
+                                   lambda slope: (slope, 1.0))
+_elu_kink = _one_sided_kink("elu", lambda x, alpha: np.where(x > 0, 1.0, alpha * np.exp(np.minimum(x, 0))),
+                            lambda alpha: (alpha, 1.0))
+
+
+def _norm_kink():
+    """The 2-norm at a zero slice: any gradient whose 2-norm over the slice is at most |cotangent|
+    (the unit ball times the cotangent); elsewhere cotangent * x / norm."""
+
+    def distance(x, axis=None, keepdims=False):
+        return _np_norm(np.asarray(x, dtype=float), axis, keepdims)
+
+    def snap(args, select, axis=None, keepdims=False):
+        (x,) = args
+        axes = normalize_axis(axis, np.ndim(x))
+        touched = np.any(select, axis=axes, keepdims=True)  # a slice with a selected entry becomes 0
+        return [np.where(np.broadcast_to(touched, np.shape(x)), 0.0, x)]
+
+    def check(args, cotangent, grads, u, axis=None, keepdims=False):
+        (x,) = args
+        g = np.asarray(grads[0], dtype=float)
+        axes = normalize_axis(axis, np.ndim(x))
+        ct = np.asarray(cotangent, dtype=float)
+        if not keepdims:
+            ct = np.expand_dims(ct, axes) if axes else ct
+        n = _np_norm(x, axis, keepdims=True)
+        zero = np.broadcast_to(n == 0, np.shape(x))
+        ball = _np_norm(g, axis, keepdims=True)
+        slack = KINK_CHECK_ULPS * 2 * u
+        if np.any((n == 0) & (ball > np.abs(ct) * (1 + slack))):
+            return (f"norm gradient over a zero slice has norm {float(np.max(ball[n == 0]))!r}, more than the "
+                    f"cotangent's magnitude {float(np.max(np.abs(np.broadcast_to(ct, n.shape))[n == 0]))!r}")
+        expected = np.broadcast_to(ct, np.shape(x)) * np.where(zero, 0.0, x / np.where(n == 0, 1.0, n))
+        # x / norm: the norm's sum of squares rounds by up to (entries + 2) u
+        entries = int(np.prod([np.shape(x)[a] for a in axes]))
+        tol = (entries + ULPS_EXACT) * u * np.abs(np.broadcast_to(ct, np.shape(x)))
+        return _outside("norm", np.where(zero, 0.0, g), expected - tol, expected + tol,
+                        np.where(zero, "at the kink", "away from the kink"), u)
+
+    return Kink("norm at a zero slice: any gradient in the unit ball times the cotangent", distance, snap, check)
+
+
 def _extreme_kink(pick):
     """Ties in max (pick=np.max) or min (pick=np.min): the gradient over a tied set is the cotangent
     times non-negative weights summing to one; zero for entries that are not extreme."""
@@ -782,6 +979,64 @@ def _sigmoid_jacobian_scale(args, out):
     return np.diag(y * (1 + y))
 
 
+
+def _silu_jacobian_scale(args, out):
+    # libraries compute s (1 + x (1 - s)), s = sigmoid(x): 1 - s cancels once s ~ 1
+    (x,) = args
+    x, s = np.abs(x).ravel(), _np_sigmoid(x).ravel()
+    return np.diag(s * (1 + x * (1 + s)))
+
+
+def _logaddexp_value_scale(args, out):
+    # max(x, y) + log1p(e ** -|x - y|): the two terms cancel where the result is near 0. The second
+    # is in [0, log 2], so each is at most |out| + log 2 (from the output: a constant argument is None).
+    return np.abs(out) + 2 * math.log(2)
+
+
+def _gelu_terms(x, approximate):
+    """The standard GELU formulas' bracket (1 + erf(x / sqrt 2) or 1 + tanh(u)) as the size of its
+    terms, which cancel for x < 0, and the size of the bracket's derivative."""
+    if approximate == GELU_FORMS[0]:
+        return 1 + np.abs(_np_erf(x / math.sqrt(2))), 2 * np.exp(-x * x / 2) / math.sqrt(2 * math.pi)
+    t = np.tanh(_gelu_tanh_argument(x))
+    return 1 + np.abs(t), (1 + t * t) * math.sqrt(2 / math.pi) * (1 + 3 * GELU_CUBIC * x * x)
+
+
+def _gelu_value_scale(args, out, approximate="none"):
+    # x * bracket / 2: terms of size |x| (1 + |erf| or 1 + |tanh|) / 2
+    x = np.asarray(args[0], dtype=float)
+    return np.abs(x) * _gelu_terms(x, approximate)[0] / 2
+
+
+def _gelu_jacobian_scale(args, out, approximate="none"):
+    # (bracket + x bracket') / 2, each bracket a sum of terms of size 1
+    x = np.asarray(args[0], dtype=float).ravel()
+    terms, slope = _gelu_terms(x, approximate)
+    return np.diag((terms + np.abs(x) * slope) / 2)
+
+
+# Second derivatives of unary elementwise ops, the same way: from the float output, the size of the
+# terms a conventional implementation adds up (elementwise, one value per output element).
+
+
+
+def _silu_hessian_scale(args, out):
+    # silu'' = s (1 - s) (2 + x (1 - 2s)), s = sigmoid(x), as libraries compute it: 1 - s and 1 - 2s
+    # cancel once s ~ 1 (PyTorch, at x = 20: relative 4e-8 of a value 4e-8)
+    (x,) = args
+    x = np.asarray(x, dtype=float)
+    s = _np_sigmoid(x)
+    return s * (1 + s) * (2 + np.abs(x) * (1 + 2 * s))
+
+
+def _arctanh_hessian_scale(args, out):
+    # JAX's arctanh' is 1 / (1 + x) / (1 - x); differentiated again it is -1 / ((1 + x)**2 (1 - x)) +
+    # 1 / ((1 + x) (1 - x)**2): two terms of size ~1 whose difference, 2x / (1 - x**2)**2, is small
+    # near 0 (at x = 1e-8 JAX is off by 6e-9 relative: rounding of the terms)
+    (x,) = args
+    x = np.asarray(x, dtype=float)
+    return 1 / ((1 + x) ** 2 * (1 - x)) + 1 / ((1 + x) * (1 - x) ** 2)
+
 # The softmax family needs its entry for another reason: over an axis of length one sympy simplifies
 # the twin to a constant (log(e**x) = x), its Jacobian vanishes identically and has no formula to
 # measure, while implementations still compute s - s (softmax's s (delta - s), log_softmax's
@@ -833,6 +1088,7 @@ def _cross_entropy_jacobian_scale(args, out, labels):
 
 _S = Interval(-3.0, 3.0)  # default draw for ops that are smooth everywhere
 _POS = Interval(0.1, 4.0)
+_UNIT = Interval(-0.9, 0.9)  # inside (-1, 1), the domain of arcsin, arccos and arctanh
 # Extents for accuracy profiles. _ALL: any float64 argument short of overflow (1e300 leaves room for
 # an op's value and first two derivatives, which are at most linear in it for these ops); _ALL_POS:
 # every positive float64, subnormals included (log and sqrt); exp, sigmoid, tanh and softplus reach
@@ -889,6 +1145,39 @@ def _entries():
           extent=(Interval(-1e4, 1e4),), doc="tangent, away from pi/2 + k*pi"),
         E("arctan", 1, sympy.atan, np.arctan, _same_shape, (_S,), edges=((-20.0,), (0.0,), (1e8,)), extent=(_ALL,),
           doc="inverse tangent, in (-pi/2, pi/2)"),
+        E("sinh", 1, sympy.sinh, np.sinh, _same_shape, (_S,), valid=_exp_abs_ok, edges=((-9.0,), (1e-8,), (9.0,)),
+          extent=(Interval(-710.0, 710.0),), doc="hyperbolic sine"),
+        E("cosh", 1, sympy.cosh, np.cosh, _same_shape, (_S,), valid=_exp_abs_ok, edges=((-9.0,), (0.0,), (9.0,)),
+          extent=(Interval(-710.0, 710.0),), doc="hyperbolic cosine"),
+        E("arcsin", 1, sympy.asin, np.arcsin, _same_shape, (_UNIT,), valid=_inside_unit, pole=True,
+          edges=((0.0,), (-0.9,), (0.9,)), doc="inverse sine, |x| < 1"),
+        E("arccos", 1, sympy.acos, np.arccos, _same_shape, (_UNIT,), valid=_inside_unit, pole=True,
+          edges=((0.0,), (-0.9,), (0.9,)), doc="inverse cosine, |x| < 1"),
+        E("arctanh", 1, sympy.atanh, np.arctanh, _same_shape, (_UNIT,), valid=_inside_unit, pole=True,
+          hessian_scale=_arctanh_hessian_scale, edges=((0.0,), (1e-8,), (0.9,)), doc="inverse hyperbolic tangent, |x| < 1"),
+        E("log1p", 1, lambda x: sympy.log(1 + x), np.log1p, _same_shape, (Interval(-0.9, 3.0),), valid=_above_minus_one,
+          pole=True, edges=((1e-12,), (-1e-12,), (1e6,)), extent=(Interval(-0.999, 1e300),), doc="log(1 + x), x > -1"),
+        E("expm1", 1, lambda x: sympy.exp(x) - 1, np.expm1, _same_shape, (_S,), valid=_exp_ok,
+          edges=((1e-12,), (-1e-12,), (-40.0,)), extent=(Interval(-1e300, 709.7),), doc="e ** x - 1"),
+        E("erf", 1, sympy.erf, _np_erf, _same_shape, (_S,), edges=((0.0,), (-4.0,), (6.0,)), extent=(_ALL,),
+          doc="the error function 2 / sqrt(pi) * integral of e ** -t**2 from 0 to x"),
+        E("silu", 1, lambda x: x / (1 + sympy.exp(-x)), lambda x: x * _np_sigmoid(x), _same_shape, (Interval(-6.0, 6.0),),
+          jacobian_scale=_silu_jacobian_scale, hessian_scale=_silu_hessian_scale, edges=((-40.0,), (-20.0,), (0.0,), (20.0,)),
+          doc="x * sigmoid(x) (swish)"),  # no extent: silu' has a root (x = -1.278), where its summed terms lose relative accuracy
+        E("logsigmoid", 1, lambda x: -sympy.log(1 + sympy.exp(-x)), lambda x: -_np_softplus(-x), _same_shape,
+          (Interval(-6.0, 6.0),), edges=((-40.0,), (-20.0,), (20.0,), (40.0,)), extent=(Interval(-750.0, 750.0),),
+          doc="log(sigmoid(x)) = -log(1 + e ** -x)"),
+        E("gelu", 1, _sym_gelu, _np_gelu, _same_shape, (_S,), params=(Param("approximate", "approximate", "none"),),
+          value_scale=_gelu_value_scale, jacobian_scale=_gelu_jacobian_scale, edges=((-5.0,), (0.0,), (5.0,)),
+          # no extent: gelu'' has roots (x = +-sqrt 2), where its summed terms lose relative accuracy
+          doc="x * Phi(x), Phi the standard normal distribution function (approximate='none'), or its tanh form "
+              "x (1 + tanh(sqrt(2/pi) (x + 0.044715 x**3))) / 2 (approximate='tanh')"),
+        E("logaddexp", 2, lambda x, y: sympy.log(sympy.exp(x) + sympy.exp(y)), np.logaddexp, _broadcast, (_S, _S),
+          commutative=True, value_scale=_logaddexp_value_scale, edges=((1.5, 1.5), (0.0, -40.0), (-750.0, 0.0)), extent=(Interval(-1e300, 1e300), Interval(-1e300, 1e300)),
+          doc="log(e ** x + e ** y) with numpy broadcasting (ties x == y included)"),
+        E("hypot", 2, lambda x, y: sympy.sqrt(x**2 + y**2), np.hypot, _broadcast, (_S, _S), valid=_hypot_ok, pole=True,
+          commutative=True, ulps=ULPS_EXACT + 1, edges=((3.0, 4.0), (-1e30, 1e30), (0.5, -1e-10)),
+          doc="sqrt(x ** 2 + y ** 2) with numpy broadcasting, away from (0, 0)"),
         E("pow", 2, lambda x, y: x**y, np.power, _broadcast, (_POS, Interval(-2.0, 3.0)), valid=_pow_ok, pole=True,
           notation=POWER_OPERATOR, edges=((2.05, 0.0), (1.5, 1.0), (1.0, 2.5)), extent=(Interval(1e-300, 1e300), Interval(-700.0, 700.0)),
           doc="x ** y; x > 0 unless y is a constant integer"),
@@ -903,6 +1192,14 @@ def _entries():
                   Param("hi", "bound", 1.0, options=lambda shape, drawn: [dict(CLIP_BOUNDS)[drawn["lo"]]])),
           ulps=ULPS_EXACT,
           extent=(_ALL,), doc="x limited to [lo, hi]"),
+        E("leaky_relu", 1, lambda x, slope: sympy.Max(x, _rational(slope) * x), _np_leaky_relu, _same_shape, (_S,),
+          kink=_leaky_relu_kink, analytic=False, piecewise_linear=True, ulps=ULPS_EXACT,
+          params=(Param("slope", "coefficient", 0.01, options=lambda shape, drawn: [0.01, 0.2]),), extent=(_ALL,),
+          doc="x for x > 0, slope * x otherwise"),
+        E("elu", 1, _sym_elu, _np_elu, _same_shape, (_S,), kink=_elu_kink, analytic=False,
+          params=(Param("alpha", "coefficient", 1.0, options=lambda shape, drawn: [1.0, 0.5]),),
+          edges=((-40.0,), (-1e-2,), (2.0,)), extent=(Interval(-750.0, 1e300),),
+          doc="x for x > 0, alpha * (e ** x - 1) otherwise"),
         # reductions and shape ops (array twins)
         E("sum", 1, lambda x, axis=None, keepdims=False: _along(x, axis, keepdims, sympy.Add.fromiter),
           lambda x, axis=None, keepdims=False: np.sum(x, axis=normalize_axis(axis, np.ndim(x)), keepdims=keepdims),
@@ -943,6 +1240,43 @@ def _entries():
           _reduce_shape, (_S,), kink=_extreme_kink(np.min), elementwise=False, analytic=False, piecewise_linear=True,
           params=(Param("axis", "axis1"), Param("keepdims", "keepdims", False)), ulps=ULPS_EXACT,
           sweeps=(ArraySweep(((None, 0.5),), _ALL.hi),), doc="minimum over an axis"),
+        E("prod", 1, lambda x, axis=None, keepdims=False: _along(x, axis, keepdims, lambda r: sympy.Mul(*r)),
+          lambda x, axis=None, keepdims=False: np.prod(x, axis=normalize_axis(axis, np.ndim(x)), keepdims=keepdims),
+          _reduce_shape, (_S,), elementwise=False, params=(Param("axis", "axis"), Param("keepdims", "keepdims", False)),
+          ulps=lambda s, p: _reduction_ulps(s, p, extra=ULPS_EXACT), edges=((0.0,), (2.0,), (-1.5,)),
+          doc="product over axes; at a zero entry its derivative is the product of the others"),
+        E("var", 1, _sym_var, _np_moment(np.var), _moment_shape, (_S,), elementwise=False,
+          params=(Param("axis", "axis"), Param("keepdims", "keepdims", False), Param("ddof", "ddof", 0)),
+          ulps=lambda s, p: 2 * _reduction_ulps(s, p), edges=((1.5,), (1.5,), (1.5,)),
+          doc="variance over axes: sum of squared deviations from the mean over n - ddof; 0 at constant input"),
+        E("std", 1, lambda x, **p: _emap(sympy.sqrt, _sym_var(x, **p)), _np_moment(np.std), _moment_shape, (_S,),
+          elementwise=False, valid=_spread, pole=True,
+          params=(Param("axis", "axis"), Param("keepdims", "keepdims", False), Param("ddof", "ddof", 0)),
+          ulps=lambda s, p: 2 * _reduction_ulps(s, p) + 1,
+          doc="standard deviation sqrt(var) over axes; kept away from constant slices, where it has no derivative"),
+        E("norm", 1, lambda x, axis=None, keepdims=False: _along(x, axis, keepdims, lambda r: sympy.sqrt(sympy.Add(*[v**2 for v in r]))),
+          _np_norm, _reduce_shape, (_S,), kink=_norm_kink(), elementwise=False, analytic=False,
+          params=(Param("axis", "axis"), Param("keepdims", "keepdims", False)),
+          ulps=lambda s, p: _reduction_ulps(s, p, extra=ULPS_EXACT + 1),
+          doc="2-norm over axes; at a zero slice any gradient of norm at most |cotangent| (the unit ball)"),
+        E("cumsum", 1, lambda x, axis=-1: _obj(np.cumsum(x, axis=axis)), lambda x, axis=-1: np.cumsum(x, axis=axis),
+          _axis_shape, (_S,), elementwise=False, params=(Param("axis", "axis_int", -1),),
+          ulps=lambda s, p: (s[0][p.get("axis", -1)] if s[0] else 1) + ULPS_EXACT, doc="running sums along an axis"),
+        E("flip", 1, lambda x, axis=None: _obj(np.flip(x, axis=normalize_axis(axis, x.ndim))).copy(),
+          lambda x, axis=None: np.flip(x, axis=normalize_axis(axis, np.ndim(x))).copy(), _reduce_like_flip, (_S,),
+          elementwise=False, params=(Param("axis", "axis"),), ulps=0, doc="entries in reverse order along axes"),
+        E("tril", 1, lambda x, k=0: _sym_triangle(x, k, upper=False), lambda x, k=0: np.tril(x, k), _matrix_shape, (_S,),
+          elementwise=False, params=(Param("k", "diagonal", 0),), ulps=0,
+          doc="entries of the last two axes on and below diagonal k, zeros above"),
+        E("triu", 1, lambda x, k=0: _sym_triangle(x, k, upper=True), lambda x, k=0: np.triu(x, k), _matrix_shape, (_S,),
+          elementwise=False, params=(Param("k", "diagonal", 0),), ulps=0,
+          doc="entries of the last two axes on and above diagonal k, zeros below"),
+        E("concatenate", 2, lambda a, b, axis=-1: _obj(np.concatenate((a, b), axis=axis)),
+          lambda a, b, axis=-1: np.concatenate((a, b), axis=axis), _concatenate_shape, (_S, _S), elementwise=False,
+          params=(Param("axis", "axis_int", -1),), ulps=0, doc="x and y joined along an existing axis"),
+        E("stack", 2, lambda a, b, axis=0: _obj(np.stack((a, b), axis=axis)), lambda a, b, axis=0: np.stack((a, b), axis=axis),
+          _stack_shape, (_S, _S), elementwise=False, params=(Param("axis", "axis_new", 0),), ulps=0,
+          doc="x and y (of one shape) stacked along a new axis"),
         E("matmul", 2, lambda a, b: _obj(np.matmul(a, b)), np.matmul, _matmul_shape, (_S, _S),
           elementwise=False, notation=infix("@", MULTIPLICATIVE), ulps=lambda s, p: _matmul_ulps(s),
           sweeps=(ArraySweep((((None, 1.0),), ((2.0,), (3.0,))), _ALL.hi),

@@ -32,6 +32,31 @@ def _rows(torch) -> dict:
         "relu": Row("torch.relu"),
         "abs": Row("torch.abs"),
         "softplus": Row("torch.nn.functional.softplus"),
+        "sinh": Row("torch.sinh", complex=True),
+        "cosh": Row("torch.cosh", complex=True),
+        "arcsin": Row("torch.asin", complex=True),
+        "arccos": Row("torch.acos", complex=True),
+        "arctanh": Row("torch.atanh", complex=True),
+        "log1p": Row("torch.log1p", complex=True),
+        "expm1": Row("torch.expm1", complex=True),
+        "erf": Row("torch.erf"),
+        "silu": Row("torch.nn.functional.silu"),
+        "logsigmoid": Row("torch.nn.functional.logsigmoid"),
+        "gelu": Row("torch.nn.functional.gelu"),
+        "logaddexp": Row("torch.logaddexp"),
+        "hypot": Row("torch.hypot"),
+        "leaky_relu": Row(lambda x, slope: torch.nn.functional.leaky_relu(x, slope), "torch.nn.functional.leaky_relu({0}, {slope})"),
+        "elu": Row(lambda x, alpha: torch.nn.functional.elu(x, alpha), "torch.nn.functional.elu({0}, {alpha})"),
+        "prod": Row(lambda x, axis, keepdims: _prod(torch, x, axis, keepdims), complex=True),
+        "var": Row(lambda x, axis, keepdims, ddof: torch.var(x, dim=_dims(axis, x), correction=ddof, keepdim=keepdims), "torch.var({0}, dim={axis} if {axis} is not None else tuple(range({0}.ndim)), correction={ddof}, keepdim={keepdims})", complex=True),
+        "std": Row(lambda x, axis, keepdims, ddof: torch.std(x, dim=_dims(axis, x), correction=ddof, keepdim=keepdims), "torch.std({0}, dim={axis} if {axis} is not None else tuple(range({0}.ndim)), correction={ddof}, keepdim={keepdims})", complex=True),
+        "norm": Row(lambda x, axis, keepdims: torch.linalg.vector_norm(x, dim=_dims(axis, x), keepdim=keepdims), "torch.linalg.vector_norm({0}, dim={axis} if {axis} is not None else tuple(range({0}.ndim)), keepdim={keepdims})"),
+        "cumsum": Row(lambda x, axis: torch.cumsum(x, dim=axis), "torch.cumsum({0}, dim={axis})", complex=True),
+        "flip": Row(lambda x, axis: torch.flip(x, _dims_tuple(axis, x)), "torch.flip({0}, {axis} if {axis} is not None else tuple(range({0}.ndim)))", complex=True),
+        "tril": Row(lambda x, k: torch.tril(x, k), "torch.tril({0}, {k})", complex=True),
+        "triu": Row(lambda x, k: torch.triu(x, k), "torch.triu({0}, {k})", complex=True),
+        "concatenate": Row(lambda a, b, axis: torch.cat((a, b), dim=axis), "torch.cat(({0}, {1}), dim={axis})", complex=True),
+        "stack": Row(lambda a, b, axis: torch.stack((a, b), dim=axis), "torch.stack(({0}, {1}), dim={axis})", complex=True),
         "clip": Row(lambda x, lo, hi: torch.clamp(x, lo, hi), "torch.clamp({0}, {lo}, {hi})"),
         "reshape": Row(lambda x, shape: torch.reshape(x, shape), "torch.reshape({0}, {shape})", complex=True),
         "transpose": Row(lambda x, axes: x.permute(_perm(axes, x)), "{0}.permute(*({axes} or range({0}.ndim - 1, -1, -1)))", complex=True),
@@ -77,6 +102,19 @@ def _dims(axis, x):
 def _sum_to(t, x, shape):
     axes, _ = spec.sum_to_axes(tuple(x.shape), tuple(shape))
     return t.sum(x, dim=axes, keepdim=True).reshape(shape) if axes else x.reshape(shape)
+
+
+def _dims_tuple(axis, x):
+    """The spec's axis (None, an int or a tuple) as the tuple of dims torch.flip takes."""
+    return (axis,) if isinstance(axis, int) else _dims(axis, x)
+
+
+def _prod(torch, x, axis, keepdims):
+    """torch.prod reduces one dim at a time: over the spec's axes, last first, then drops them."""
+    dims = spec.normalize_axis(axis, x.ndim)
+    for d in reversed(dims):
+        x = torch.prod(x, dim=d, keepdim=True)
+    return x if keepdims else x.reshape([n for i, n in enumerate(x.shape) if i not in dims])
 
 
 class Torch(Backend):

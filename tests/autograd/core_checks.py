@@ -64,3 +64,15 @@ def numerical_hessian_vector(f, xs, w, vs, eps=1e-4):
     plus = autograd_grads(f, [x + eps * v for x, v in zip(xs, vs)], w)
     minus = autograd_grads(f, [x - eps * v for x, v in zip(xs, vs)], w)
     return [(p - m) / (2 * eps) for p, m in zip(plus, minus)]
+
+
+def derivatives_to_second_order(f, x0):
+    """(f(x0), f'(x0), f''(x0)) at a scalar x0: backward with create_graph, then backward of the
+    gradient."""
+    x = Variable(np.array(x0))
+    y = f(x)
+    y.backward(create_graph=True)
+    gx = x.grad
+    x.cleargrad()
+    gx.backward()
+    return y.data, gx.data, x.grad.data

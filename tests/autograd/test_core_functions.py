@@ -7,6 +7,7 @@ kinks; kinks, ties and formulas have their own tests further down.
 """
 
 import dataclasses
+import math
 from typing import Callable
 
 import numpy as np
@@ -14,8 +15,8 @@ import pytest
 
 import trigrad.autograd as ag
 from trigrad.autograd import Function, Variable
-from core_checks import (GRAD_ATOL, GRAD_RTOL, autograd_grads, hessian_vector, numerical_grads,
-                         numerical_hessian_vector)
+from core_checks import (GRAD_ATOL, GRAD_RTOL, autograd_grads, derivatives_to_second_order, hessian_vector,
+                         numerical_grads, numerical_hessian_vector)
 
 FORWARD_RTOL = 1e-12  # stable forms (sigmoid, softplus, log_softmax, ...) differ from naive numpy by ulps
 FORWARD_ATOL = 1e-15
@@ -106,6 +107,23 @@ CASES = [
     Case('relu', ag.relu, lambda x: np.maximum(x, 0), (away_from_zero((2, 3)),)),
     Case('abs', ag.abs, np.abs, (away_from_zero((2, 3)),)),
     Case('softplus', ag.softplus, lambda x: np.log(1 + np.exp(x)), (uniform((2, 3), -4.0, 4.0),)),
+    Case('sinh', ag.sinh, np.sinh, (uniform((2, 3), -3.0, 3.0),)),
+    Case('cosh', ag.cosh, np.cosh, (uniform((2, 3), -3.0, 3.0),)),
+    Case('arcsin', ag.arcsin, np.arcsin, (uniform((2, 3), -0.9, 0.9),)),
+    Case('arccos', ag.arccos, np.arccos, (uniform((2, 3), -0.9, 0.9),)),
+    Case('arctanh', ag.arctanh, np.arctanh, (uniform((2, 3), -0.9, 0.9),)),
+    Case('log1p', ag.log1p, np.log1p, (uniform((2, 3), -0.8, 3.0),)),
+    Case('expm1', ag.expm1, np.expm1, (uniform((2, 3)),)),
+    Case('erf', ag.erf, np.vectorize(math.erf), (uniform((2, 3), -3.0, 3.0),)),
+    Case('silu', ag.silu, lambda x: x / (1 + np.exp(-x)), (uniform((2, 3), -4.0, 4.0),)),
+    Case('logsigmoid', ag.logsigmoid, lambda x: -np.log(1 + np.exp(-x)), (uniform((2, 3), -4.0, 4.0),)),
+    Case('gelu', ag.gelu, lambda x: x * (1 + np.vectorize(math.erf)(x / np.sqrt(2))) / 2, (uniform((2, 3), -3.0, 3.0),)),
+    Case('gelu_tanh', lambda x: ag.gelu(x, approximate='tanh'),
+         lambda x: x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x ** 3))) / 2, (uniform((2, 3), -3.0, 3.0),)),
+    Case('logaddexp', ag.logaddexp, lambda x, y: np.log(np.exp(x) + np.exp(y)), (uniform((2, 3)), uniform((3,)))),
+    Case('hypot', ag.hypot, lambda x, y: np.sqrt(x * x + y * y), (away_from_zero((2, 3)), uniform((2, 1)))),
+    Case('leaky_relu', lambda x: ag.leaky_relu(x, 0.2), lambda x: np.where(x > 0, x, 0.2 * x), (away_from_zero((2, 3)),)),
+    Case('elu', lambda x: ag.elu(x, 0.5), lambda x: np.where(x > 0, x, 0.5 * (np.exp(x) - 1)), (away_from_zero((2, 3)),)),
     # shapes
     Case('reshape', lambda x: ag.reshape(x, (3, 2)), lambda x: x.reshape(3, 2), (uniform((2, 3)),)),
     Case('reshape_method_minus_one', lambda x: x.reshape(-1), lambda x: x.reshape(-1), (uniform((2, 3)),)),
@@ -120,6 +138,15 @@ CASES = [
          (uniform((2, 1)),)),
     Case('sum_to', lambda x: ag.sum_to(x, (1, 3)), lambda x: x.sum(axis=0, keepdims=True), (uniform((2, 3)),)),
     Case('sum_to_leading', lambda x: ag.sum_to(x, (3,)), lambda x: x.sum(axis=(0, 1)), (uniform((4, 2, 3)),)),
+    Case('cumsum', lambda x: ag.cumsum(x, axis=0), lambda x: np.cumsum(x, axis=0), (uniform((2, 3)),)),
+    Case('flip', lambda x: ag.flip(x, axis=(0, 2)), lambda x: np.flip(x, axis=(0, 2)), (uniform((2, 3, 4)),)),
+    Case('flip_all', ag.flip, np.flip, (uniform((2, 3)),)),
+    Case('tril', lambda x: ag.tril(x, -1), lambda x: np.tril(x, -1), (uniform((2, 3, 3)),)),
+    Case('triu', lambda x: ag.triu(x, 1), lambda x: np.triu(x, 1), (uniform((3, 4)),)),
+    Case('concatenate', lambda a, b: ag.concatenate(a, b, axis=1), lambda a, b: np.concatenate((a, b), axis=1),
+         (uniform((2, 3)), uniform((2, 1)))),
+    Case('stack', lambda a, b: ag.stack(a, b, axis=-1), lambda a, b: np.stack((a, b), axis=-1),
+         (uniform((2, 3)), uniform((2, 3)))),
     # reductions
     Case('sum', ag.sum, np.sum, (uniform((2, 3)),)),
     Case('sum_negative_axis', lambda x: ag.sum(x, axis=-1), lambda x: np.sum(x, axis=-1), (uniform((2, 3)),)),
@@ -128,6 +155,13 @@ CASES = [
     Case('mean', ag.mean, np.mean, (uniform((2, 3)),)),
     Case('mean_axis_keepdims', lambda x: ag.mean(x, axis=1, keepdims=True),
          lambda x: np.mean(x, axis=1, keepdims=True), (uniform((2, 3)),)),
+    Case('prod', ag.prod, np.prod, (uniform((2, 3)),)),
+    Case('prod_axes_keepdims', lambda x: ag.prod(x, axis=(0, 2), keepdims=True),
+         lambda x: np.prod(x, axis=(0, 2), keepdims=True), (uniform((2, 3, 2)),)),
+    Case('var', lambda x: ag.var(x, axis=1, ddof=1), lambda x: np.var(x, axis=1, ddof=1), (uniform((2, 3)),)),
+    Case('std', ag.std, np.std, (uniform((2, 3)),)),
+    Case('norm', lambda x: ag.norm(x, axis=-1, keepdims=True), lambda x: np.linalg.norm(x, axis=-1, keepdims=True),
+         (uniform((2, 3)),)),
     Case('max', ag.max, np.max, (distinct((2, 3)),)),
     Case('max_axis', lambda x: ag.max(x, axis=1), lambda x: np.max(x, axis=1), (distinct((2, 3)),)),
     Case('min', ag.min, np.min, (distinct((2, 3)),)),
@@ -252,13 +286,7 @@ def test_checks_catch_a_backward_that_create_graph_cannot_see():
 # ---------------------------------------------------------------------------------------------------
 def second_derivative(f, x0):
     """(f'(x0), f''(x0)) by backward with create_graph, then backward of the gradient."""
-    x = Variable(np.array(x0))
-    y = f(x)
-    y.backward(create_graph=True)
-    gx = x.grad
-    x.cleargrad()
-    gx.backward()
-    return gx.data, x.grad.data
+    return derivatives_to_second_order(f, x0)[1:]
 
 
 @pytest.mark.parametrize('x0', [-1.5, 0.3, 2.0])
@@ -337,6 +365,30 @@ def test_relu_and_abs_have_zero_gradient_at_zero():
     np.testing.assert_array_equal(grad_of(ag.relu, [-1.0, 0.0, 2.0]), [0.0, 0.0, 1.0])
     np.testing.assert_array_equal(grad_of(ag.abs, [-1.0, 0.0, 2.0]), [-1.0, 0.0, 1.0])
 
+
+
+def test_leaky_relu_elu_and_norm_at_their_kinks():
+    np.testing.assert_array_equal(grad_of(lambda x: ag.leaky_relu(x, 0.2), [-1.0, 0.0, 2.0]), [0.2, 0.2, 1.0])
+    np.testing.assert_allclose(grad_of(lambda x: ag.elu(x, 0.5), [-1.0, 0.0, 2.0]), [0.5 * np.exp(-1.0), 0.5, 1.0],
+                               rtol=1e-15)
+    np.testing.assert_array_equal(grad_of(ag.norm, [0.0, 0.0, 0.0]), [0.0, 0.0, 0.0])  # inside the unit ball
+    np.testing.assert_allclose(grad_of(ag.norm, [3.0, 0.0, -4.0]), [0.6, 0.0, -0.8], rtol=1e-15)
+
+
+@pytest.mark.parametrize('x, expected', [([0.0, 2.0, -1.5], [-3.0, 0.0, 0.0]), ([0.0, 0.0, 2.0], [0.0, 0.0, 0.0]),
+                                         ([4.0, 0.5, -1.0], [-0.5, -4.0, 2.0])])
+def test_prod_gradient_is_the_product_of_the_others_at_zeros_too(x, expected):
+    np.testing.assert_array_equal(grad_of(ag.prod, x), expected)
+
+
+def test_prod_second_derivative_at_a_zero_entry():
+    # d2/dx0 dx1 of x0 x1 x2 is x2, also where x0 == 0 (y / x would divide by zero)
+    x = Variable(np.array([0.0, 2.0, -1.5]))
+    ag.prod(x).backward(create_graph=True)
+    gx = x.grad
+    x.cleargrad()
+    gx[0].backward()
+    np.testing.assert_array_equal(x.grad.data, [0.0, -1.5, 2.0])
 
 def test_clip_passes_the_gradient_at_its_bounds_and_stops_it_outside():
     np.testing.assert_array_equal(grad_of(lambda x: ag.clip(x, -1.0, 1.0), [-2.0, -1.0, 0.0, 1.0, 2.0]),

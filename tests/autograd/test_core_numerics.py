@@ -7,9 +7,11 @@ References come from mpmath at 50 digits.
 import mpmath
 import numpy as np
 import pytest
+import sympy
 
 import trigrad.autograd as ag
 from trigrad.autograd import Variable
+from core_checks import derivatives_to_second_order
 
 pytestmark = pytest.mark.filterwarnings('error')
 mpmath.mp.dps = 50
@@ -83,6 +85,50 @@ def test_arctan_derivatives_at_large_abs_x(x0):
     assert x.grad.data == pytest.approx(exact(lambda t: -2 * t / (1 + t * t) ** 2, x0), rel=4 * ULP_RTOL,
                                         abs=2 * 2.0**-1074)
 
+
+
+def at_many_digits(expr, symbols, values):
+    # 1 + 1e-300 needs 300 digits to differ from 1; mpmath at 400 digits sees every term of these formulas
+    with mpmath.workdps(400):
+        return float(sympy.lambdify(symbols, expr, 'mpmath')(*[mpmath.mpf(v) for v in values]))
+
+
+T = sympy.Symbol('t', real=True)
+GELU_TANH = T * (1 + sympy.tanh(sympy.sqrt(2 / sympy.pi) * (T + sympy.Rational(0.044715) * T**3))) / 2
+
+
+TAILS = [
+    # (1 - x)(1 + x) differentiated as a product is (1 - x) - (1 + x): 0 for tiny x, where -2x is not
+    (ag.arcsin, sympy.asin(T), 1e-300), (ag.arcsin, sympy.asin(T), -0.999), (ag.arccos, sympy.acos(T), 1e-30),
+    (ag.arctanh, sympy.atanh(T), 1e-300), (ag.arctanh, sympy.atanh(T), 0.999999),
+    (ag.sinh, sympy.sinh(T), 1e-300), (ag.log1p, sympy.log(1 + T), -1e-300), (ag.expm1, sympy.exp(T) - 1, 1e-300),
+    (ag.erf, sympy.erf(T), 1e-300), (ag.erf, sympy.erf(T), -6.0),
+    # the negative tails, where 1 + erf(x / sqrt 2) and 1 + tanh(u) round to 0 (from x = -8.3 and -5.5):
+    # there x / sqrt 2 (or u) rounds by an ulp, which the tail magnifies ~x**2 times (~100 at -10)
+    (ag.gelu, T * sympy.erfc(-T / sympy.sqrt(2)) / 2, -10.0, 64), (ag.gelu, T * sympy.erfc(-T / sympy.sqrt(2)) / 2, 1e-300),
+    (lambda x: ag.gelu(x, approximate='tanh'), GELU_TANH, -10.0, 64),
+    (ag.silu, T / (1 + sympy.exp(-T)), -700.0), (ag.logsigmoid, -sympy.log(1 + sympy.exp(-T)), 700.0),
+]
+
+
+@pytest.mark.parametrize('f, F, x0, conditioning', [case + (1,) * (4 - len(case)) for case in TAILS])
+def test_derivatives_to_second_order_where_textbook_forms_cancel(f, F, x0, conditioning):
+    y, g, h = (float(v) for v in derivatives_to_second_order(f, x0))
+    tiny = 4 * 2.0**-1074
+    for got, expr, ulps in [(y, F, 1), (g, F.diff(T), 4), (h, F.diff(T, 2), 16)]:
+        rtol = max(ulps, conditioning) * ULP_RTOL
+        assert got == pytest.approx(at_many_digits(expr, [T], [x0]), rel=rtol, abs=tiny), expr
+
+
+@pytest.mark.parametrize('x0, y0', [(1e200, -1e200), (3e-200, 4e-200), (1000.0, 1000.0), (-800.0, 30.0)])
+def test_logaddexp_and_hypot_where_exponentials_and_squares_overflow(x0, y0):
+    a, b = sympy.symbols('a b', real=True)
+    for f, F in [(ag.hypot, sympy.sqrt(a * a + b * b)), (ag.logaddexp, sympy.log(sympy.exp(a) + sympy.exp(b)))]:
+        x, y = Variable(np.array(x0)), Variable(np.array(y0))
+        z = f(x, y)
+        z.backward()
+        for got, expr in [(z, F), (x.grad, F.diff(a)), (y.grad, F.diff(b))]:
+            assert got.data == pytest.approx(at_many_digits(expr, [a, b], [x0, y0]), rel=2 * ULP_RTOL), expr
 
 def test_log_softmax_and_logsumexp_with_large_logits():
     x = np.array([1000.0, 0.0, -1000.0])

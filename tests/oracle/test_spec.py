@@ -60,6 +60,19 @@ CASES = {
     "clip": ([(4,)], {"lo": -0.5, "hi": 0.5}),
     "mean_squared_error": ([(2, 3), (2, 3)], {}),
     "softmax_cross_entropy": ([(2, 3)], {"labels": (2, 0)}),
+    "prod": ([(2, 3)], {"axis": 1, "keepdims": True}),
+    "var": ([(2, 3)], {"axis": 1, "ddof": 1}),
+    "std": ([(3, 2)], {"axis": 0}),
+    "norm": ([(2, 3)], {"axis": (0, 1)}),
+    "cumsum": ([(2, 3)], {"axis": 0}),
+    "flip": ([(2, 3)], {"axis": -1}),
+    "tril": ([(2, 3, 3)], {"k": -1}),
+    "triu": ([(3, 4)], {"k": 1}),
+    "concatenate": ([(2, 3), (1, 3)], {"axis": 0}),
+    "stack": ([(2, 3), (2, 3)], {"axis": 2}),
+    "leaky_relu": ([(4,)], {"slope": 0.2}),
+    "elu": ([(4,)], {"alpha": 0.5}),
+    "gelu": ([(2, 3)], {"approximate": "tanh"}),
 }
 
 
@@ -154,6 +167,27 @@ def test_max_ties_need_nonnegative_weights_summing_to_one():
     assert "not an extreme" in kink.check([x], ct, [np.array([[0.1, 1.0, 1.0], [-1.0, 0, 0]])], U64, axis=1)
     assert kink.distance(x, axis=1).tolist() == [0.0, 1.0]
 
+
+
+def test_leaky_relu_elu_and_norm_subdifferentials():
+    leaky = spec.get("leaky_relu").kink.check
+    x, ct = np.array([0.0, -2.0, 3.0]), np.array([2.0, 1.0, -1.0])
+    for slope0 in (0.2, 1.0, 0.5):  # any slope in [0.2, 1] at 0
+        assert leaky([x], ct, [np.array([2 * slope0, 0.2, -1.0])], U64, slope=0.2) is None
+    assert "outside" in leaky([x], ct, [np.array([0.0, 0.2, -1.0])], U64, slope=0.2)  # slope 0 at 0
+    assert "away from the kink" in leaky([x], ct, [np.array([0.4, 1.0, -1.0])], U64, slope=0.2)
+    elu = spec.get("elu").kink.check
+    assert elu([x], ct, [np.array([1.0, 0.5 * np.exp(-2.0), -1.0])], U64, alpha=0.5) is None
+    assert "away from the kink" in elu([x], ct, [np.array([1.0, 0.0, -1.0])], U64, alpha=0.5)  # e**x lost
+    norm = spec.get("norm").kink
+    x = np.array([[0.0, 0.0], [3.0, -4.0]])
+    ct = np.array([2.0, 1.0])
+    for g0 in ([0.0, 0.0], [1.2, -1.6], [2.0, 0.0]):  # anything in the ball of radius |ct|
+        assert norm.check([x], ct, [np.array([g0, [0.6, -0.8]])], U64, axis=1) is None
+    assert "more than" in norm.check([x], ct, [np.array([[2.0, 0.5], [0.6, -0.8]])], U64, axis=1)
+    assert "away from the kink" in norm.check([x], ct, [np.array([[0.0, 0.0], [0.6, 0.8]])], U64, axis=1)
+    snapped = norm.snap([np.array([[1.0, 2.0], [3.0, 4.0]])], np.array([[False, True], [False, False]]), axis=1)[0]
+    assert snapped.tolist() == [[0.0, 0.0], [3.0, 4.0]] and norm.distance(snapped, axis=1).tolist() == [0.0, 5.0]
 
 def test_kink_slack_follows_the_precision():
     """Three float32 thirds sum to 1 + 3e-8: a correct float32 split, wrong at float64's precision."""

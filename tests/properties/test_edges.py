@@ -53,6 +53,21 @@ def test_a_tail_only_bug_is_found_by_the_edge_case(planted):
     assert cell.status == "fail" and cell.report.example.comp.formula() == "sigmoid(x0)"
 
 
+
+@pytest.mark.parametrize("cls, old, new, prop, op, exact", [
+    # expm1' as expm1(x) + 1 (PyTorch's formula): 0 at -40 once expm1 rounds to -1
+    (functions.Expm1, "return gy * exp(x)", "return gy * (exp(x) - 1 + 1)", "vjp", "expm1", 4.248354255291589e-18),
+    # prod's gradient as y / x: 0 / 0 at the zero entry, whose derivative is the product of the others
+    (functions.Prod, "return broadcast_to(gy, x.shape) * others",
+     "return broadcast_to(gy, x.shape) * (broadcast_to(reshape(self.outputs[0](), utils.keepdims_shape(x.shape, self.axis)), x.shape) / x)",
+     "vjp", "prod", -3.0),
+])
+def test_a_formula_that_loses_an_edge_is_found_there(planted, cls, old, new, prop, op, exact):
+    planted(cls, "backward", old, new)
+    with pytest.raises(Failure) as caught, np.errstate(invalid="ignore"):  # 0 / 0 is the planted bug
+        suite.run_edge_case(Builtin(), prop, op)
+    assert caught.value.report.judgement.exact == pytest.approx(exact)
+
 def test_the_correct_core_passes_every_edge_case():
     b = Builtin()
     judged = 0
