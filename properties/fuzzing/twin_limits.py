@@ -17,6 +17,8 @@ from __future__ import annotations
 import ast
 import math
 
+import sympy
+
 from ..errors import UsageError
 
 MAX_CHARS = 1000  # far above any twin written by hand (sinh(x) is 7; the longest in the docs ~40)
@@ -28,10 +30,11 @@ MAX_ARGUMENT = 100
 
 # Functions whose value at a constant is estimated (in floats) so that a constant built with them can be
 # bounded; a constant made with any other function has no estimate, and may not feed a power or a function.
-_ESTIMATES = {"sqrt": math.sqrt, "exp": math.exp, "log": math.log, "sin": math.sin, "cos": math.cos,
-              "tan": math.tan, "atan": math.atan, "asin": math.asin, "acos": math.acos, "sinh": math.sinh,
-              "cosh": math.cosh, "tanh": math.tanh, "Abs": abs, "gamma": math.gamma,
-              "factorial": lambda n: math.gamma(n + 1)}
+_ESTIMATES = {f.__name__: estimate for f, estimate in (
+    (sympy.sqrt, math.sqrt), (sympy.exp, math.exp), (sympy.log, math.log), (sympy.sin, math.sin),
+    (sympy.cos, math.cos), (sympy.tan, math.tan), (sympy.atan, math.atan), (sympy.asin, math.asin),
+    (sympy.acos, math.acos), (sympy.sinh, math.sinh), (sympy.cosh, math.cosh), (sympy.tanh, math.tanh),
+    (sympy.Abs, abs), (sympy.gamma, math.gamma), (sympy.factorial, lambda n: math.gamma(n + 1)))}
 _CONSTANTS = {"pi": math.pi, "E": math.e, "EulerGamma": 0.5772156649015329}
 _UNKNOWN = None  # a constant without an estimate
 _OPEN = "open"  # not a constant: it depends on a variable (or is not this module's to judge)
