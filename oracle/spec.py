@@ -1176,7 +1176,7 @@ def _entries():
           commutative=True, value_scale=_logaddexp_value_scale, edges=((1.5, 1.5), (0.0, -40.0), (-750.0, 0.0)), extent=(Interval(-1e300, 1e300), Interval(-1e300, 1e300)),
           doc="log(e ** x + e ** y) with numpy broadcasting (ties x == y included)"),
         E("hypot", 2, lambda x, y: sympy.sqrt(x**2 + y**2), np.hypot, _broadcast, (_S, _S), valid=_hypot_ok, pole=True,
-          commutative=True, ulps=ULPS_EXACT + 1, edges=((3.0, 4.0), (-1e30, 1e30), (0.5, -1e-10)),
+          commutative=True, ulps=ULPS_EXACT + 1, edges=((3.0, 4.0), (-1e30, 1e30), (0.5, -1e-10), (-1.0, 1.0)),
           doc="sqrt(x ** 2 + y ** 2) with numpy broadcasting, away from (0, 0)"),
         E("pow", 2, lambda x, y: x**y, np.power, _broadcast, (_POS, Interval(-2.0, 3.0)), valid=_pow_ok, pole=True,
           notation=POWER_OPERATOR, edges=((2.05, 0.0), (1.5, 1.0), (1.0, 2.5)), extent=(Interval(1e-300, 1e300), Interval(-700.0, 700.0)),

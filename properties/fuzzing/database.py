@@ -9,6 +9,7 @@ prints its finding. ``database_key`` is the key a campaign's examples are saved 
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import sys
@@ -19,7 +20,7 @@ from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase, 
 
 from ..errors import UsageError
 from ..paths import writable_folder
-from .twin import parse_twin
+from .twin import parse_twins
 
 LOCAL_FOLDER = os.path.join(".hypothesis", "examples")  # Hypothesis's own folder database, in the current folder
 REDIS_SECONDS = 5.0  # a Redis call that has not answered in this long counts as the server gone
@@ -82,8 +83,18 @@ def database_key(backend: str, target) -> bytes:
     module, sep, attr = where.rpartition(":")
     if sep and module.endswith(".py"):
         where = f"{os.path.realpath(module)}:{attr}"
-    twin = target.twin if target.twin.startswith("like ") else str(parse_twin(target.twin))
-    return f"fuzz:{backend}:{where}:{twin}".encode()
+    return f"fuzz:{backend}:{where}:{_canonical(target.twin)}".encode()
+
+
+def _canonical(twin: str) -> str:
+    """The twin in one spelling: sympy's for sympy twins (one per output), Python's syntax tree for an
+    array twin over spec ops (its limits were checked when the target was made; nothing runs)."""
+    if twin.startswith("like "):
+        return twin
+    try:
+        return ", ".join(str(e) for e in parse_twins(twin))
+    except UsageError:
+        return ast.unparse(ast.parse(twin.strip(), mode="eval"))
 
 
 class FallbackDatabase(ExampleDatabase):

@@ -13,13 +13,27 @@ from trigrad.properties.test_properties import *  # noqa: F401,F403  (the test_<
 
 LIBRARIES = ["torch", "torch[float32]", "jax", "dezero"]
 
+# Examples per cell under the ci profile, by library (see the docstring).
+CI_EXAMPLES = {"torch": 30, "torch[float32]": 30, "jax": 10, "dezero": 30}
+
 
 @pytest.fixture(scope="module", params=LIBRARIES)
 def backend(request):
     try:
-        return resolve(request.param)
+        b = resolve(request.param)
     except BackendError as e:
         pytest.skip(str(e))
+    profile = settings.get_current_profile_name()
+    if profile != "ci":
+        yield b
+        return
+    name = f"ci-{request.param}"
+    settings.register_profile(name, parent=settings.get_profile("ci"), max_examples=CI_EXAMPLES[request.param])
+    settings.load_profile(name)
+    try:
+        yield b
+    finally:
+        settings.load_profile(profile)
 
 
 def test_a_missing_library_is_skipped_with_the_reason(tmp_path):
@@ -34,7 +48,7 @@ def test_a_missing_library_is_skipped_with_the_reason(tmp_path):
     env.pop("TRIGRAD_BACKEND", None)
     here = pathlib.Path(__file__)
     r = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rs", str(here), "-k",
-                        "test_value and jax and sin"], cwd=here.parents[2], env=env, capture_output=True,
+                        "test_value[jax-sin]"], cwd=here.parents[2], env=env, capture_output=True,
                        text=True, timeout=600)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "1 skipped" in r.stdout and "pip install 'trigrad[jax]'" in r.stdout, r.stdout

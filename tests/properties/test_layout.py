@@ -7,7 +7,7 @@ import pathlib
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 PROPERTIES = ROOT / "properties"
 PACKAGE = "trigrad.properties"
-TOOLS = {"accuracy", "html_report", "plots", "planted", "fuzzing", "findings", "matrix"}  # what the subcommands run
+TOOLS = {"accuracy", "html_report", "plots", "planted", "fuzzing", "findings", "matrix", "documents"}  # what the subcommands run
 COMMAND = "cli"
 # Imports that may stand inside a function, and why.
 DEFERRED = {

@@ -20,7 +20,8 @@ def test_report_names_the_file_and_the_first_problem(tmp_path, capsys):
                          f"{binary} is not UTF-8 text (byte 0xff at offset 13)")
 
     check, acc = tmp_path / "check.json", tmp_path / "accuracy.json"
-    assert main(["check", "--ops", "sin,exp", "--properties", "value", "--seconds", "0.2", "--quiet", "--json", str(check)]) == 0
+    assert main(["check", "--ops", "sin,exp", "--properties", "value", "--seconds", "0.2", "--profile", "dev", "--quiet",
+                 "--json", str(check)]) == 0
     assert main(["accuracy", "--op", "sin", "--points", "8", "--first-order", "--json", str(acc)]) == 0
     assert main(["report", "--from", str(check), str(acc), "--html", str(tmp_path / "r.html")]) == 0
     good_check, good_acc = json.loads(check.read_text()), json.loads(acc.read_text())
