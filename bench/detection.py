@@ -44,6 +44,7 @@ from bench.common import ci_profile, table, write_results
 from trigrad.properties.planted import CATALOGUE, FACTOR_SITES, SWEEP, Bug, factor_bug, planted
 from trigrad.oracle import spec
 from trigrad.oracle.ir import Composition, Input, Node
+from trigrad.properties.example import op_value
 from trigrad.properties import strategies, suite
 from trigrad.properties.backends.builtin import Builtin
 
@@ -110,7 +111,7 @@ def op_cases(points: int = POINTS, seed: int = SEED) -> list[tuple[Composition, 
         for _ in range(1000):
             xs = [rng.uniform(iv.lo, iv.hi, s) for iv, s in zip(op.draw if len(op.draw) == op.arity
                                                                 else op.draw * op.arity, shapes)]
-            if strategies._apply(op, xs, params, (False,) * op.arity) is None:
+            if op_value(op, xs, params, (False,) * op.arity) is None:
                 continue  # outside the domain's margins (too near a kink or pole): draw again
             cases.append((comp, {f"x{j}": x for j, x in enumerate(xs)}))
             found += 1
