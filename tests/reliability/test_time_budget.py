@@ -9,9 +9,6 @@ from trigrad.properties.cli import main
 from trigrad_cli import TARGETS, trigrad
 
 NEGATED = f"{TARGETS}:NegatedGradients"
-# One example of the slow backend: its gradient's sleep, the oracles and drawing, with room for a
-# loaded machine. Without the cap the run below took 5.9 s for --seconds 2.
-ONE_EXAMPLE = 1.5
 
 
 def test_seconds_is_a_cap_and_unreached_cells_fail_a_gate(capsys):
@@ -28,10 +25,10 @@ def test_seconds_is_a_cap_and_unreached_cells_fail_a_gate(capsys):
     assert "not reached in --seconds 0.001: --require-all needs every cell run" in out
     assert " n/a " in out  # cells that cannot run say so, and do not count as not reached
 
-    seconds = 2.0
-    assert main(["check", "--backend", f"{TARGETS}:SlowWrongAboveOne", "--seconds", str(seconds), "--ops", "all ops",
+    # A failure found before the time ran out is still reported when the time runs out while it is
+    # being shrunk. (How far a run overruns --seconds is a speed, not asserted here: without the cap
+    # this run took 5.9 s for --seconds 2, with it 2.0-2.1 s.)
+    assert main(["check", "--backend", f"{TARGETS}:SlowWrongAboveOne", "--seconds", "2", "--ops", "all ops",
                  "--properties", "vjp", "--profile", "ci", "--quiet"]) == 1
     out = capsys.readouterr().out
-    elapsed = float(re.search(r"profile ci, ([\d.]+) s", out).group(1))
-    assert elapsed <= seconds + ONE_EXAMPLE, out
-    assert "--- vjp / all ops ---" in out and "autograd wrong" in out  # the failure found is still reported
+    assert "--- vjp / all ops ---" in out and "autograd wrong" in out
