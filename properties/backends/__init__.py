@@ -183,7 +183,8 @@ class Backend:
         raise Unsupported(f"{self.name} has no second order")
 
     def source(self, name: str) -> str:
-        return spec.get(name).source()
+        table = getattr(self, "table", None)  # an adapter's OpTable, which knows its rows' sources
+        return table.source(name) if table is not None else spec.get(name).source()
 
     def leaf_source(self, array: str) -> str:
         return array

@@ -153,9 +153,6 @@ class Chainer(Backend):
     def leaf_source(self, array):
         return f"chainer.Variable({array})"
 
-    def source(self, name):
-        return self.table.source(name)
-
     def vjp_source(self, out, inputs, cotangent, body):
         xs = ", ".join(inputs)
         return "\n".join(body + [

@@ -157,9 +157,6 @@ class DeZero(Backend):
     def leaf_source(self, array):
         return f"dezero.Variable({array})"
 
-    def source(self, name):
-        return self.table.source(name)
-
     def vjp_source(self, out, inputs, cotangent, body):
         return "\n".join(body + [f"{out}.grad = dezero.Variable({cotangent})", f"{out}.backward()",
                                  f"print('value:', {out}.data)"]

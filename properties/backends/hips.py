@@ -160,9 +160,6 @@ class Hips(Backend):
     def leaf_source(self, array):
         return f"np.array({array}, dtype=np.float64)"
 
-    def source(self, name):
-        return self.table.source(name)
-
     def vjp_source(self, out, inputs, cotangent, body):
         args = ", ".join(inputs)
         return "\n".join([

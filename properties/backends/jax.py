@@ -154,9 +154,6 @@ class Jax(Backend):
     def leaf_source(self, array):
         return f"jnp.asarray({array})"
 
-    def source(self, name):
-        return self.table.source(name)
-
     def vjp_source(self, out, inputs, cotangent, body):
         args = ", ".join(inputs)
         return "\n".join([

@@ -93,9 +93,6 @@ class MyGrad(Backend):
     def leaf_source(self, array):
         return f"mg.tensor({array})"
 
-    def source(self, name):
-        return self.table.source(name)
-
     def vjp_source(self, out, inputs, cotangent, body):
         return "\n".join(body + [f"{out}.backward({cotangent})", f"print('value:', {out}.data)"]
                          + [f"print('gradient wrt {x}:', {x}.grad)" for x in inputs])

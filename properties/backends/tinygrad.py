@@ -123,9 +123,6 @@ class Tinygrad(Backend):
     def leaf_source(self, array):
         return f"Tensor({array}.reshape(-1), device='CPU', dtype=dtypes.float64).reshape({array}.shape)"
 
-    def source(self, name):
-        return self.table.source(name)
-
     def vjp_source(self, out, inputs, cotangent, body):
         return "\n".join(body + [
             f"ct = Tensor(np.broadcast_to({cotangent}, {out}.shape).copy(), device='CPU', dtype=dtypes.float64)",

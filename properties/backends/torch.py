@@ -189,9 +189,6 @@ class Torch(Backend):
     def leaf_source(self, array):
         return f"torch.tensor({array}, dtype=torch.{self.dtype.name}, device={str(self.device)!r}, requires_grad=True)"
 
-    def source(self, name):
-        return self.table.source(name)
-
     def vjp_source(self, out, inputs, cotangent, body):
         return "\n".join(body + [
             f"ct = torch.tensor({cotangent}, dtype={out}.dtype, device={out}.device)",
