@@ -411,6 +411,9 @@ class Supervisor:
         self.memory = default_memory() if memory is None else memory
         self.worker = Worker(backend, timeout, self.memory or None)
         self.starts = 0  # workers started: one, plus one after each that died or was killed
+        # the example last sent and its pickle: a fused row sends one example once per property
+        # (holding it keeps its id from being reused by another)
+        self.sent = (None, b"")
 
     def __enter__(self):
         return self
@@ -435,7 +438,9 @@ class Supervisor:
             self.starts += 1
             w.start()
         try:
-            w.conn.send((check.__name__, pickle.dumps(example), kwargs))
+            if self.sent[0] is not example:
+                self.sent = (example, pickle.dumps(example))
+            w.conn.send((check.__name__, self.sent[1], kwargs))
             reply = self._wait()
         except (BrokenPipeError, EOFError, ConnectionResetError):
             reply = None
