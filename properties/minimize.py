@@ -71,7 +71,7 @@ def minimize(example: Example, still_fails: Callable[[Example], bool], *,
 
 def _minimize(example: Example, still_fails: Callable[[Example], bool], seconds: float) -> Example:
     deadline = Deadline(seconds)
-    start, improved = example, True
+    improved = True
     while improved and not deadline.passed:
         improved = False
         for cand in sorted(_candidates(example), key=_size):
@@ -82,10 +82,10 @@ def _minimize(example: Example, still_fails: Callable[[Example], bool], seconds:
             if still_fails(cand):
                 example, improved = cand, True
                 break
-    if example is start:
-        return start
-    renamed = _renamed(example)
-    return renamed if still_fails(renamed) else example
+    if all(i.name == f"x{k}" for k, i in enumerate(example.comp.inputs)):
+        return example
+    renamed = _renamed(example)  # (also when nothing was cut: pruning at the draw can leave gaps)
+    return renamed if renamed is not None and still_fails(renamed) else example
 
 
 def _renamed(example: Example) -> Example:

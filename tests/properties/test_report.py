@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from trigrad.oracle.ir import Composition, values_from_json
+from trigrad.oracle.ir import Composition, Input, Node, values_from_json
 from trigrad.properties import suite
 from trigrad.properties.backends.builtin import Builtin
 from trigrad.properties.report import array_source
@@ -106,6 +106,18 @@ def test_the_structural_pass_shrinks_what_hypothesis_left(planted):
     small = minimize(example, fails)
     assert fails(small) and len(small.comp.nodes) <= 3, small.comp.formula()
     assert [i.name for i in small.comp.inputs] == [f"x{k}" for k in range(len(small.comp.inputs))]
+
+
+def test_a_minimal_example_with_a_gap_in_its_input_names_is_renamed():
+    # Pruning at the draw can leave x2 alone: nothing to cut, but the report should still say x0.
+    from trigrad.properties.example import Example
+    from trigrad.properties.minimize import minimize
+
+    comp = Composition([Input("x2")], [Node("sin", ("x2",))])
+    example = Example(comp, {"x2": np.array(0.5)})
+    small = minimize(example, lambda ex: len(ex.comp.nodes) == 1 and ex.comp.nodes[0].op == "sin")
+    assert [i.name for i in small.comp.inputs] == ["x0"] and small.comp.formula() == "sin(x0)"
+    assert float(small.values["x0"]) == 0.5
 
 
 def test_str_of_a_failure_is_pure_and_minimize_is_explicit(planted):
