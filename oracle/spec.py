@@ -94,7 +94,7 @@ class Param:
 PARAM_KINDS = {
     "axis": "None, an int or a tuple of ints (negative allowed): the axes a reduction runs over",
     "axis1": "None or one int: the axis of max/min",
-    "axis_int": "one int: the axis softmax-like ops normalise over",
+    "axis_int": "one int: the axis an op works along (softmax-like ops normalise over it)",
     "keepdims": "bool: keep reduced axes with length 1",
     "reshape": "a tuple of ints with the same product as the input's shape",
     "perm": "None or a permutation of the input's axes",
@@ -104,7 +104,7 @@ PARAM_KINDS = {
     "bound": "a float (clip's lower or upper bound)",
     "labels": "a tuple of ints, one class label per row",
     "approximate": "'none' or 'tanh': GELU exactly, or its tanh approximation",
-    "coefficient": "a float: a slope or scale (leaky_relu's negative slope, elu's alpha)",
+    "coefficient": "a float: a slope, scale or offset (leaky_relu's negative slope, elu's alpha, layer_norm's eps)",
     "diagonal": "one int: the diagonal tril and triu keep from (0 the main one, > 0 above it)",
     "ddof": "one int: the delta degrees of freedom of var and std (divide by n - ddof)",
     "axis_new": "one int in [0, ndim]: where stack inserts its new axis",
