@@ -3,11 +3,12 @@
 Each op is a Function subclass (forward on ndarrays; backward written with these same functions, so
 it is right to any order) and a snake_case wrapper. Where a textbook formula loses accuracy or
 overflows, the stable form is used and the comment says why. Conventions at kinks: relu'(0) = 0,
-abs'(0) = 0, tied max/min entries share the gradient equally, clip passes the gradient at its bounds.
+abs'(0) = 0, tied max/min entries (and ties of maximum/minimum) share the gradient equally, clip passes the gradient at its bounds.
 
 Several names shadow Python builtins on purpose (`sum`, `max`, `min`, `abs`, `pow`), as in DeZero.
 """
 
+import builtins
 import math
 
 import numpy as np
@@ -21,7 +22,8 @@ __all__ = [
     'arctan', 'tanh', 'sigmoid', 'relu', 'abs', 'softplus', 'reshape', 'transpose', 'broadcast_to', 'sum_to',
     'sinh', 'cosh', 'arcsin', 'arccos', 'arctanh', 'log1p', 'expm1', 'erf', 'silu', 'logsigmoid', 'gelu',
     'logaddexp', 'hypot', 'leaky_relu', 'elu', 'cumsum', 'flip', 'tril', 'triu', 'concatenate', 'stack', 'prod',
-    'var', 'std', 'norm',
+    'var', 'std', 'norm', 'maximum', 'minimum', 'where', 'pad', 'tile', 'take_along_axis', 'einsum',
+    'layer_norm', 'cross_entropy',
     'sum', 'mean', 'matmul', 'get_item', 'max', 'min', 'clip', 'softmax', 'log_softmax', 'logsumexp',
     'mean_squared_error', 'softmax_cross_entropy',
 ]
@@ -689,6 +691,32 @@ def elu(x, alpha=1.0):
     return ELU(alpha)(x)
 
 
+class Maximum(Function):
+    """The elementwise larger of x0 and x1 (``smaller=True``: the smaller); at ties each gets half."""
+
+    def __init__(self, smaller=False):
+        self.smaller = smaller
+
+    def forward(self, x0, x1):
+        return np.minimum(x0, x1) if self.smaller else np.maximum(x0, x1)
+
+    def backward(self, gy):
+        x0, x1 = self.inputs
+        wins = x0.data < x1.data if self.smaller else x0.data > x1.data
+        share = (wins + 0.5 * (x0.data == x1.data)).astype(gy.dtype)  # x0's share: 1, 1/2 at a tie, 0
+        return sum_to(gy * share, x0.shape), sum_to(gy * (1 - share), x1.shape)
+
+
+def maximum(x0, x1):
+    """The elementwise larger of x0 and x1 (numpy broadcasting); at ties each gets half the gradient."""
+    return Maximum()(x0, x1)
+
+
+def minimum(x0, x1):
+    """The elementwise smaller of x0 and x1 (numpy broadcasting); at ties each gets half the gradient."""
+    return Maximum(smaller=True)(x0, x1)
+
+
 # =============================================================================
 # Shapes
 # =============================================================================
@@ -865,6 +893,75 @@ def concatenate(x0, x1, axis=-1):
 def stack(x0, x1, axis=0):
     """x0 and x1 (of one shape) stacked along a new axis."""
     return Stack(int(axis))(x0, x1)
+
+
+class Where(Function):
+    def __init__(self, condition):
+        self.condition = condition
+
+    def forward(self, x0, x1):
+        return np.where(self.condition, x0, x1)
+
+    def backward(self, gy):
+        x0, x1 = self.inputs
+        taken = self.condition.astype(gy.dtype)
+        return sum_to(gy * taken, x0.shape), sum_to(gy * (1 - taken), x1.shape)
+
+
+class Pad(Function):
+    def __init__(self, widths):
+        self.widths = widths
+
+    def forward(self, x):
+        return np.pad(x, self.widths)
+
+    def backward(self, gy):
+        x, = self.inputs
+        return get_item(gy, tuple(slice(a, a + n) for n, (a, _) in zip(x.shape, self.widths)))
+
+
+class Tile(Function):
+    def __init__(self, reps):
+        self.reps = reps
+
+    def forward(self, x):
+        return np.tile(x, self.reps)
+
+    def backward(self, gy):
+        x, = self.inputs
+        d = builtins.max(x.ndim, len(self.reps))
+        shape = (1,) * (d - x.ndim) + x.shape
+        reps = (1,) * (d - len(self.reps)) + self.reps
+        # gy's axis k is reps[k] copies of x's axis: split it into (copy, entry) and sum the copies
+        split = reshape(gy, tuple(n for pair in zip(reps, shape) for n in pair))
+        return reshape(sum(split, axis=tuple(range(0, 2 * d, 2))), x.shape)
+
+
+def where(x0, x1, condition):
+    """x0 where the boolean array `condition` holds, x1 elsewhere (numpy broadcasting); `condition` is
+    fixed, not differentiated."""
+    return Where(np.asarray(condition, dtype=bool))(x0, x1)
+
+
+def pad(x, widths):
+    """x with zeros added: `widths` holds one (before, after) pair per axis (numpy's constant pad)."""
+    return Pad(tuple((int(a), int(b)) for a, b in widths))(x)
+
+
+def tile(x, reps):
+    """x repeated `reps` times along each axis (numpy's tile); the gradient sums the copies."""
+    return Tile(tuple(int(r) for r in reps))(x)
+
+
+def take_along_axis(x, indices, axis=-1):
+    """Entries of x picked along `axis` by the integer array `indices` (numpy's take_along_axis):
+    integer-array indexing with every other axis' own positions, so repeated picks accumulate."""
+    x = as_variable(x)
+    indices = np.asarray(indices, dtype=np.intp)
+    axis = axis % x.ndim
+    where_ = list(np.indices(indices.shape, sparse=True))
+    where_[axis] = indices
+    return get_item(x, tuple(where_))
 
 
 # =============================================================================
@@ -1079,6 +1176,37 @@ def matmul(a, b):
     return MatMul()(a, b)
 
 
+class Einsum(Function):
+    """A contraction of two operands by einsum subscripts with each letter at most once per operand
+    ('ij,jk->ik'): each operand's gradient is the contraction of gy with the other operand."""
+
+    def __init__(self, subscripts):
+        inputs, _, self.out = subscripts.partition('->')
+        self.subscripts = subscripts
+        self.a, self.b = inputs.split(',')
+
+    def forward(self, x0, x1):
+        return np.einsum(self.subscripts, x0, x1)
+
+    def backward(self, gy):
+        x0, x1 = self.inputs
+        return (einsum(gy, x1, f'{self.out},{self.b}->{self.a}'),
+                einsum(gy, x0, f'{self.out},{self.a}->{self.b}'))
+
+
+def einsum(x0, x1, subscripts):
+    """The contraction of x0 and x1 that `subscripts` names (numpy's einsum for two operands, each
+    letter at most once per operand, every letter of an operand in the other or the output):
+    einsum(a, b, 'ij,jk->ik') is a @ b."""
+    inputs, arrow, out = subscripts.partition('->')
+    parts = inputs.split(',')
+    if not arrow or len(parts) != 2 or any(len(set(p)) != len(p) for p in parts) \
+            or not all(set(p) <= set(q) | set(out) for p, q in (parts, parts[::-1])):
+        raise ValueError(f"einsum takes subscripts like 'ij,jk->ik': two operands, each letter at most once "
+                         f"per operand and found in the other operand or the output; got {subscripts!r}")
+    return Einsum(subscripts)(x0, x1)
+
+
 def get_item(x, index):
     """x[index] for basic (ints, slices, None, ...) and integer-array indexing."""
     if isinstance(index, Variable):
@@ -1243,6 +1371,26 @@ def softmax_cross_entropy(x, t):
                         f'(use t.astype(int))')
     log_p = log_softmax(x, axis=1)
     return -mean(get_item(log_p, (np.arange(len(t)), t)))
+
+
+def layer_norm(x, eps=1e-5):
+    """(x - mean) / sqrt(var + eps) over the last axis (var with divisor n), no affine part: multiply
+    and add a weight and bias after it."""
+    deviations = x - mean(x, axis=-1, keepdims=True)
+    return deviations / sqrt(mean(deviations * deviations, axis=-1, keepdims=True) + eps)
+
+
+def cross_entropy(x, target):
+    """Mean over the batch of -sum_c target[i, c] * log_softmax(x)[i, c]: soft labels.
+
+    x: logits of shape (N, C); target: class probabilities of the same shape (an ndarray, fixed).
+    """
+    x = as_variable(x)
+    p = np.asarray(target.data if isinstance(target, Variable) else target)
+    if x.ndim != 2 or p.shape != x.shape:
+        raise ValueError(f'cross_entropy takes logits x of shape (N, C) and target probabilities of the same '
+                         f'shape; got x of shape {x.shape} and target of shape {p.shape}')
+    return -sum(log_softmax(x, axis=1) * p.astype(x.dtype)) / x.shape[0]
 
 
 # =============================================================================

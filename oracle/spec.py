@@ -94,7 +94,7 @@ class Param:
 PARAM_KINDS = {
     "axis": "None, an int or a tuple of ints (negative allowed): the axes a reduction runs over",
     "axis1": "None or one int: the axis of max/min",
-    "axis_int": "one int: the axis softmax-like ops normalise over",
+    "axis_int": "one int: the axis an op works along (softmax-like ops normalise over it)",
     "keepdims": "bool: keep reduced axes with length 1",
     "reshape": "a tuple of ints with the same product as the input's shape",
     "perm": "None or a permutation of the input's axes",
@@ -104,10 +104,16 @@ PARAM_KINDS = {
     "bound": "a float (clip's lower or upper bound)",
     "labels": "a tuple of ints, one class label per row",
     "approximate": "'none' or 'tanh': GELU exactly, or its tanh approximation",
-    "coefficient": "a float: a slope or scale (leaky_relu's negative slope, elu's alpha)",
+    "coefficient": "a float: a slope, scale or offset (leaky_relu's negative slope, elu's alpha, layer_norm's eps)",
     "diagonal": "one int: the diagonal tril and triu keep from (0 the main one, > 0 above it)",
     "ddof": "one int: the delta degrees of freedom of var and std (divide by n - ddof)",
     "axis_new": "one int in [0, ndim]: where stack inserts its new axis",
+    "mask": "nested tuples of bools shaped like the first argument: where's condition (x where True, y elsewhere)",
+    "pad_width": "one (before, after) pair of ints per axis: how many zeros pad adds on each side",
+    "reps": "a tuple of ints: how often tile repeats the input along each axis (numpy's rules for its length)",
+    "indices": "nested tuples of ints shaped like the first argument but for the axis, along which they pick entries",
+    "subscripts": "an einsum string of two operands with distinct letters per operand, e.g. 'ij,jk->ik'",
+    "probabilities": "nested tuples of floats shaped like the (N, C) logits: each row a distribution over classes",
 }
 
 
@@ -163,6 +169,79 @@ def _labels_options(shape, drawn):
     return [tuple((k + i) % shape[1] for i in range(shape[0])) for k in range(shape[1])]
 
 
+def nested(a, item=None):
+    """An array as nested tuples (hashable, and what JSON's nested lists turn back into); ``item``
+    converts each entry (bool, int, float)."""
+    a = np.asarray(a)
+    if a.ndim == 0:
+        return item(a.item()) if item else a.item()
+    return tuple(nested(v, item) for v in a)
+
+
+def _mask_options(shape):
+    # alternate entries in C order (the first taken from x), then the complement, then only the first
+    n = int(np.prod(shape))
+    first = np.arange(n) % 2 == 0
+    only = np.arange(n) == 0
+    masks = [first, ~first, only] if n > 1 else [first, ~first]
+    return [nested(m.reshape(shape), bool) for m in masks]
+
+
+def _pad_width_options(shape):
+    d = len(shape)
+    if not d:
+        return []
+    opts = [((1, 1),) * d, ((0, 2),) + ((0, 0),) * (d - 1), ((0, 0),) * (d - 1) + ((1, 0),)]
+    return list(dict.fromkeys(opts))
+
+
+def _reps_options(shape):
+    d = len(shape)
+    if not d:
+        return [(2,)]
+    opts = [(2,) + (1,) * (d - 1), (1,) * (d - 1) + (2,), (2,) * d, (2,) + (1,) * d]
+    return list(dict.fromkeys(opts))
+
+
+def _indices_options(shape, axis):
+    # along the axis: reversed, all the first entry (repeats accumulate), one longer than the axis
+    if not shape:
+        return []
+    k = axis % len(shape)
+    n = shape[k]
+
+    def along(picks):
+        m = len(picks)
+        idx = np.reshape(np.asarray(picks, dtype=int), (1,) * k + (m,) + (1,) * (len(shape) - k - 1))
+        return nested(np.broadcast_to(idx, shape[:k] + (m,) + shape[k + 1:]), int)
+
+    return [along(range(n - 1, -1, -1)), along([0] * n), along([(i + 1) % n for i in range(n + 1)])]
+
+
+# einsum's subscripts, by the number of axes of the first operand (a few fixed ones keep the
+# oracle's compiled programs few): contractions, batched products, outer products.
+EINSUM_SUBSCRIPTS = {
+    1: ("i,i->", "i,j->ij", "i,ij->j"),
+    2: ("ij,jk->ik", "ij,ij->i", "ij,kj->ik", "ij,j->i"),
+    3: ("bij,bjk->bik", "bij,bij->b", "ijk,k->ij"),
+}
+
+
+def _probabilities_options(shape):
+    # row i: 0.75 on class (k + i) mod C and the rest spread evenly (label smoothing), or uniform
+    if len(shape) != 2:
+        return []
+    n, c = shape
+    if c == 1:
+        return [((1.0,),) * n]
+    opts = []
+    for k in range(min(c, 2)):
+        p = np.full(shape, 0.25 / (c - 1))
+        p[np.arange(n), (k + np.arange(n)) % c] = 0.75
+        opts.append(nested(p, float))
+    return opts + [nested(np.full(shape, 1.0 / c), float)]
+
+
 _KIND_OPTIONS = {
     "axis": _axis_options,
     "axis1": _axis1_options,
@@ -178,6 +257,12 @@ _KIND_OPTIONS = {
     "diagonal": lambda shape, drawn: [0, 1, -1],
     "ddof": lambda shape, drawn: [0, 1],
     "axis_new": lambda shape, drawn: list(range(len(shape) + 1)),
+    "mask": lambda shape, drawn: _mask_options(shape),
+    "pad_width": lambda shape, drawn: _pad_width_options(shape),
+    "reps": lambda shape, drawn: _reps_options(shape),
+    "indices": lambda shape, drawn: _indices_options(shape, drawn.get("axis", -1)),
+    "subscripts": lambda shape, drawn: list(EINSUM_SUBSCRIPTS.get(len(shape), ())),
+    "probabilities": lambda shape, drawn: _probabilities_options(shape),
 }
 
 
@@ -535,6 +620,69 @@ def _stack_shape(a, b, axis=0):
     return a[:axis] + (2,) + a[axis:]
 
 
+def _where_shape(x, y, condition):
+    return np.broadcast_shapes(x, y, np.shape(condition))
+
+
+def _pad_shape(shape, widths):
+    if len(widths) != len(shape) or any(a < 0 or b < 0 for a, b in widths):
+        raise ValueError(f"pad needs one (before, after) pair of non-negative ints per axis of {shape}, got {widths}")
+    return tuple(n + a + b for n, (a, b) in zip(shape, widths))
+
+
+def _tile_shape(shape, reps):
+    if any(r < 1 for r in reps):
+        raise ValueError(f"tile needs positive repetitions, got {reps}")
+    d = max(len(shape), len(reps))
+    shape, reps = (1,) * (d - len(shape)) + shape, (1,) * (d - len(reps)) + tuple(reps)
+    return tuple(n * r for n, r in zip(shape, reps))
+
+
+def _take_along_axis_shape(shape, axis=-1, indices=None):
+    idx = np.asarray(indices)
+    k = normalize_axis(axis, len(shape))[0] if shape else None
+    if k is None or idx.ndim != len(shape) or idx.shape[:k] + idx.shape[k + 1:] != shape[:k] + shape[k + 1:]:
+        raise ValueError(f"take_along_axis indices of shape {idx.shape} do not fit {shape} along axis {axis}")
+    if idx.size and not (0 <= idx.min() and idx.max() < shape[k]):
+        raise ValueError(f"take_along_axis indices out of range for length {shape[k]}")
+    return idx.shape
+
+
+def einsum_parts(subscripts):
+    """'ij,jk->ik' -> ('ij', 'jk', 'ik'); a ValueError unless it has two operands and an output, each
+    letter once per operand, every output letter in an operand."""
+    inputs, arrow, out = subscripts.partition("->")
+    parts = inputs.split(",")
+    if not arrow or len(parts) != 2 or any(len(set(t)) != len(t) for t in (*parts, out)) \
+            or not set(out) <= set(parts[0]) | set(parts[1]):
+        raise ValueError(f"einsum subscripts {subscripts!r} are not two operands and an output, each letter once")
+    return parts[0], parts[1], out
+
+
+def _einsum_shape(a, b, subscripts):
+    sa, sb, out = einsum_parts(subscripts)
+    if len(sa) != len(a) or len(sb) != len(b):
+        raise ValueError(f"einsum {subscripts!r} does not fit shapes {a} and {b}")
+    sizes = {}
+    for letter, n in list(zip(sa, a)) + list(zip(sb, b)):
+        if sizes.setdefault(letter, n) != n:
+            raise ValueError(f"einsum {subscripts!r}: axis {letter!r} has lengths {sizes[letter]} and {n}")
+    return tuple(sizes[letter] for letter in out)
+
+
+def _layer_norm_shape(shape, eps):
+    if not shape:
+        raise ValueError("layer_norm needs at least one axis")
+    return shape
+
+
+def _cross_entropy_shape(x, target):
+    if len(x) != 2 or np.shape(target) != x:
+        raise ValueError(f"cross_entropy needs (N, C) logits and target probabilities of their shape, got {x} "
+                         f"and {np.shape(target)}")
+    return ()
+
+
 def _clip_shape(shape, lo, hi):
     if not lo < hi:
         raise ValueError(f"clip needs lo < hi, got {lo}, {hi}")
@@ -713,6 +861,40 @@ def _sym_triangle(x, k, upper):
     keep = ~np.tri(n, m, k - 1, dtype=bool) if upper else np.tri(n, m, k, dtype=bool)
     return _obj(np.where(keep, x, sympy.S.Zero))
 
+
+def _sym_pad(x, widths):
+    x = _obj(x)
+    out = np.full(_pad_shape(x.shape, widths), sympy.S.Zero, dtype=object)
+    out[tuple(slice(a, a + n) for n, (a, _) in zip(x.shape, widths))] = x
+    return out
+
+
+def _np_layer_norm(x, eps):
+    d = x - np.mean(x, axis=-1, keepdims=True)
+    return d / np.sqrt(np.mean(d * d, axis=-1, keepdims=True) + eps)
+
+
+def _sym_layer_norm(x, eps):
+    x = _obj(x)
+    out = np.empty(x.shape, dtype=object)
+    for i in np.ndindex(x.shape[:-1]):
+        row = list(x[i])
+        m = sympy.Add(*row) / len(row)
+        s = sympy.sqrt(sympy.Add(*[(v - m) ** 2 for v in row]) / len(row) + _rational(eps))
+        out[i] = [(v - m) / s for v in row]
+    return out
+
+
+def _np_cross_entropy(x, target):
+    return -np.mean(np.sum(np.asarray(target) * _np_log_softmax(x, axis=1), axis=1))
+
+
+def _sym_cross_entropy(x, target):
+    ls = _sym_log_softmax(x, axis=1)
+    p = np.asarray(target, dtype=float)
+    terms = [_rational(p[i, c]) * ls[i, c] for i, c in np.ndindex(p.shape) if p[i, c] != 0]
+    return _obj(-sympy.Add(*terms) / p.shape[0])
+
 # --- domains -------------------------------------------------------------------------------------
 
 
@@ -752,6 +934,12 @@ def _hypot_ok(x, y, **_):
 def _spread(x, axis=None, keepdims=False, ddof=0, **_):
     # std's derivative (x - mean) / (n - ddof) / std is singular where a slice is constant
     return bool(np.all(np.std(x, axis=normalize_axis(axis, np.ndim(x)), ddof=ddof) > POLE_MARGIN))
+
+
+def _spread_last(x, **_):
+    # layer_norm is smooth (eps > 0) but, near a constant row, x - mean cancels and 1 / sqrt(var + eps)
+    # magnifies it: its rows keep a spread, as std's slices do
+    return bool(np.shape(x)[-1] > 1 and np.all(np.std(x, axis=-1) > POLE_MARGIN))
 
 
 def _pow_ok(x, y, const=(False, False), **_):
@@ -965,6 +1153,48 @@ def _extreme_kink(pick):
     return Kink(f"{name} over tied entries: non-negative weights summing to one", gap, snap, check)
 
 
+def _tie_kink(pick):
+    """Ties x == y of the elementwise maximum (pick=np.maximum) or minimum: there the cotangent may be
+    split between x and y in any non-negative shares (half each, all to one side: libraries differ);
+    elsewhere it goes to the argument picked. The kink row draws x and y of one shape."""
+    name = "maximum" if pick is np.maximum else "minimum"
+
+    def distance(x, y):
+        return np.abs(np.asarray(x, dtype=float) - np.asarray(y, dtype=float))
+
+    def snap(args, select):
+        x, y = args
+        return [x, np.where(select, x, y)]
+
+    def check(args, cotangent, grads, u):
+        x, y = (np.asarray(a, dtype=float) for a in args)
+        if x.shape != y.shape:
+            raise ValueError(f"{name}'s kink check needs x and y of one shape, got {x.shape} and {y.shape}")
+        gx, gy = (np.asarray(g, dtype=float) for g in grads)
+        ct = np.broadcast_to(np.asarray(cotangent, dtype=float), x.shape)
+        tie = x == y
+        takes_x = pick(x, y) == x
+        where = np.where(tie, "at a tie", "away from a tie")
+        zero = np.zeros_like(ct)
+        for label, g, mine in (("x", gx, takes_x), ("y", gy, ~takes_x)):
+            full = np.where(mine, ct, 0.0)
+            lo = np.where(tie, np.minimum(zero, ct), full)
+            hi = np.where(tie, np.maximum(zero, ct), full)
+            why = _outside(f"{name} (wrt {label})", g, lo, hi, where, u)
+            if why:
+                return why
+        slack = KINK_CHECK_ULPS * 2 * u * np.abs(ct)
+        off = tie & (np.abs(gx + gy - ct) > slack)
+        if np.any(off):
+            i = tuple(int(k) for k in np.argwhere(off)[0])
+            return (f"shares at tied index {i} sum to {float(gx[i] + gy[i])!r}, not the cotangent "
+                    f"{float(ct[i])!r}")
+        return None
+
+    return Kink(f"{name} at ties x == y: the cotangent split between x and y in non-negative shares",
+                distance, snap, check)
+
+
 # --- Jacobian scales where a standard implementation cancels but the twin's derivative does not ---------
 # The oracle bounds the rounding of a derivative formula by its magnitude (symbolic._magnitude: the
 # terms its evaluation adds up), which covers tanh' = 1 - tanh**2, softmax's s_i (delta_ij - s_j)
@@ -1084,6 +1314,43 @@ def _cross_entropy_jacobian_scale(args, out, labels):
     return ((s + onehot) / x.shape[0]).reshape(1, -1)
 
 
+def _layer_norm_parts(x, eps):
+    d = x - np.mean(x, axis=-1, keepdims=True)
+    s = np.sqrt(np.mean(d * d, axis=-1, keepdims=True) + eps)
+    return d, s
+
+
+def _layer_norm_value_scale(args, out, eps):
+    # (x - mean) / s: the two terms of the difference, each as large as the row's entries, over s
+    x = np.asarray(args[0], dtype=float)
+    d, s = _layer_norm_parts(x, eps)
+    return (np.abs(x) + np.abs(x - d)) / s
+
+
+def _layer_norm_jacobian_scale(args, out, eps):
+    # (delta_ij - 1/n - xhat_i xhat_j / n) / s within a row, as libraries sum those terms
+    x = np.asarray(args[0], dtype=float)
+    d, s = _layer_norm_parts(x, eps)
+    n = x.shape[-1]
+    xhat, s = np.abs(d / s).ravel(), np.broadcast_to(s, x.shape).ravel()
+    return _same_row(x.shape, -1) * (np.eye(x.size) + (1 + xhat[:, None] * xhat[None, :]) / n) / s[:, None]
+
+
+def _soft_cross_entropy_value_scale(args, out, target):
+    # mean over rows of sum_c p_c (logsumexp(x_i) - x_ic)
+    (x,) = args
+    p = np.asarray(target, dtype=float)
+    return np.asarray(np.mean(np.sum(p * (np.abs(x) + np.abs(_np_logsumexp(x, axis=1, keepdims=True))), axis=1)))
+
+
+def _soft_cross_entropy_jacobian_scale(args, out, target):
+    # (softmax(x) sum_c p_c - p) / N
+    (x,) = args
+    p = np.asarray(target, dtype=float)
+    s = np.exp(_np_log_softmax(x, axis=1))
+    return ((s * np.sum(p, axis=1, keepdims=True) + p) / x.shape[0]).reshape(1, -1)
+
+
 # --- the table -------------------------------------------------------------------------------------
 
 _S = Interval(-3.0, 3.0)  # default draw for ops that are smooth everywhere
@@ -1200,6 +1467,12 @@ def _entries():
           params=(Param("alpha", "coefficient", 1.0, options=lambda shape, drawn: [1.0, 0.5]),),
           edges=((-40.0,), (-1e-2,), (2.0,)), extent=(Interval(-750.0, 1e300),),
           doc="x for x > 0, alpha * (e ** x - 1) otherwise"),
+        E("maximum", 2, sympy.Max, np.maximum, _broadcast, (_S, _S), kink=_tie_kink(np.maximum), analytic=False,
+          piecewise_linear=True, commutative=True, ulps=ULPS_EXACT, extent=(_ALL, _ALL),
+          doc="the larger of x and y with numpy broadcasting; at ties any split of the gradient"),
+        E("minimum", 2, sympy.Min, np.minimum, _broadcast, (_S, _S), kink=_tie_kink(np.minimum), analytic=False,
+          piecewise_linear=True, commutative=True, ulps=ULPS_EXACT, extent=(_ALL, _ALL),
+          doc="the smaller of x and y with numpy broadcasting; at ties any split of the gradient"),
         # reductions and shape ops (array twins)
         E("sum", 1, lambda x, axis=None, keepdims=False: _along(x, axis, keepdims, sympy.Add.fromiter),
           lambda x, axis=None, keepdims=False: np.sum(x, axis=normalize_axis(axis, np.ndim(x)), keepdims=keepdims),
@@ -1277,6 +1550,25 @@ def _entries():
         E("stack", 2, lambda a, b, axis=0: _obj(np.stack((a, b), axis=axis)), lambda a, b, axis=0: np.stack((a, b), axis=axis),
           _stack_shape, (_S, _S), elementwise=False, params=(Param("axis", "axis_new", 0),), ulps=0,
           doc="x and y (of one shape) stacked along a new axis"),
+        E("where", 2, lambda x, y, condition: _obj(np.where(np.asarray(condition, dtype=bool), x, y)),
+          lambda x, y, condition: np.where(np.asarray(condition, dtype=bool), x, y), _where_shape, (_S, _S),
+          elementwise=False, params=(Param("condition", "mask"),), ulps=0,
+          doc="x where condition (a fixed mask shaped like x) holds, y elsewhere, with numpy broadcasting"),
+        E("pad", 1, _sym_pad, lambda x, widths: np.pad(x, widths), _pad_shape, (_S,), elementwise=False,
+          params=(Param("widths", "pad_width"),), ulps=0, doc="x with zeros added before and after each axis"),
+        E("tile", 1, lambda x, reps: _obj(np.tile(x, tuple(reps))), lambda x, reps: np.tile(x, tuple(reps)), _tile_shape,
+          (_S,), elementwise=False, params=(Param("reps", "reps"),), ulps=lambda s, p: int(np.prod(p["reps"])) + ULPS_EXACT,
+          doc="x repeated reps times along each axis (numpy's tile); the gradient sums the copies"),
+        E("take_along_axis", 1, lambda x, axis=-1, indices=None: _obj(np.take_along_axis(x, np.asarray(indices, dtype=np.intp), axis)),
+          lambda x, axis=-1, indices=None: np.take_along_axis(x, np.asarray(indices, dtype=np.intp), axis),
+          _take_along_axis_shape, (_S,), elementwise=False,
+          params=(Param("axis", "axis_int", -1), Param("indices", "indices")),
+          ulps=lambda s, p: np.shape(p["indices"])[p["axis"]] + ULPS_EXACT if s[0] else ULPS_EXACT,
+          doc="entries picked along an axis by an index array (numpy's take_along_axis); repeats accumulate"),
+        E("einsum", 2, lambda a, b, subscripts: _obj(np.einsum(subscripts, a, b)),
+          lambda a, b, subscripts: np.einsum(subscripts, a, b), _einsum_shape, (_S, _S), elementwise=False,
+          params=(Param("subscripts", "subscripts"),), ulps=lambda s, p: _matmul_ulps(s),
+          doc="a contraction of two operands by einsum subscripts ('ij,jk->ik', 'i,i->', 'bij,bjk->bik', ...)"),
         E("matmul", 2, lambda a, b: _obj(np.matmul(a, b)), np.matmul, _matmul_shape, (_S, _S),
           elementwise=False, notation=infix("@", MULTIPLICATIVE), ulps=lambda s, p: _matmul_ulps(s),
           sweeps=(ArraySweep((((None, 1.0),), ((2.0,), (3.0,))), _ALL.hi),
@@ -1306,6 +1598,17 @@ def _entries():
           value_scale=_cross_entropy_value_scale, jacobian_scale=_cross_entropy_jacobian_scale,
           sweeps=(ArraySweep((((None, 0.0),),), _SOFTMAX_TAILS, params=(("labels", (0,)),)),),
           doc="mean over rows of -log_softmax(x)[i, labels[i]]"),
+        E("layer_norm", 1, _sym_layer_norm, _np_layer_norm, _layer_norm_shape, (_S,), elementwise=False,
+          valid=_spread_last, params=(Param("eps", "coefficient", 1e-5, options=lambda shape, drawn: [1e-5, 0.1]),),
+          ulps=lambda s, p: 2 * (s[0][-1] if s[0] else 1) + ULPS_LIBM,
+          value_scale=_layer_norm_value_scale, jacobian_scale=_layer_norm_jacobian_scale,
+          # one row whose spread (0.08) is small beside its entries (10): mean(x**2) - mean(x)**2 cancels there
+          edges=((9.9,), (10.0,), (9.8,)),
+          doc="(x - mean) / sqrt(var + eps) over the last axis, no affine part; rows kept away from constant"),
+        E("cross_entropy", 1, _sym_cross_entropy, _np_cross_entropy, _cross_entropy_shape, (_S,), elementwise=False,
+          params=(Param("target", "probabilities"),), ulps=lambda s, p: int(np.prod(s[0])) + ULPS_LIBM,
+          value_scale=_soft_cross_entropy_value_scale, jacobian_scale=_soft_cross_entropy_jacobian_scale,
+          doc="mean over rows of -sum_c target[i, c] * log_softmax(x)[i, c]: soft labels (target probabilities)"),
     ]
 
 
@@ -1378,6 +1681,10 @@ def check_params(op: Op, params: dict) -> dict:
 # Params -> JSON and back. Tuples become lists; slices become {"slice": [start, stop, step]}.
 
 
+# Kinds whose values are nested tuples (arrays), with the type of their entries.
+_NESTED_KINDS = {"mask": bool, "pad_width": int, "indices": int, "probabilities": float}
+
+
 def param_to_json(kind: str, value):
     if value is None or isinstance(value, (bool, int, float, str)):
         return float(value) if kind == "bound" else value
@@ -1387,6 +1694,8 @@ def param_to_json(kind: str, value):
             [int(k) for k in i] if isinstance(i, (tuple, list, np.ndarray)) else int(i)
             for i in value
         ]
+    if kind in _NESTED_KINDS:
+        return np.asarray(value).tolist()
     return [int(v) for v in value]
 
 
@@ -1400,7 +1709,9 @@ def param_from_json(kind: str, value):
         )
     if kind in ("axis", "axis1") and isinstance(value, list):
         return tuple(int(v) for v in value)
-    if kind in ("reshape", "perm", "broadcast", "sum_to", "labels"):
+    if kind in _NESTED_KINDS:
+        return nested(value, _NESTED_KINDS[kind])
+    if kind in ("reshape", "perm", "broadcast", "sum_to", "labels", "reps"):
         return tuple(int(v) for v in value)
     if kind == "bound":
         return float(value)
@@ -1409,7 +1720,7 @@ def param_from_json(kind: str, value):
 
 __all__ = [
     "OPS", "Op", "Param", "Interval", "ArraySweep", "Kink", "PARAM_KINDS", "get", "registered", "check_params", "normalize_axis",
-    "as_index", "format_index", "sum_to_axes", "JOIN_OP", "TOTAL_OP", "param_to_json", "param_from_json",
+    "as_index", "format_index", "sum_to_axes", "nested", "einsum_parts", "EINSUM_SUBSCRIPTS", "JOIN_OP", "TOTAL_OP", "param_to_json", "param_from_json",
     "MAX_MAGNITUDE", "POLE_MARGIN", "KINK_MARGIN", "ULPS_EXACT", "ULPS_LIBM", "Notation", "infix", "CALL", "INDEX",
     "POWER_OPERATOR", "NEGATION", "ADDITIVE", "MULTIPLICATIVE", "UNARY", "POWER", "ATOM",
 ]

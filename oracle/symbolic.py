@@ -722,9 +722,11 @@ class _ErrorModel:
             if op.kink is None:
                 continue
             refs = self.nodes[k].refs
-            args = [self.floats[r].reshape(comp.shape(r)) for r in refs]
+            # a constant argument (ref None, of a binary kinked op: maximum(x, 2.0)) is exact
+            args = [np.asarray(c.value, dtype=float) if r is None else self.floats[r].reshape(comp.shape(r))
+                    for r, c in zip(refs, node.args)]
             d = float(np.min(op.kink.distance(*args, **comp.params(k)), initial=np.inf))
-            coeff = max(float(np.max(self.E[r], initial=0.0)) for r in refs)
+            coeff = max((float(np.max(self.E[r], initial=0.0)) for r in refs if r is not None), default=0.0)
             ratio = d / coeff if coeff > 0 else np.inf
             if best is None or ratio < best[0]:
                 best = (ratio, (f"n{k} ({node.op})", d, coeff))

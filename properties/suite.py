@@ -102,11 +102,12 @@ def status(backend: Backend, prop: str, op: str) -> str | None:
 
 
 def _kinked(op: str):
-    """A single-op composition with some arguments exactly on the op's kinks."""
+    """A single-op composition with some arguments exactly on the op's kinks: its arguments (one per
+    arity, all of one shape) drawn, then the op's kink snaps the selected entries onto a kink (for a
+    binary op such as maximum: y equal to x there)."""
     o = spec.get(op)
-    iv = o.draw[0]
-    # an entry: its value, and whether it is moved onto a kink
-    entry = st.tuples(st.floats(iv.lo, iv.hi, allow_subnormal=False), st.booleans())
+    # an entry: its values, one per argument, and whether it is moved onto a kink
+    entry = st.tuples(st.tuples(*[st.floats(iv.lo, iv.hi, allow_subnormal=False) for iv in o.draw]), st.booleans())
 
     @st.composite
     def draw(draw):
@@ -116,12 +117,13 @@ def _kinked(op: str):
         entries = draw(st.tuples(*[entry] * KINK_ENTRIES))[:int(np.prod(shape))]
         select = np.array([on for _, on in entries]).reshape(shape)
         hypothesis.assume(select.any())
-        x = np.array([v for v, _ in entries]).reshape(shape)
-        params = _params(o, [shape], draw(st.tuples(*[st.integers(0, 7)] * 3))) if o.params else {}
+        args = [np.array([v[i] for v, _ in entries]).reshape(shape) for i in range(o.arity)]
+        params = _params(o, [shape] * o.arity, draw(st.tuples(*[st.integers(0, 7)] * 3))) if o.params else {}
         hypothesis.assume(params is not None)
-        (x,) = o.kink.snap([x], select, **spec.check_params(o, params))
-        comp = Composition([Input("x0", shape)], [Node(op, ("x0",), params)])
-        return Example(comp, {"x0": x})
+        args = o.kink.snap(args, select, **spec.check_params(o, params))
+        inputs = [Input(f"x{i}", shape) for i in range(o.arity)]
+        comp = Composition(inputs, [Node(op, tuple(i.name for i in inputs), params)])
+        return Example(comp, {i.name: a for i, a in zip(inputs, args)})
 
     return draw()
 

@@ -8,7 +8,10 @@ sets that stand-in for the duration of the import only and removes it again, so 
 to everyone else (as ``_dezero_import`` does for DeZero).
 
 Reverse mode is ``chainer.grad``; second order differentiates its gradients again
-(``enable_double_backprop``). Chainer has no forward mode (jvp is unsupported).
+(``enable_double_backprop``). Chainer has no forward mode (jvp is unsupported), no take_along_axis and no
+cross-entropy with soft labels (unsupported). Its maximum, minimum and where take arguments of one shape,
+so those rows broadcast them first; its layer_normalization takes (N, C) batches and a scale and shift,
+so that row gives it x's rows with a scale of ones and a shift of zeros.
 """
 
 from __future__ import annotations
@@ -62,6 +65,15 @@ def _rows(F) -> dict:
         "log_softmax": Row("F.log_softmax"),
         "mean_squared_error": Row("F.mean_squared_error"),
         "softmax_cross_entropy": Row(lambda x, labels: F.softmax_cross_entropy(x, np.asarray(labels), enable_double_backprop=True), "F.softmax_cross_entropy({0}, np.array({labels}), enable_double_backprop=True)"),
+        "maximum": Row(lambda a, b: F.maximum(*_broadcast(F, a, b)), "F.maximum(*F.broadcast({0}, {1}))"),
+        "minimum": Row(lambda a, b: F.minimum(*_broadcast(F, a, b)), "F.minimum(*F.broadcast({0}, {1}))"),
+        "where": Row(lambda x, y, condition: F.where(*_broadcast(F, np.asarray(condition), x, y)), "F.where(*F.broadcast(np.array({condition}), {0}, {1}))"),
+        "pad": Row(lambda x, widths: F.pad(x, widths, "constant"), "F.pad({0}, {widths}, 'constant')"),
+        "tile": Row(lambda x, reps: F.tile(x, reps), "F.tile({0}, {reps})"),
+        "take_along_axis": None,
+        "einsum": Row(lambda a, b, subscripts: F.einsum(subscripts, a, b), "F.einsum({subscripts}, {0}, {1})"),
+        "layer_norm": Row(lambda x, eps: _layer_norm(F, x, eps)),
+        "cross_entropy": None,
     }
 
 
@@ -69,6 +81,22 @@ def _keep(F, y, x, axis, keepdims):
     """Chainer's logsumexp has no keepdims: the reduced axes put back with length 1."""
     axes = spec.normalize_axis(axis, x.ndim)
     return F.reshape(y, tuple(1 if a in axes else n for a, n in enumerate(x.shape))) if keepdims else y
+
+
+def _broadcast(F, *args):
+    """Chainer's maximum, minimum and where take arrays of one shape: the arguments broadcast (a
+    constant as an array of the others' float type; a condition stays boolean)."""
+    like = next(a for a in args if hasattr(a, "dtype") and a.dtype != bool)
+    args = [np.asarray(a, dtype=like.dtype) if isinstance(a, float) else a for a in args]
+    shape = np.broadcast_shapes(*[np.shape(a) for a in args])
+    return [np.broadcast_to(a, shape) if isinstance(a, np.ndarray) else F.broadcast_to(a, shape) for a in args]
+
+
+def _layer_norm(F, x, eps):
+    """Chainer's layer_normalization takes (N, C) batches and a scale and shift: the rows of x, 1 and 0."""
+    n = x.shape[-1]
+    ones, zeros = np.ones(n, dtype=x.dtype), np.zeros(n, dtype=x.dtype)
+    return F.reshape(F.layer_normalization(F.reshape(x, (-1, n)), ones, zeros, eps), x.shape)
 
 
 def _index(index):

@@ -9,6 +9,8 @@ differentiated at once.
 HIPS autograd has no softmax, log_softmax, softplus, mean squared error or cross-entropy function; its
 users write them from its primitives, and so does this table (softmax as ``exp(x - logsumexp(x))``,
 softplus as ``logaddexp(0, x)``): those rows test the primitives they are made of.
+Nor has it a layer norm or a cross-entropy with soft labels (unsupported); its take_along_axis has no
+VJP rule (``NotImplementedError``), so that op is unsupported too.
 
 PyPI ``autograd`` and trigrad's ``autograd/`` folder share a top-level name. Installed, trigrad's is
 ``trigrad.autograd`` and never clashes; but Python started in trigrad's repository finds the folder
@@ -62,6 +64,15 @@ def _rows(anp, sps) -> dict:
         "log_softmax": Row(lambda x, axis: x - sps.logsumexp(x, axis=axis, keepdims=True), "{0} - sps.logsumexp({0}, axis={axis}, keepdims=True)"),
         "mean_squared_error": Row(lambda a, b: anp.mean((a - b) ** 2), "anp.mean(({0} - {1}) ** 2)"),
         "softmax_cross_entropy": Row(lambda x, labels: -anp.mean((x - sps.logsumexp(x, axis=1, keepdims=True))[np.arange(len(labels)), np.asarray(labels)]), "-anp.mean(({0} - sps.logsumexp({0}, axis=1, keepdims=True))[np.arange(len({labels})), np.array({labels})])"),
+        "maximum": Row("anp.maximum"),
+        "minimum": Row("anp.minimum"),
+        "where": Row(lambda x, y, condition: anp.where(np.asarray(condition), x, y), "anp.where(np.array({condition}), {0}, {1})"),
+        "pad": Row(lambda x, widths: anp.pad(x, widths), "anp.pad({0}, {widths})"),
+        "tile": Row(lambda x, reps: anp.tile(x, reps), "anp.tile({0}, {reps})"),
+        "take_along_axis": None,
+        "einsum": Row(lambda a, b, subscripts: anp.einsum(subscripts, a, b), "anp.einsum({subscripts}, {0}, {1})"),
+        "layer_norm": None,
+        "cross_entropy": None,
     }
 
 

@@ -2,7 +2,7 @@
 
 MyGrad has reverse mode only (``Tensor.backward(grad)``) and no higher-order derivatives: its
 gradients are numpy arrays, not tensors, so jvp and hvp are unsupported. It has no logsumexp
-(unsupported); softplus and mean squared error are written from its functions as its users write
+(unsupported), nor pad, tile, take_along_axis, a layer norm or a cross-entropy with soft labels; softplus and mean squared error are written from its functions as its users write
 them (``logaddexp(0, x)``, ``mean((a - b) ** 2)``).
 """
 
@@ -48,6 +48,15 @@ def _rows(mg, nnet) -> dict:
         "log_softmax": Row("nnet.logsoftmax"),
         "mean_squared_error": Row(lambda a, b: mg.mean((a - b) ** 2), "mg.mean(({0} - {1}) ** 2)"),
         "softmax_cross_entropy": Row(lambda x, labels: nnet.softmax_crossentropy(x, np.asarray(labels)), "nnet.softmax_crossentropy({0}, np.array({labels}))"),
+        "maximum": Row("mg.maximum"),
+        "minimum": Row("mg.minimum"),
+        "where": Row(lambda x, y, condition: mg.where(np.asarray(condition), x, y), "mg.where(np.array({condition}), {0}, {1})"),
+        "pad": None,
+        "tile": None,
+        "take_along_axis": None,
+        "einsum": Row(lambda a, b, subscripts: mg.einsum(subscripts, a, b), "mg.einsum({subscripts}, {0}, {1})"),
+        "layer_norm": None,
+        "cross_entropy": None,
     }
 
 

@@ -54,6 +54,15 @@ def _rows(Tensor) -> dict:
         "log_softmax": Row(lambda x, axis: x.log_softmax(axis), "{0}.log_softmax({axis})"),
         "mean_squared_error": Row(lambda a, b: ((a - b) ** 2).mean(), "(({0} - {1}) ** 2).mean()"),
         "softmax_cross_entropy": Row(lambda x, labels: x.sparse_categorical_crossentropy(Tensor(list(labels))), "{0}.sparse_categorical_crossentropy(Tensor(list({labels})))"),
+        "maximum": Row(lambda x, y: x.maximum(y), "{0}.maximum({1})"),
+        "minimum": Row(lambda x, y: x.minimum(y), "{0}.minimum({1})"),
+        "where": Row(lambda x, y, condition: Tensor(np.asarray(condition)).where(x, y), "Tensor(np.array({condition})).where({0}, {1})"),
+        "pad": Row(lambda x, widths: x.pad(widths), "{0}.pad({widths})"),
+        "tile": Row(lambda x, reps: x.repeat(reps), "{0}.repeat({reps})"),
+        "take_along_axis": Row(lambda x, axis, indices: x.gather(axis, Tensor(np.asarray(indices))), "{0}.gather({axis}, Tensor(np.array({indices})))"),
+        "einsum": Row(lambda a, b, subscripts: Tensor.einsum(subscripts, a, b), "Tensor.einsum({subscripts}, {0}, {1})"),
+        "layer_norm": Row(lambda x, eps: x.layernorm(-1, eps), "{0}.layernorm(-1, {eps})"),
+        "cross_entropy": Row(lambda x, target: x.cross_entropy(Tensor(np.asarray(target), dtype=x.dtype)), "{0}.cross_entropy(Tensor(np.array({target}), dtype={0}.dtype))"),
     }
 
 

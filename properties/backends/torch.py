@@ -57,6 +57,15 @@ def _rows(torch) -> dict:
         "triu": Row(lambda x, k: torch.triu(x, k), "torch.triu({0}, {k})", complex=True),
         "concatenate": Row(lambda a, b, axis: torch.cat((a, b), dim=axis), "torch.cat(({0}, {1}), dim={axis})", complex=True),
         "stack": Row(lambda a, b, axis: torch.stack((a, b), dim=axis), "torch.stack(({0}, {1}), dim={axis})", complex=True),
+        "maximum": Row("torch.maximum"),
+        "minimum": Row("torch.minimum"),
+        "where": Row(lambda x, y, condition: torch.where(torch.as_tensor(condition, device=x.device), x, y), "torch.where(torch.tensor({condition}), {0}, {1})", complex=True),
+        "pad": Row(lambda x, widths: torch.nn.functional.pad(x, _pad(widths)), "torch.nn.functional.pad({0}, [w for pair in reversed({widths}) for w in pair])", complex=True),
+        "tile": Row(lambda x, reps: torch.tile(x, reps), "torch.tile({0}, {reps})", complex=True),
+        "take_along_axis": Row(lambda x, axis, indices: torch.take_along_dim(x, torch.as_tensor(indices, device=x.device), dim=axis), "torch.take_along_dim({0}, torch.tensor({indices}), dim={axis})", complex=True),
+        "einsum": Row(lambda a, b, subscripts: torch.einsum(subscripts, a, b), "torch.einsum({subscripts}, {0}, {1})", complex=True),
+        "layer_norm": Row(lambda x, eps: torch.nn.functional.layer_norm(x, x.shape[-1:], eps=eps), "torch.nn.functional.layer_norm({0}, {0}.shape[-1:], eps={eps})"),
+        "cross_entropy": Row(lambda x, target: torch.nn.functional.cross_entropy(x, torch.as_tensor(target, dtype=x.dtype, device=x.device)), "torch.nn.functional.cross_entropy({0}, torch.tensor({target}, dtype={0}.dtype))"),
         "clip": Row(lambda x, lo, hi: torch.clamp(x, lo, hi), "torch.clamp({0}, {lo}, {hi})"),
         "reshape": Row(lambda x, shape: torch.reshape(x, shape), "torch.reshape({0}, {shape})", complex=True),
         "transpose": Row(lambda x, axes: x.permute(_perm(axes, x)), "{0}.permute(*({axes} or range({0}.ndim - 1, -1, -1)))", complex=True),
@@ -107,6 +116,11 @@ def _sum_to(t, x, shape):
 def _dims_tuple(axis, x):
     """The spec's axis (None, an int or a tuple) as the tuple of dims torch.flip takes."""
     return (axis,) if isinstance(axis, int) else _dims(axis, x)
+
+
+def _pad(widths):
+    """The spec's (before, after) pairs, first axis first, as the flat list torch's pad takes (last axis first)."""
+    return [w for pair in reversed(widths) for w in pair]
 
 
 def _prod(torch, x, axis, keepdims):

@@ -124,6 +124,8 @@ CASES = [
     Case('hypot', ag.hypot, lambda x, y: np.sqrt(x * x + y * y), (away_from_zero((2, 3)), uniform((2, 1)))),
     Case('leaky_relu', lambda x: ag.leaky_relu(x, 0.2), lambda x: np.where(x > 0, x, 0.2 * x), (away_from_zero((2, 3)),)),
     Case('elu', lambda x: ag.elu(x, 0.5), lambda x: np.where(x > 0, x, 0.5 * (np.exp(x) - 1)), (away_from_zero((2, 3)),)),
+    Case('maximum', ag.maximum, np.maximum, (distinct((2, 3)), lambda rng: distinct((3,))(rng) + 0.2)),
+    Case('minimum', ag.minimum, np.minimum, (distinct((2, 3)), lambda rng: distinct((2, 1))(rng) + 0.25)),
     # shapes
     Case('reshape', lambda x: ag.reshape(x, (3, 2)), lambda x: x.reshape(3, 2), (uniform((2, 3)),)),
     Case('reshape_method_minus_one', lambda x: x.reshape(-1), lambda x: x.reshape(-1), (uniform((2, 3)),)),
@@ -147,6 +149,16 @@ CASES = [
          (uniform((2, 3)), uniform((2, 1)))),
     Case('stack', lambda a, b: ag.stack(a, b, axis=-1), lambda a, b: np.stack((a, b), axis=-1),
          (uniform((2, 3)), uniform((2, 3)))),
+    Case('where', lambda a, b: ag.where(a, b, [[True, False, True], [False, False, True]]),
+         lambda a, b: np.where([[True, False, True], [False, False, True]], a, b), (uniform((2, 3)), uniform((3,)))),
+    Case('pad', lambda x: ag.pad(x, ((1, 0), (0, 2))), lambda x: np.pad(x, ((1, 0), (0, 2))), (uniform((2, 3)),)),
+    Case('tile', lambda x: ag.tile(x, (2, 1, 3)), lambda x: np.tile(x, (2, 1, 3)), (uniform((2, 3)),)),
+    Case('tile_short_reps', lambda x: ag.tile(x, (2,)), lambda x: np.tile(x, (2,)), (uniform((2, 3)),)),
+    Case('take_along_axis', lambda x: ag.take_along_axis(x, np.array([[2, 2, 0, 1], [1, 0, 0, 0]]), axis=1),
+         lambda x: np.take_along_axis(x, np.array([[2, 2, 0, 1], [1, 0, 0, 0]]), 1), (uniform((2, 3)),)),
+    Case('einsum', lambda a, b: ag.einsum(a, b, 'bij,bjk->bik'), lambda a, b: np.einsum('bij,bjk->bik', a, b),
+         (uniform((2, 2, 3)), uniform((2, 3, 2)))),
+    Case('einsum_outer', lambda a, b: ag.einsum(a, b, 'i,j->ij'), np.outer, (uniform((2,)), uniform((3,)))),
     # reductions
     Case('sum', ag.sum, np.sum, (uniform((2, 3)),)),
     Case('sum_negative_axis', lambda x: ag.sum(x, axis=-1), lambda x: np.sum(x, axis=-1), (uniform((2, 3)),)),
@@ -162,6 +174,11 @@ CASES = [
     Case('std', ag.std, np.std, (uniform((2, 3)),)),
     Case('norm', lambda x: ag.norm(x, axis=-1, keepdims=True), lambda x: np.linalg.norm(x, axis=-1, keepdims=True),
          (uniform((2, 3)),)),
+    Case('layer_norm', lambda x: ag.layer_norm(x, 0.1),
+         lambda x: (x - x.mean(-1, keepdims=True)) / np.sqrt(x.var(-1, keepdims=True) + 0.1), (uniform((2, 3)),)),
+    Case('cross_entropy', lambda x: ag.cross_entropy(x, np.array([[0.75, 0.125, 0.125], [0.25, 0.25, 0.5]])),
+         lambda x: -np.mean(np.sum(np.array([[0.75, 0.125, 0.125], [0.25, 0.25, 0.5]])
+                                   * (x - np.log(np.exp(x).sum(1, keepdims=True))), axis=1)), (uniform((2, 3)),)),
     Case('max', ag.max, np.max, (distinct((2, 3)),)),
     Case('max_axis', lambda x: ag.max(x, axis=1), lambda x: np.max(x, axis=1), (distinct((2, 3)),)),
     Case('min', ag.min, np.min, (distinct((2, 3)),)),
@@ -389,6 +406,33 @@ def test_prod_second_derivative_at_a_zero_entry():
     x.cleargrad()
     gx[0].backward()
     np.testing.assert_array_equal(x.grad.data, [0.0, -1.5, 2.0])
+
+def test_maximum_and_minimum_split_ties_in_half():
+    x, y = Variable(np.array([1.0, 2.0, -1.0])), Variable(np.array([1.0, 0.5, 3.0]))
+    ag.sum(ag.maximum(x, y) * np.array([2.0, 1.0, 4.0])).backward()
+    np.testing.assert_array_equal(x.grad.data, [1.0, 1.0, 0.0])
+    np.testing.assert_array_equal(y.grad.data, [1.0, 0.0, 4.0])
+    x.cleargrad(), y.cleargrad()
+    ag.sum(ag.minimum(x, y)).backward()
+    np.testing.assert_array_equal(x.grad.data, [0.5, 0.0, 1.0])
+    np.testing.assert_array_equal(y.grad.data, [0.5, 1.0, 0.0])
+
+
+def test_take_along_axis_accumulates_repeated_picks():
+    x = Variable(np.array([[1.0, 2.0, 3.0]]))
+    ag.sum(ag.take_along_axis(x, np.array([[2, 2, 0, 2]]), axis=1)).backward()
+    np.testing.assert_array_equal(x.grad.data, [[1.0, 0.0, 3.0]])
+
+
+def test_einsum_and_cross_entropy_refuse_what_they_do_not_take():
+    x = Variable(np.ones((2, 3)))
+    with pytest.raises(ValueError, match="einsum takes subscripts like 'ij,jk->ik'"):
+        ag.einsum(x, x, 'ii,i->i')
+    with pytest.raises(ValueError, match="einsum takes subscripts"):
+        ag.einsum(x, x, 'ij->i')
+    with pytest.raises(ValueError, match="target probabilities of the same shape"):
+        ag.cross_entropy(x, np.ones(3) / 3)
+
 
 def test_clip_passes_the_gradient_at_its_bounds_and_stops_it_outside():
     np.testing.assert_array_equal(grad_of(lambda x: ag.clip(x, -1.0, 1.0), [-2.0, -1.0, 0.0, 1.0, 2.0]),

@@ -73,6 +73,15 @@ CASES = {
     "leaky_relu": ([(4,)], {"slope": 0.2}),
     "elu": ([(4,)], {"alpha": 0.5}),
     "gelu": ([(2, 3)], {"approximate": "tanh"}),
+    "maximum": ([(2, 3), (3,)], {}),
+    "minimum": ([(2, 1), (2, 3)], {}),
+    "where": ([(2, 3), (3,)], {"condition": ((True, False, True), (False, False, True))}),
+    "pad": ([(2, 3)], {"widths": ((1, 0), (0, 2))}),
+    "tile": ([(2, 3)], {"reps": (2, 1, 2)}),
+    "take_along_axis": ([(2, 3)], {"axis": 1, "indices": ((2, 2, 0, 1), (1, 0, 0, 0))}),
+    "einsum": ([(2, 2, 3), (2, 3, 2)], {"subscripts": "bij,bjk->bik"}),
+    "layer_norm": ([(2, 3)], {"eps": 0.1}),
+    "cross_entropy": ([(2, 3)], {"target": ((0.75, 0.125, 0.125), (0.25, 0.25, 0.5))}),
 }
 
 
@@ -189,6 +198,65 @@ def test_leaky_relu_elu_and_norm_subdifferentials():
     snapped = norm.snap([np.array([[1.0, 2.0], [3.0, 4.0]])], np.array([[False, True], [False, False]]), axis=1)[0]
     assert snapped.tolist() == [[0.0, 0.0], [3.0, 4.0]] and norm.distance(snapped, axis=1).tolist() == [0.0, 5.0]
 
+def test_maximum_and_minimum_ties_split_the_cotangent_in_nonnegative_shares():
+    maximum = spec.get("maximum").kink
+    x, y, ct = np.array([1.0, 2.0, -1.0]), np.array([1.0, 0.5, 3.0]), np.array([2.0, 1.0, -1.0])
+    for share in (0.0, 0.5, 1.0):  # all to y, half each (PyTorch, the core), all to x
+        assert maximum.check([x, y], ct, [np.array([2 * share, 1.0, 0.0]), np.array([2 - 2 * share, 0.0, -1.0])], U64) is None
+    # the whole cotangent to both (a tie counted twice), a negative share, the loser given a share
+    assert "sum to 4.0" in maximum.check([x, y], ct, [np.array([2.0, 1.0, 0.0]), np.array([2.0, 0.0, -1.0])], U64)
+    assert "outside" in maximum.check([x, y], ct, [np.array([3.0, 1.0, 0.0]), np.array([-1.0, 0.0, -1.0])], U64)
+    assert "away from a tie" in maximum.check([x, y], ct, [np.array([1.0, 1.0, -0.5]), np.array([1.0, 0.0, -0.5])], U64)
+    minimum = spec.get("minimum").kink
+    assert minimum.check([x, y], ct, [np.array([1.0, 0.0, -1.0]), np.array([1.0, 1.0, 0.0])], U64) is None
+    assert "wrt x" in minimum.check([x, y], ct, [np.array([1.0, 1.0, -1.0]), np.array([1.0, 0.0, 0.0])], U64)
+    snapped = maximum.snap([x, y], np.array([False, True, False]))
+    assert snapped[1].tolist() == [1.0, 2.0, 3.0] and maximum.distance(*snapped).tolist() == [0.0, 0.0, 4.0]
+    assert not spec.get("maximum").accepts([x, y], {}) and spec.get("maximum").accepts([x[1:], y[1:]], {})
+
+
+def test_new_ops_shape_rules_refuse_what_does_not_fit():
+    shape = lambda name, shapes, **p: spec.get(name).out_shape(shapes, spec.check_params(spec.get(name), p))
+    assert shape("einsum", [(2, 3), (3, 4)], subscripts="ij,jk->ik") == (2, 4)
+    assert shape("einsum", [(3,), (3,)], subscripts="i,i->") == ()
+    for shapes, subscripts in (([(2, 3), (2, 2)], "ij,jk->ik"), ([(2, 3), (2, 4)], "ij,jk->ik"),
+                               ([(2,), (2,)], "ii,i->"), ([(2,), (2,)], "i,i")):
+        with pytest.raises(ValueError):
+            shape("einsum", shapes, subscripts=subscripts)
+    assert shape("tile", [(2, 3)], reps=(2,)) == (2, 6) and shape("tile", [(3,)], reps=(2, 1)) == (2, 3)
+    assert shape("pad", [(2, 3)], widths=((1, 0), (2, 2))) == (3, 7)
+    with pytest.raises(ValueError, match="one .before, after. pair"):
+        shape("pad", [(2, 3)], widths=((1, 0),))
+    assert shape("take_along_axis", [(2, 3)], axis=0, indices=((1, 1, 0),)) == (1, 3)
+    with pytest.raises(ValueError, match="out of range"):
+        shape("take_along_axis", [(2, 3)], axis=0, indices=((2, 0, 0),))
+    with pytest.raises(ValueError, match="target probabilities"):
+        shape("cross_entropy", [(2, 3)], target=((0.5, 0.5),))
+    # layer_norm keeps its rows away from constant ones (the spread of std's domain); a row of one is constant
+    assert spec.get("layer_norm").accepts([np.array([[0.0, 1.0], [2.0, -1.0]])], {"eps": 1e-5})
+    assert not spec.get("layer_norm").accepts([np.array([[0.5, 0.51], [2.0, -1.0]])], {"eps": 1e-5})
+    assert not spec.get("layer_norm").accepts([np.array([[0.5], [2.0]])], {"eps": 1e-5})
+
+
+def test_new_kinds_offer_values_that_fit_the_shape():
+    for name, shape, params in (("where", (2, 3), {}), ("pad", (2, 3), {}), ("tile", (), {}),
+                                ("take_along_axis", (2, 3), {"axis": 0}), ("einsum", (2, 3), {}),
+                                ("cross_entropy", (2, 3), {})):
+        op = spec.get(name)
+        p = op.params[-1]
+        options = p.choices(shape, params)
+        assert options, name
+        for value in options:
+            full = spec.check_params(op, {**params, p.name: value})
+            shapes = [shape] * op.arity if name != "einsum" else [shape, (3, 3) if value == "ij,jk->ik" else shape]
+            try:
+                op.out_shape(shapes, full)
+            except ValueError:
+                assert name == "einsum" and value in ("ij,kj->ik", "ij,j->i"), (name, value)
+    rows = np.asarray(spec.get("cross_entropy").params[0].choices((3, 2), {}))
+    assert np.allclose(rows.sum(axis=-1), 1.0) and (rows >= 0).all()
+
+
 def test_kink_slack_follows_the_precision():
     """Three float32 thirds sum to 1 + 3e-8: a correct float32 split, wrong at float64's precision."""
     kink = spec.get("max").kink
@@ -219,6 +287,8 @@ def test_snap_puts_entries_on_the_kink():
     ("axis", None), ("axis", 1), ("axis", (0, -1)), ("axis1", -1), ("keepdims", True), ("reshape", (3, 2)),
     ("perm", (1, 0)), ("perm", None), ("broadcast", (2, 3)), ("sum_to", (1, 3)), ("bound", -0.5),
     ("labels", (2, 0, 1)), ("index", (slice(1, None, 2), (0, 0, 2), 1)),
+    ("mask", ((True, False), (False, True))), ("mask", True), ("pad_width", ((1, 0), (0, 2))), ("reps", (2, 1)),
+    ("indices", ((2, 0), (1, 1))), ("subscripts", "ij,jk->ik"), ("probabilities", ((0.75, 0.25),)),
 ])
 def test_params_round_trip_through_json(kind, value):
     import json

@@ -83,6 +83,18 @@ def test_a_kink_bug_shrinks_to_the_simplest_kink_example(planted):
     assert x.shape == suite.KINK_SHAPES[0] and np.all(x == 0), cell.report.text()
 
 
+def test_a_tie_bug_of_a_binary_op_is_found_by_the_kink_row(planted):
+    """maximum at a tie giving x1 its whole share on top of x0's half (shares summing to 1.5): only
+    ties show it, and only the kink row draws them (x1 snapped onto x0); the same cell passes unplanted."""
+    assert suite.run_cell(Builtin(), "kink", "maximum", profile=settings.get_profile("ci")).status == "pass"
+    planted(functions.Maximum, "backward", "sum_to(gy * (1 - share), x1.shape)",
+            "sum_to(gy * (1 - share + (x0.data == x1.data)), x1.shape)")
+    cell = suite.run_cell(Builtin(), "kink", "maximum", profile=settings.get_profile("ci"))
+    assert cell.status == "fail", cell.error
+    values = cell.report.example.values
+    assert np.any(values["x0"] == values["x1"]) and "at a tie" in cell.report.text(), cell.report.text()
+
+
 def test_the_unplanted_core_passes_the_same_cells():
     """The other side: the same hunt on the correct core finds nothing (the bugs, not the suite, fail)."""
     rows = sorted({r for *_, rs in BUGS.values() for r in rs})
