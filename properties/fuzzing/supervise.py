@@ -57,6 +57,7 @@ from trigrad.oracle.symbolic import Oracle
 
 from .. import checks
 from ..backends import Backend
+from ..backends._trial_import import died as describe_status  # how a worker ended, from its wait status
 from ..errors import UsageError
 from ..report import Failure, Report
 from .sandbox import (CLOCK, DEFAULT_TIMEOUT, MAX_TIMEOUT, WORKER_CODE_EXITS, ExampleTimeout, UserCodeError, check_timeout,
@@ -385,21 +386,6 @@ def user_failure(backend, prop, example, kwargs, e) -> Failure:
     the numeric oracle differentiates, say)."""
     detail = f"{e}\n{getattr(e, 'trigrad_traceback', '')}".rstrip()
     return Failure(Report(prop, backend, example, None, detail, _vectors(kwargs)))
-
-
-def describe_status(status: int) -> str:
-    """How a worker ended, from its wait status."""
-    if os.WIFSIGNALED(status):
-        sig = os.WTERMSIG(status)
-        try:
-            name = signal.Signals(sig).name
-        except ValueError:
-            name = f"signal {sig}"
-        what = {"SIGSEGV": "a segmentation fault", "SIGABRT": "an abort", "SIGBUS": "a bus error",
-                "SIGFPE": "a floating-point exception", "SIGILL": "an illegal instruction",
-                "SIGKILL": "SIGKILL (the out-of-memory killer, or killed from outside)"}.get(name, name)
-        return f"died of {what} ({name})"
-    return f"exited with status {os.WEXITSTATUS(status)}"
 
 
 class Supervisor:
