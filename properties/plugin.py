@@ -6,6 +6,11 @@ Options live here rather than in a conftest so that an installed copy works anyw
 - ``--autograd-backend=NAME`` (or the environment variable TRIGRAD_BACKEND): builtin, torch, jax,
   dezero, or ``package.module:object`` for your own adapter. Unknown names stop the run with a
   one-line message listing what is valid.
+- the backend runs in a supervised worker (``properties.fuzzing.supervise``), as ``trigrad check``
+  runs it: its exits, crashes and hangs fail the cell that was running. ``--autograd-timeout S``,
+  ``--autograd-memory MB`` and ``--autograd-in-process`` (or the ini settings ``autograd_timeout``,
+  ``autograd_memory``, ``autograd_in_process``) are trigrad check's ``--timeout``, ``--memory`` and
+  ``--in-process``. A backend that is not fork-safe (JAX) runs in process.
 - Hypothesis profiles: ``dev`` (the default), ``ci`` (deterministic: derandomized, no example
   database, no deadline; chosen automatically when the CI environment variable is set) and
   ``thorough`` (a large budget, database on). Select one with ``--hypothesis-profile=NAME``. Outside
@@ -20,6 +25,7 @@ so that a bad name stops the run before it starts), or when trigrad's tests are 
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import os
 
@@ -72,6 +78,19 @@ def pytest_addoption(parser):
         "--autograd-backend", default=None, metavar="NAME",
         help=f"backend to judge: builtin, torch, jax, dezero or module:object (default: ${BACKEND_ENV_VAR} or builtin)",
     )
+    # trigrad check's --timeout, --memory and --in-process (properties.fuzzing.supervise), each also an ini setting
+    group.addoption("--autograd-timeout", type=float, default=None, metavar="S",
+                    help="seconds one call of the backend may take before it counts as a hang (ini autograd_timeout; "
+                         "default: trigrad check's --timeout)")
+    group.addoption("--autograd-memory", type=float, default=None, metavar="MB",
+                    help="memory the backend may allocate in its supervised worker, in MB (ini autograd_memory; "
+                         "default: half the machine's)")
+    group.addoption("--autograd-in-process", action="store_true", default=None,
+                    help="run the backend in pytest's process, not in a supervised worker (ini autograd_in_process)")
+    parser.addini("autograd_timeout", "seconds one call of the backend may take (--autograd-timeout)", default=None)
+    parser.addini("autograd_memory", "MB the backend's supervised worker may allocate (--autograd-memory)", default=None)
+    parser.addini("autograd_in_process", "run the backend unsupervised (--autograd-in-process)", type="bool",
+                  default=False)
 
 
 def pytest_configure(config):
@@ -82,20 +101,54 @@ def pytest_configure(config):
 
 
 def _backend(config, name: str | None = None):
-    """The session's backend: the one named, else $TRIGRAD_BACKEND, else builtin (resolved once)."""
+    """The session's backend: the one named, else $TRIGRAD_BACKEND, else builtin (resolved once), in a
+    supervised worker as ``trigrad check`` runs it (``properties.fuzzing.supervise``) unless
+    --autograd-in-process says otherwise."""
     if BACKEND_KEY not in config.stash:
-        from .backends import BackendError, resolve  # deferred: numpy and sympy, once a backend is wanted
+        # deferred: numpy and sympy, once a backend is wanted
+        from .backends import BackendError, resolve
+        from .errors import UsageError
+        from .fuzzing.sandbox import DEFAULT_TIMEOUT
+        from .fuzzing.supervise import supervised
 
         try:
-            config.stash[BACKEND_KEY] = resolve(name)
-        except BackendError as e:
+            backend = resolve(name)
+            config.stash[BACKEND_KEY] = supervised(backend, _supervision(config, DEFAULT_TIMEOUT))
+        except (BackendError, UsageError) as e:
             raise pytest.UsageError(str(e)) from None
     return config.stash[BACKEND_KEY]
 
 
+def _supervision(config, default_timeout: float) -> argparse.Namespace:
+    """--autograd-timeout, --autograd-memory and --autograd-in-process (or their ini settings), as
+    ``supervise.supervised`` reads trigrad check's options."""
+
+    def number(option, ini, default):
+        value = config.getoption(option)
+        if value is None:
+            text = config.getini(ini)
+            try:
+                value = float(text) if text not in (None, "") else default
+            except ValueError:
+                raise pytest.UsageError(f"ini setting {ini} must be a number, got {text!r}") from None
+        return value
+
+    in_process = config.getoption("--autograd-in-process")
+    return argparse.Namespace(timeout=number("--autograd-timeout", "autograd_timeout", default_timeout),
+                              memory=number("--autograd-memory", "autograd_memory", None),
+                              in_process=bool(config.getini("autograd_in_process") if in_process is None else in_process))
+
+
+def pytest_unconfigure(config):
+    if BACKEND_KEY in config.stash:
+        config.stash[BACKEND_KEY].close()  # a supervised backend's worker
+
+
 def _header(config) -> str:
     where = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    return (f"trigrad: backend {_backend(config).describe()}, hypothesis profile "
+    b = _backend(config)
+    how = "in process" if getattr(b, "supervisor", None) is None else f"supervised (time limit {b.supervisor.timeout:g} s)"
+    return (f"trigrad: backend {b.describe()}, {how}, hypothesis profile "
             f"{settings.get_current_profile_name()}, from {where}")
 
 
