@@ -173,7 +173,9 @@ def pytest_report_collectionfinish(config, start_path, items):
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     """Known differences (properties/known.py): a failure they explain becomes an xfail with the
-    reason; a cell whose own entry says it fails but that passed is a failure (a stale entry).
+    reason (and its counterexample is kept beside an adapter's own file, ``known.keep_example``); a
+    cell whose own entry says it fails but that passed is a failure (a stale entry), unless the
+    entry's kept counterexample still fails (``properties.evidence``: then an xfail saying so).
     Applies to the property tests (``properties/test_properties.py``, wherever they are collected)
     and the backend they ran against. Each cell's outcome is recorded on its report, so that
     whole-op entries can be judged once the session has seen their row (``_StaleEntries``)."""
@@ -184,33 +186,40 @@ def pytest_runtest_makereport(item, call):
     backend = getattr(item, "funcargs", {}).get("backend")
     if call.when != "call" or prop is None or cell is None or backend is None:
         return
-    from . import known  # deferred: only trigrad's tests need it (and have imported it already)
+    from . import evidence, known  # deferred: only trigrad's tests need them (and have imported them already)
 
     path, dtype, op = known.path_for(backend), known.dtype_name(backend), cell.params["op"]
     entries = known.load(backend)  # parsed once per file version (known._parse)
     result = "skip" if report.skipped else "pass" if report.passed else "fail"
     if report.failed and call.excinfo is not None:
         # the cell's test minimized its counterexample: the smallest one is attributed
-        entry = known.covering(entries, prop, getattr(call.excinfo.value, "report", None))
+        failure = getattr(call.excinfo.value, "report", None)
+        entry = known.covering(entries, prop, failure)
         if entry is not None:
             report.outcome, result = "skipped", "known"
             report.wasxfail = f"known difference {entry}: {entry.reason}"
+            known.keep_example(backend, entry, failure)  # the evidence a later run replays
     elif report.passed and hasattr(report, "wasxfail"):
         # marked an expected failure by the test suite and passed (xpass): no evidence either way
         result = "known"
     elif report.passed:
         entry = known.own_cell(entries, prop, op)
         if entry is not None and entry.prop is not None:
-            report.outcome = "failed"
-            report.longrepr = f"stale known difference: {entry} (line {entry.line} of {path}) no longer fails; remove it"
+            if evidence.still_fails(backend, entry):  # judged on evidence, not on this run's draws
+                report.outcome, result = "skipped", "known"
+                report.wasxfail = (f"known difference {entry}: its cell passed, but its kept counterexample "
+                                   f"({known.examples_path(backend)}) still fails: not stale")
+            else:
+                report.outcome = "failed"
+                report.longrepr = f"stale known difference: {entry} (line {entry.line} of {path}) no longer fails; remove it"
     # user_properties travel from xdist workers to the controller with the report
     report.user_properties.append(("trigrad_cell", (path, dtype, prop, op, result)))
 
 
 class _StaleEntries:
     """Whole-op entries (``softmax  # ...``) whose row ran under every property and passed
-    throughout: listed after the run, which then fails. (A ``property[op]`` entry is judged on its
-    own cell, above.)"""
+    throughout, and whose kept counterexample (``properties.evidence``), if any, passes too: listed
+    after the run, which then fails. (A ``property[op]`` entry is judged on its own cell, above.)"""
 
     def __init__(self):
         self.outcomes = {}  # (known-differences path, precision) -> {(property, op): outcome}
@@ -226,10 +235,14 @@ class _StaleEntries:
         if hasattr(session.config, "workerinput"):  # an xdist worker: the controller judges
             return
         for (path, dtype), outcomes in self.outcomes.items():
-            from . import known, suite  # deferred: only sessions that ran trigrad's tests get here
+            from . import evidence, known, suite  # deferred: only sessions that ran trigrad's tests get here
 
             entries = [e for e in known.load_path(path, dtype) if e.prop is None]
-            self.found += [(path, e) for e in known.stale(entries, outcomes, suite.PROPERTIES)]
+            stale = known.stale(entries, outcomes, suite.PROPERTIES)
+            if stale:  # judged on evidence: an entry whose kept counterexample still fails is not stale
+                b = _backend(session.config)
+                stale = [e for e in stale if known.path_for(b) != path or not evidence.still_fails(b, e)]
+            self.found += [(path, e) for e in stale]
         if self.found and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
