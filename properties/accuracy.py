@@ -525,9 +525,15 @@ def profile(backend: Backend, ops: Sequence[str] | None = None, *, lo: float | N
 def profile_or_unsupported(backend: Backend, sweep: Sweep, *, points: int = POINTS, order: int = 2) -> Profile:
     """``profile_sweep``, or a profile that says the backend lacks the op."""
     if not backend.supports(sweep.op):
-        return Profile(sweep, [Series("d/d" + _VAR[sweep.arg], 1, sweep.arg, np.zeros(0), np.zeros(0), np.zeros(0),
-                                      error=f"unsupported: {backend.name} has no {sweep.op}")])
+        return unmeasured(sweep, f"unsupported: {backend.name} has no {sweep.op}")
     return profile_sweep(backend, sweep, points=points, order=order)
+
+
+def unmeasured(sweep: Sweep, why: str) -> Profile:
+    """A profile of ``sweep`` that measured nothing, saying ``why`` (an op the backend lacks, a backend
+    that crashed or hung while measuring it)."""
+    return Profile(sweep, [Series("d/d" + _VAR[sweep.arg], 1, sweep.arg, np.zeros(0), np.zeros(0), np.zeros(0),
+                                  error=why)])
 
 
 def to_json(runs: Sequence[Run]) -> dict:

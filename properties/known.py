@@ -16,13 +16,15 @@ So that one known bug does not mask the rest of the table, the property's other 
 ``all ops`` row) leave the entry's op out of their compositions; its own cell keeps drawing it and
 must keep failing. An entry whose cells pass is stale (see ``stale``): ``trigrad check`` lists it
 and pytest reports it, both failing the run, so the file stays honest. A bug that shows only at rare
-inputs can pass a run whose draws missed them, so ``trigrad check`` keeps the first counterexample of
-each entry beside an adapter's own file (``keep_example``, ``<name>.examples.json``) and, before it
-calls an entry stale, replays the kept ones: still failing means not stale.
+inputs can pass a run whose draws missed them, so ``trigrad check`` and the pytest plugin keep the first
+counterexample of each entry beside an adapter's own file (``keep_example``, ``<name>.examples.json``;
+the built-in backends' ship with trigrad) and, before they call an entry stale, replay the kept ones
+(``properties.evidence``): still failing means not stale.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -131,41 +133,60 @@ def examples_path(backend) -> str:
     return os.path.splitext(path_for(backend))[0] + ".examples.json"
 
 
-def stored_examples(backend, entry: Entry) -> list[dict]:
-    """The counterexamples kept for ``entry`` (report JSON: property, composition, inputs, vectors)."""
-    try:
-        with open(examples_path(backend), encoding="utf-8") as f:
-            data = json.load(f)
-    except (OSError, ValueError):
-        return []
-    found = data.get(str(entry), []) if isinstance(data, dict) else []
-    return [d for d in found if isinstance(d, dict)]
-
-
-def keep_example(backend, entry: Entry, report) -> bool:
-    """Keep ``report``'s counterexample as the evidence for ``entry`` when it has none yet (so that
-    staleness is judged on it: ``trigrad check`` replays it before it calls the entry stale). Only
-    beside an adapter's own file (its ``known_differences``): the files that ship with trigrad are
-    not written by a run (their examples, where there are any, are kept in the repository). False
-    when nothing was written."""
-    if not getattr(backend, "known_differences", None):
-        return False
-    path = examples_path(backend)
+def read_examples(path: str) -> dict:
+    """The kept counterexamples in ``path`` (entry name -> list of report JSON); {} when there are none
+    or the file cannot be read."""
     try:
         with open(path, encoding="utf-8") as f:
             data = json.load(f)
     except (OSError, ValueError):
-        data = {}
-    if not isinstance(data, dict) or data.get(str(entry)):
-        return False
-    j = report.to_json()
-    data[str(entry)] = [{k: j[k] for k in ("property", "formula", "composition", "inputs", "vectors")}]
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def write_examples(path: str, data: dict) -> bool:
+    """Write kept counterexamples to ``path`` in one step (a temporary file renamed over it, so that two
+    processes writing at once leave one whole file); False when it cannot be written."""
+    tmp = f"{path}.{os.getpid()}.tmp"
     try:
-        with open(path, "w", encoding="utf-8") as f:
+        with open(tmp, "w", encoding="utf-8") as f:
             json.dump(data, f, indent=1, sort_keys=True)
+            f.write("\n")
+        os.replace(tmp, path)
     except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
         return False
     return True
+
+
+def example_json(report) -> dict:
+    """What is kept of a failure's report: its property, formula, composition, inputs and vectors."""
+    j = report.to_json()
+    return {k: j[k] for k in ("property", "formula", "composition", "inputs", "vectors")}
+
+
+def stored_examples(backend, entry: Entry) -> list[dict]:
+    """The counterexamples kept for ``entry`` (report JSON: property, composition, inputs, vectors)."""
+    found = read_examples(examples_path(backend)).get(str(entry), [])
+    return [d for d in found if isinstance(d, dict)] if isinstance(found, list) else []
+
+
+def keep_example(backend, entry: Entry, report) -> bool:
+    """Keep ``report``'s counterexample as the evidence for ``entry`` when it has none yet (so that
+    staleness is judged on it: ``trigrad check`` and the pytest plugin replay it before they call the
+    entry stale, ``properties.evidence``). Only beside an adapter's own file (its
+    ``known_differences``): the files that ship with trigrad are not written by a run (their examples
+    are kept in the repository, written by ``python -m trigrad.properties.evidence``). False when
+    nothing was written."""
+    if not getattr(backend, "known_differences", None):
+        return False
+    path = examples_path(backend)
+    data = read_examples(path)
+    if data.get(str(entry)):
+        return False
+    data[str(entry)] = [example_json(report)]
+    return write_examples(path, data)
 
 
 def stale(entries: list[Entry], outcomes: dict, properties) -> list[Entry]:

@@ -6,6 +6,11 @@ Options live here rather than in a conftest so that an installed copy works anyw
 - ``--autograd-backend=NAME`` (or the environment variable TRIGRAD_BACKEND): builtin, torch, jax,
   dezero, or ``package.module:object`` for your own adapter. Unknown names stop the run with a
   one-line message listing what is valid.
+- the backend runs in a supervised worker (``properties.fuzzing.supervise``), as ``trigrad check``
+  runs it: its exits, crashes and hangs fail the cell that was running. ``--autograd-timeout S``,
+  ``--autograd-memory MB`` and ``--autograd-in-process`` (or the ini settings ``autograd_timeout``,
+  ``autograd_memory``, ``autograd_in_process``) are trigrad check's ``--timeout``, ``--memory`` and
+  ``--in-process``. A backend that is not fork-safe (JAX) runs in process.
 - Hypothesis profiles: ``dev`` (the default), ``ci`` (deterministic: derandomized, no example
   database, no deadline; chosen automatically when the CI environment variable is set) and
   ``thorough`` (a large budget, database on). Select one with ``--hypothesis-profile=NAME``. Outside
@@ -20,6 +25,7 @@ so that a bad name stops the run before it starts), or when trigrad's tests are 
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import os
 
@@ -72,6 +78,19 @@ def pytest_addoption(parser):
         "--autograd-backend", default=None, metavar="NAME",
         help=f"backend to judge: builtin, torch, jax, dezero or module:object (default: ${BACKEND_ENV_VAR} or builtin)",
     )
+    # trigrad check's --timeout, --memory and --in-process (properties.fuzzing.supervise), each also an ini setting
+    group.addoption("--autograd-timeout", type=float, default=None, metavar="S",
+                    help="seconds one call of the backend may take before it counts as a hang (ini autograd_timeout; "
+                         "default: trigrad check's --timeout)")
+    group.addoption("--autograd-memory", type=float, default=None, metavar="MB",
+                    help="memory the backend may allocate in its supervised worker, in MB (ini autograd_memory; "
+                         "default: half the machine's)")
+    group.addoption("--autograd-in-process", action="store_true", default=None,
+                    help="run the backend in pytest's process, not in a supervised worker (ini autograd_in_process)")
+    parser.addini("autograd_timeout", "seconds one call of the backend may take (--autograd-timeout)", default=None)
+    parser.addini("autograd_memory", "MB the backend's supervised worker may allocate (--autograd-memory)", default=None)
+    parser.addini("autograd_in_process", "run the backend unsupervised (--autograd-in-process)", type="bool",
+                  default=False)
 
 
 def pytest_configure(config):
@@ -82,20 +101,54 @@ def pytest_configure(config):
 
 
 def _backend(config, name: str | None = None):
-    """The session's backend: the one named, else $TRIGRAD_BACKEND, else builtin (resolved once)."""
+    """The session's backend: the one named, else $TRIGRAD_BACKEND, else builtin (resolved once), in a
+    supervised worker as ``trigrad check`` runs it (``properties.fuzzing.supervise``) unless
+    --autograd-in-process says otherwise."""
     if BACKEND_KEY not in config.stash:
-        from .backends import BackendError, resolve  # deferred: numpy and sympy, once a backend is wanted
+        # deferred: numpy and sympy, once a backend is wanted
+        from .backends import BackendError, resolve
+        from .errors import UsageError
+        from .fuzzing.sandbox import DEFAULT_TIMEOUT
+        from .fuzzing.supervise import supervised
 
         try:
-            config.stash[BACKEND_KEY] = resolve(name)
-        except BackendError as e:
+            backend = resolve(name)
+            config.stash[BACKEND_KEY] = supervised(backend, _supervision(config, DEFAULT_TIMEOUT))
+        except (BackendError, UsageError) as e:
             raise pytest.UsageError(str(e)) from None
     return config.stash[BACKEND_KEY]
 
 
+def _supervision(config, default_timeout: float) -> argparse.Namespace:
+    """--autograd-timeout, --autograd-memory and --autograd-in-process (or their ini settings), as
+    ``supervise.supervised`` reads trigrad check's options."""
+
+    def number(option, ini, default):
+        value = config.getoption(option)
+        if value is None:
+            text = config.getini(ini)
+            try:
+                value = float(text) if text not in (None, "") else default
+            except ValueError:
+                raise pytest.UsageError(f"ini setting {ini} must be a number, got {text!r}") from None
+        return value
+
+    in_process = config.getoption("--autograd-in-process")
+    return argparse.Namespace(timeout=number("--autograd-timeout", "autograd_timeout", default_timeout),
+                              memory=number("--autograd-memory", "autograd_memory", None),
+                              in_process=bool(config.getini("autograd_in_process") if in_process is None else in_process))
+
+
+def pytest_unconfigure(config):
+    if BACKEND_KEY in config.stash:
+        config.stash[BACKEND_KEY].close()  # a supervised backend's worker
+
+
 def _header(config) -> str:
     where = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    return (f"trigrad: backend {_backend(config).describe()}, hypothesis profile "
+    b = _backend(config)
+    how = "in process" if getattr(b, "supervisor", None) is None else f"supervised (time limit {b.supervisor.timeout:g} s)"
+    return (f"trigrad: backend {b.describe()}, {how}, hypothesis profile "
             f"{settings.get_current_profile_name()}, from {where}")
 
 
@@ -120,7 +173,9 @@ def pytest_report_collectionfinish(config, start_path, items):
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     """Known differences (properties/known.py): a failure they explain becomes an xfail with the
-    reason; a cell whose own entry says it fails but that passed is a failure (a stale entry).
+    reason (and its counterexample is kept beside an adapter's own file, ``known.keep_example``); a
+    cell whose own entry says it fails but that passed is a failure (a stale entry), unless the
+    entry's kept counterexample still fails (``properties.evidence``: then an xfail saying so).
     Applies to the property tests (``properties/test_properties.py``, wherever they are collected)
     and the backend they ran against. Each cell's outcome is recorded on its report, so that
     whole-op entries can be judged once the session has seen their row (``_StaleEntries``)."""
@@ -131,33 +186,40 @@ def pytest_runtest_makereport(item, call):
     backend = getattr(item, "funcargs", {}).get("backend")
     if call.when != "call" or prop is None or cell is None or backend is None:
         return
-    from . import known  # deferred: only trigrad's tests need it (and have imported it already)
+    from . import evidence, known  # deferred: only trigrad's tests need them (and have imported them already)
 
     path, dtype, op = known.path_for(backend), known.dtype_name(backend), cell.params["op"]
     entries = known.load(backend)  # parsed once per file version (known._parse)
     result = "skip" if report.skipped else "pass" if report.passed else "fail"
     if report.failed and call.excinfo is not None:
         # the cell's test minimized its counterexample: the smallest one is attributed
-        entry = known.covering(entries, prop, getattr(call.excinfo.value, "report", None))
+        failure = getattr(call.excinfo.value, "report", None)
+        entry = known.covering(entries, prop, failure)
         if entry is not None:
             report.outcome, result = "skipped", "known"
             report.wasxfail = f"known difference {entry}: {entry.reason}"
+            known.keep_example(backend, entry, failure)  # the evidence a later run replays
     elif report.passed and hasattr(report, "wasxfail"):
         # marked an expected failure by the test suite and passed (xpass): no evidence either way
         result = "known"
     elif report.passed:
         entry = known.own_cell(entries, prop, op)
         if entry is not None and entry.prop is not None:
-            report.outcome = "failed"
-            report.longrepr = f"stale known difference: {entry} (line {entry.line} of {path}) no longer fails; remove it"
+            if evidence.still_fails(backend, entry):  # judged on evidence, not on this run's draws
+                report.outcome, result = "skipped", "known"
+                report.wasxfail = (f"known difference {entry}: its cell passed, but its kept counterexample "
+                                   f"({known.examples_path(backend)}) still fails: not stale")
+            else:
+                report.outcome = "failed"
+                report.longrepr = f"stale known difference: {entry} (line {entry.line} of {path}) no longer fails; remove it"
     # user_properties travel from xdist workers to the controller with the report
     report.user_properties.append(("trigrad_cell", (path, dtype, prop, op, result)))
 
 
 class _StaleEntries:
     """Whole-op entries (``softmax  # ...``) whose row ran under every property and passed
-    throughout: listed after the run, which then fails. (A ``property[op]`` entry is judged on its
-    own cell, above.)"""
+    throughout, and whose kept counterexample (``properties.evidence``), if any, passes too: listed
+    after the run, which then fails. (A ``property[op]`` entry is judged on its own cell, above.)"""
 
     def __init__(self):
         self.outcomes = {}  # (known-differences path, precision) -> {(property, op): outcome}
@@ -173,10 +235,14 @@ class _StaleEntries:
         if hasattr(session.config, "workerinput"):  # an xdist worker: the controller judges
             return
         for (path, dtype), outcomes in self.outcomes.items():
-            from . import known, suite  # deferred: only sessions that ran trigrad's tests get here
+            from . import evidence, known, suite  # deferred: only sessions that ran trigrad's tests get here
 
             entries = [e for e in known.load_path(path, dtype) if e.prop is None]
-            self.found += [(path, e) for e in known.stale(entries, outcomes, suite.PROPERTIES)]
+            stale = known.stale(entries, outcomes, suite.PROPERTIES)
+            if stale:  # judged on evidence: an entry whose kept counterexample still fails is not stale
+                b = _backend(session.config)
+                stale = [e for e in stale if known.path_for(b) != path or not evidence.still_fails(b, e)]
+            self.found += [(path, e) for e in stale]
         if self.found and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 

@@ -25,6 +25,7 @@ import numpy as np
 from trigrad.oracle import spec
 
 from ..environment import BACKEND as ENV_VAR
+from . import _trial_import
 
 BUILTIN_NAMES = ("builtin", "torch", "jax", "dezero", "hips", "mygrad", "tinygrad", "chainer")
 
@@ -284,14 +285,33 @@ def parse_options(text: str, known: dict) -> dict:
 
 
 def _import(module_name: str):
-    """A module by dotted name, or by file path when it ends with .py (path/to/adapter.py)."""
+    """A module by dotted name, or by file path when it ends with .py (path/to/adapter.py). A module not
+    imported yet is first imported in a forked child (``_trial_import``): one that ends the process as
+    it loads is an ImportError saying how, not trigrad ending."""
+    loaded = module_name in sys.modules if not module_name.endswith(".py") else _loaded_file(module_name)
+    if not loaded:
+        ended = _trial_import.trial(lambda: _load(module_name))
+        if ended is not None:
+            how, printed = ended
+            raise ImportError(f"the module {how} as it was imported (in a trial import in a child process)"
+                              + (f"; its last output: {printed}" if printed else ""))
+    return _load(module_name)
+
+
+def _loaded_file(module_name: str) -> bool:
+    path = os.path.abspath(module_name)
+    name = os.path.splitext(os.path.basename(path))[0]
+    return name in sys.modules and getattr(sys.modules[name], "__file__", None) == path
+
+
+def _load(module_name: str):
     if not module_name.endswith(".py"):
         return importlib.import_module(module_name)
     path = os.path.abspath(module_name)
     if not os.path.exists(path):
         raise ImportError(f"no file {path}")
     name = os.path.splitext(os.path.basename(path))[0]
-    if name in sys.modules and getattr(sys.modules[name], "__file__", None) == path:
+    if _loaded_file(path):
         return sys.modules[name]
     loader = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(loader)

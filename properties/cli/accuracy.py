@@ -2,13 +2,17 @@
 backend (``properties.accuracy``); a table per backend, an overview, and optionally JSON and plots.
 
     trigrad accuracy [--backend NAME ...] [--op OP ...] [--range LO:HI] [--points N] [--json FILE] [--plot DIR] [-j N]
+                     [--timeout S] [--memory MB] [--in-process]
 
 The sweeps run in parallel in ``--jobs`` processes (default: one per core; ``properties.executor``);
-the profiles do not depend on how many.
+the profiles do not depend on how many. Each backend runs in a supervised worker
+(``fuzzing.supervise``), as with ``trigrad check``: a backend that exits, crashes or hangs leaves that
+sweep unmeasured with the reason (the call that was running), and the other sweeps go on.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import sys
@@ -18,10 +22,16 @@ import numpy as np
 from .. import accuracy
 from ..errors import UsageError
 from ..executor import default_jobs, executor
+from ..fuzzing.sandbox import ExampleTimeout, UserCodeError
+from ..fuzzing.supervise import WorkerLost, supervised, supervision_options
 from ..plots import need_matplotlib, write_plots
 from .common import backend, fail_usage, output_file, output_folder, positive
 
 MIN_POINTS = 4  # a sweep needs this many points at least
+LOST = "the backend failed: "  # how a sweep whose supervised worker died or hung begins its error
+# ... and the errors of sweeps whose backend exited (sys.exit, KeyboardInterrupt) or overran the time
+# limit where the worker's timer stopped it (accuracy.py reports what a backend raises by its type's name)
+FAILED = (LOST, f"the backend raised {UserCodeError.__name__}", f"the backend raised {ExampleTimeout.__name__}")
 
 
 def add_parser(sub):
@@ -42,6 +52,7 @@ def add_parser(sub):
     a.add_argument("--first-order", action="store_true", help="first derivatives only")
     a.add_argument("-j", "--jobs", type=int, default=None, metavar="N",
                    help=f"sweeps run in parallel in N processes (default: the number of cores, here {default_jobs()})")
+    supervision_options(a)
     return a
 
 
@@ -71,7 +82,8 @@ def _need_matplotlib():
 
 
 def command(args) -> int:
-    """Run ``trigrad accuracy``: 0 when it ran, 2 on bad usage."""
+    """Run ``trigrad accuracy``: 0 when it ran, 1 when the backend died, exited or hung in a sweep, 2 on bad
+    usage."""
     try:
         backends = [backend(name) for name in (args.backend or ["builtin"])]
         ops = args.op or accuracy.profiled_ops()
@@ -84,12 +96,14 @@ def command(args) -> int:
         if args.plot:
             _need_matplotlib()
         positive(args.jobs, "--jobs")
+        for b in backends:
+            supervised(b, args)  # a bad --timeout or --memory is bad usage before anything runs
         output_file(args.json, "--json")
         output_folder(args.plot, "--plot")
     except UsageError as e:
         return fail_usage(e)
     runs = _profiles(args.backend or ["builtin"], backends, ops, lo, hi, args.points,
-                     1 if args.first_order else 2, args.jobs)
+                     1 if args.first_order else 2, args.jobs, (args.timeout, args.memory, args.in_process))
     data = accuracy.to_json(runs)
     for run in data["runs"]:
         print(f"trigrad accuracy: {run['backend']}, {run['points']} points per sweep, error in ulps of {run['dtype']} "
@@ -103,29 +117,51 @@ def command(args) -> int:
     if args.plot:
         paths = write_plots(data, args.plot)
         print(f"{len(paths)} plots in {args.plot}")
-    return 0
+    lost = [f"{run.backend}: {p.sweep.label}" for run in runs for p in run.profiles
+            if any(s.error.startswith(FAILED) for s in p.series)]
+    if lost:
+        print(f"\n{len(lost)} sweeps not measured because the backend died, exited or hung (exit status 1): "
+              f"{', '.join(lost)}")
+    return 1 if lost else 0
 
 
 # The backends of a worker process, by position in the command line (set by _start_worker).
 _WORKER: dict = {}
 
 
-def _start_worker(names):
-    _WORKER["backends"] = [backend(name) for name in names]
+def _start_worker(names, supervision):
+    """A job's backends, supervised as the command line asks (``supervision``: --timeout, --memory,
+    --in-process)."""
+    timeout, memory, in_process = supervision
+    options = argparse.Namespace(timeout=timeout, memory=memory, in_process=in_process)
+    _WORKER["backends"] = [supervised(backend(name), options) for name in names]
+
+
+def _sweep(b, sweep, points, order):
+    return accuracy.profile_or_unsupported(b, sweep, points=points, order=order)
 
 
 def _sweep_task(k, sweep, points, order):
-    return accuracy.profile_or_unsupported(_WORKER["backends"][k], sweep, points=points, order=order)
+    """One sweep, in the backend's supervised worker where it has one: a backend that dies or hangs
+    there leaves the sweep unmeasured, saying why and in which call."""
+    b = _WORKER["backends"][k]
+    if not hasattr(b, "run_task"):
+        return _sweep(b, sweep, points, order)
+    try:
+        return b.run_task(_sweep, sweep, points, order)
+    except WorkerLost as e:
+        return accuracy.unmeasured(sweep, f"{LOST}{e}")
 
 
-def _profiles(names, backends, ops, lo, hi, points, order, jobs) -> list:
+def _profiles(names, backends, ops, lo, hi, points, order, jobs, supervision) -> list:
     """Each backend's Run (``accuracy.profile``: its supported ops first), its sweeps run on ``jobs``
-    processes."""
+    processes, each backend in a supervised worker (``fuzzing.supervise``) unless ``supervision``
+    says --in-process."""
     ordered = [[op for op in ops if b.supports(op)] + [op for op in ops if not b.supports(op)] for b in backends]
     tasks = [(k, sw, points, order) for k in range(len(backends)) for op in ordered[k]
              for sw in accuracy.sweeps(op, lo, hi)]
     profiles = [None] * len(tasks)
-    pool = executor(min(jobs or default_jobs(), len(tasks)), _start_worker, (names,))
+    pool = executor(min(jobs or default_jobs(), len(tasks)), _start_worker, (names, supervision))
     try:
         for b in backends:
             print(f"trigrad accuracy: {b.describe()}", file=sys.stderr, flush=True)
@@ -133,6 +169,8 @@ def _profiles(names, backends, ops, lo, hi, points, order, jobs) -> list:
             profiles[i] = p
     finally:
         pool.close()
+        for b in _WORKER.pop("backends", []):  # the sweeps ran in this process (one job): its workers are done
+            b.close()
     return [accuracy.Run(b.describe(), np.dtype(b.dtype).name, points,
                          [p for (k2, *_), p in zip(tasks, profiles) if k2 == k]) for k, b in enumerate(backends)]
 

@@ -26,13 +26,9 @@ import dataclasses
 import json
 import time
 
-import numpy as np
 from hypothesis import settings
 
-from trigrad.oracle.ir import Composition, values_from_json
-
-from .. import findings, known, suite
-from ..example import Example
+from .. import evidence, findings, known, suite
 from ..errors import UsageError
 from ..executor import default_jobs, executor
 from ..fuzzing.supervise import supervised, supervision_options
@@ -122,7 +118,7 @@ def command(args) -> int:
             c.status, c.error = "known", f"known difference {entry}: {entry.reason}"
             known.keep_example(b, entry, c.report)  # the evidence a later run replays
     stale = known.stale(entries, {(c.prop, c.op): _outcome(c.status) for c in cells.values()}, suite.PROPERTIES)
-    kept = [e for e in stale if _still_fails(b, e)]  # judged on evidence, not on this run's draws
+    kept = [e for e in stale if evidence.still_fails(b, e)]  # judged on evidence, not on this run's draws
     stale = [e for e in stale if e not in kept]
 
     print(f"trigrad check: {b.describe()}, profile {profile}, {elapsed:.1f} s")
@@ -167,23 +163,6 @@ def command(args) -> int:
         with open(args.json, "w") as f:
             json.dump(data, f, indent=2)
     return 1 if failed or stale or incomplete else 0  # a stale entry fails the run, as it does in pytest
-
-
-def _still_fails(b, entry) -> bool:
-    """Whether a counterexample kept for ``entry`` (``known.keep_example``) still fails on ``b``."""
-    for d in known.stored_examples(b, entry):
-        try:
-            example = Example(Composition.from_json(d["composition"]), values_from_json(d["inputs"]))
-            vectors = {k: np.asarray(v, dtype=float) for k, v in d.get("vectors", {}).items()}
-        except (KeyError, TypeError, ValueError):
-            continue  # not a counterexample this version can read: no evidence
-        kwargs = {k: v for k, v in vectors.items() if k == "cotangent"}
-        tangents = {k.split(" ", 1)[1]: v for k, v in vectors.items() if k.startswith("tangent ")}
-        if tangents:
-            kwargs["tangents"] = tangents
-        if suite.replay(b, d["property"], example, kwargs) is not None:
-            return True
-    return False
 
 
 # The backend and profile of a worker process (set by _start_worker).

@@ -69,6 +69,7 @@ class Outcome:
     json: dict | None = None
     seed: int | None = None
     diagnosis: Diagnosis | None = None  # how far off, and wrong rule or lost accuracy
+    interrupted: bool = False  # SIGINT (Ctrl-C) while shrinking: the report is the smallest failure so far
 
     def summary(self) -> str:
         props = ", ".join(f"{p} {n}" for p, n in self.by_property.items())
@@ -229,22 +230,45 @@ def _run(backend, target, base, max_examples, seconds, seed, database, timeout, 
             outcome.report = failures[0].report
         except _ShrinkingStopped:
             outcome.report = state.smallest
+        except KeyboardInterrupt:  # Ctrl-C: a failure found is reported as far as it was shrunk, not lost
+            if not state.failed:
+                raise
+            outcome.report, outcome.interrupted = state.smallest, True
         except _BudgetSpent:
             pass
         except hypothesis.errors.Unsatisfiable as e:
             raise UsageError(f"no example of {target.name} could be drawn and judged ({e}); "
                              f"is the domain right?") from None
-        if outcome.report is not None:
-            recheck = outcome.report.recheck
-            left = MINIMIZE_SECONDS if state.end is None else max(0.0, state.end - time.perf_counter())
-            outcome.report = outcome.report.minimized(min(MINIMIZE_SECONDS, left))
-            outcome.text, outcome.json = outcome.report.text(), outcome.report.to_json()
-            outcome.diagnosis = diagnose(outcome.report, target.op, base.dtype, recheck)
-            if outcome.diagnosis is not None:
-                outcome.text = _with_rows(outcome.text, outcome.diagnosis.lines())
-                outcome.json["diagnosis"] = outcome.diagnosis.to_json()
+        if outcome.report is not None and not outcome.interrupted:
+            shrunk = outcome.report  # as far as Hypothesis shrank it
+            try:
+                recheck = outcome.report.recheck
+                left = MINIMIZE_SECONDS if state.end is None else max(0.0, state.end - time.perf_counter())
+                outcome.report = outcome.report.minimized(min(MINIMIZE_SECONDS, left))
+                outcome.text, outcome.json = outcome.report.text(), outcome.report.to_json()
+                outcome.diagnosis = diagnose(outcome.report, target.op, base.dtype, recheck)
+                if outcome.diagnosis is not None:
+                    outcome.text = _with_rows(outcome.text, outcome.diagnosis.lines())
+                    outcome.json["diagnosis"] = outcome.diagnosis.to_json()
+            except KeyboardInterrupt:  # Ctrl-C in the structural pass or the diagnosis: as Hypothesis left it
+                outcome.report, outcome.diagnosis, outcome.interrupted = shrunk, None, True
+        if outcome.interrupted:
+            _interrupted(outcome, saved=database is not None)
     outcome.seconds = time.perf_counter() - state.start
     return outcome
+
+
+def _interrupted(outcome: Outcome, saved: bool):
+    """The report of a campaign interrupted while it shrank a failure (Hypothesis's shrinking, the
+    structural pass or the diagnosis): the smallest failure so far, as it is, saying so. Hypothesis
+    saved each smaller failure in the example database as it found it, so the next run replays this
+    one first and goes on shrinking it."""
+    outcome.text, outcome.json = outcome.report.text(), outcome.report.to_json()
+    note = ("interrupted while shrinking: the smallest failure found so far, not fully shrunk"
+            + ("; the example database holds it, and the next run replays it first and goes on shrinking" if saved
+               else "; no example database (rerun with its --seed to find it again)"))
+    outcome.text = _with_rows(outcome.text, [("shrinking", note)])
+    outcome.json["fully_shrunk"] = False
 
 
 def _with_rows(text: str, rows) -> str:

@@ -57,6 +57,7 @@ from trigrad.oracle.symbolic import Oracle
 
 from .. import checks
 from ..backends import Backend
+from ..backends._trial_import import died as describe_status  # how a worker ended, from its wait status
 from ..errors import UsageError
 from ..report import Failure, Report
 from .sandbox import (CLOCK, DEFAULT_TIMEOUT, MAX_TIMEOUT, WORKER_CODE_EXITS, ExampleTimeout, UserCodeError, check_timeout,
@@ -270,6 +271,16 @@ class Worker:
                 check, sent, kwargs = conn.recv()
             except EOFError:  # the parent is done with this worker
                 return
+            if callable(check):  # a task (Supervisor.run_task): check(backend, *args), its result sent back
+                try:
+                    with CLOCK.limit(self.timeout):
+                        reply, exhausted = ("result", check(backend, *pickle.loads(sent))), False
+                except BaseException as e:  # noqa: BLE001 - told to the parent, which reports it
+                    reply, exhausted = ("raised", f"{type(e).__name__}: {e}"), _exhausted(e)
+                conn.send((reply, exhausted))
+                if exhausted:
+                    return
+                continue
             if sent != judged[0]:
                 # a fused row judges one example by several properties in turn: they share one
                 # exact evaluation here, as they do in the parent when unsupervised (suite.run_row)
@@ -387,19 +398,8 @@ def user_failure(backend, prop, example, kwargs, e) -> Failure:
     return Failure(Report(prop, backend, example, None, detail, _vectors(kwargs)))
 
 
-def describe_status(status: int) -> str:
-    """How a worker ended, from its wait status."""
-    if os.WIFSIGNALED(status):
-        sig = os.WTERMSIG(status)
-        try:
-            name = signal.Signals(sig).name
-        except ValueError:
-            name = f"signal {sig}"
-        what = {"SIGSEGV": "a segmentation fault", "SIGABRT": "an abort", "SIGBUS": "a bus error",
-                "SIGFPE": "a floating-point exception", "SIGILL": "an illegal instruction",
-                "SIGKILL": "SIGKILL (the out-of-memory killer, or killed from outside)"}.get(name, name)
-        return f"died of {what} ({name})"
-    return f"exited with status {os.WEXITSTATUS(status)}"
+class WorkerLost(Exception):
+    """A task's worker died, or a call in it hung (``Supervisor.run_task``); the message names the call."""
 
 
 class Supervisor:
@@ -433,19 +433,42 @@ class Supervisor:
     def run_check(self, parent: Backend, prop: str, check, example, kwargs: dict):
         """``check(backend, example, **kwargs)`` in the worker; its outcome as if run here (a
         Failure reported on ``parent``, the backend the rest of trigrad sees)."""
+        if self.sent[0] is not example:
+            self.sent = (example, pickle.dumps(example))
+        reply = self._send((check.__name__, self.sent[1], kwargs))
+        if isinstance(reply, tuple):
+            return self._settle(parent, prop, example, kwargs, reply)
+        why, cause = self._lost(reply)
+        raise Failure(Report(prop, parent, example, None, why, _vectors(kwargs))) from cause
+
+    def run_task(self, task, *args):
+        """``task(backend, *args)`` in the worker (``task`` a module-level function, ``args`` what
+        pickles); its result. WorkerLost when the worker died or a call hung, naming the call; what
+        ``task`` raised (the code under test's exit included) is a RuntimeError with its text."""
+        reply = self._send((task, pickle.dumps(args), {}))
+        if isinstance(reply, tuple):
+            kind, value = reply
+            if kind == "raised":
+                raise RuntimeError(value)
+            return value
+        raise WorkerLost(self._lost(reply)[0])
+
+    def _send(self, message):
+        """Send ``message`` to the worker (started if need be) and wait: its reply, or as ``_wait``."""
         w = self.worker
         if not w.alive():
             self.starts += 1
             w.start()
         try:
-            if self.sent[0] is not example:
-                self.sent = (example, pickle.dumps(example))
-            w.conn.send((check.__name__, self.sent[1], kwargs))
-            reply = self._wait()
+            w.conn.send(message)
+            return self._wait()
         except (BrokenPipeError, EOFError, ConnectionResetError):
-            reply = None
-        if isinstance(reply, tuple):
-            return self._settle(parent, prop, example, kwargs, reply)
+            return None
+
+    def _lost(self, reply) -> tuple[str, BaseException | None]:
+        """Why the worker gave no reply (``_wait``'s None: it died; a label: that call hung), with the
+        stack it dumped; and the exception to chain (ExampleTimeout for a hang)."""
+        w = self.worker
         if reply is None:  # died
             began, label = w.watch.read()
             status = w.status(block=True) if w.pid is not None else w.last_status
@@ -457,8 +480,7 @@ class Supervisor:
                    f"not interruptible or the timeout was caught); the supervised worker was killed")
             cause = ExampleTimeout(why)
         stack = w.stack()
-        detail = why + (f"\nits stack:\n{stack}" if stack else "")
-        raise Failure(Report(prop, parent, example, None, detail, _vectors(kwargs))) from cause
+        return why + (f"\nits stack:\n{stack}" if stack else ""), cause
 
     def _wait(self):
         """The worker's reply; None when it died; the running call's label when it is stuck."""
@@ -521,6 +543,10 @@ class Supervised(Backend):
         # the parent's oracle stays here: the worker evaluates its own, once per example (_serve)
         return self.supervisor.run_check(self, prop, check, example, kwargs)
 
+    def run_task(self, task, *args):
+        """``task(backend, *args)`` in the supervised worker (``Supervisor.run_task``)."""
+        return self.supervisor.run_task(task, *args)
+
     def asarray(self, x):
         return self.inner.asarray(x)
 
@@ -565,7 +591,7 @@ class Supervised(Backend):
 
 
 def supervision_options(parser):
-    """``--timeout``, ``--memory`` and ``--in-process`` on a command's ``parser`` (fuzz, check)."""
+    """``--timeout``, ``--memory`` and ``--in-process`` on a command's ``parser`` (fuzz, check, accuracy)."""
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="S",
                         help=f"seconds one call of the code under test may take before it counts as a hang "
                              f"(default {DEFAULT_TIMEOUT:g}, at most {MAX_TIMEOUT:g})")
@@ -591,6 +617,6 @@ def forks_safely(backend) -> bool:
     return getattr(backend, "fork_safe", True)
 
 
-__all__ = ["Supervised", "Supervisor", "Worker", "user_failure", "describe_status", "die_with_parent", "default_memory",
+__all__ = ["Supervised", "Supervisor", "WorkerLost", "Worker", "user_failure", "describe_status", "die_with_parent", "default_memory",
            "memory_bytes", "supervision_options", "supervised", "forks_safely",
            "MIN_GRACE", "GRACE_FRACTION", "MEMORY_FRACTION"]

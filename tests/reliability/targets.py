@@ -133,3 +133,16 @@ class VjpReturnsTooFew(Builtin):
     def vjp(self, fn, xs, cotangent):
         value, grads = Builtin.vjp(self, fn, xs, cotangent)
         return value, grads[:-1]
+
+
+class SlowWrongSinh(Sinh):
+    """Wrong (twice the derivative) and slow (0.2 s a backward), so that shrinking its first failure
+    takes long enough to be interrupted; each backward appends a line to $SHRINK_LOG, so that a test
+    can tell when shrinking is under way."""
+
+    def backward(self, gy):
+        with open(os.environ["SHRINK_LOG"], "a") as log:
+            log.write("backward\n")
+        time.sleep(0.2)
+        x, = self.inputs
+        return 2 * gy * Cosh()(x)

@@ -1,8 +1,13 @@
 """A known difference is judged stale on evidence: its kept counterexample is replayed, and still
 failing means not stale (an entry for a bug that shows only at rare inputs, like tinygrad's sin for
-abs(x) >= 30, was declared stale, failing the run, when no drawn input reached the bad range)."""
+abs(x) >= 30, was declared stale, failing the run, when no drawn input reached the bad range), by
+``trigrad check`` and by the pytest plugin (two pytest sessions in subprocesses, 2 to 4 s each on an
+idle machine)."""
 
 import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 
@@ -12,7 +17,7 @@ from trigrad.properties.cli import main
 from trigrad.properties.example import Example
 
 from cli_targets import SinWrongAbove30
-from trigrad_cli import TARGETS
+from trigrad_cli import HERE, TARGETS
 
 
 def test_an_entry_whose_kept_counterexample_still_fails_is_not_stale(tmp_path, monkeypatch, capsys):
@@ -37,3 +42,28 @@ def test_an_entry_whose_kept_counterexample_still_fails_is_not_stale(tmp_path, m
     # the bug fixed: the kept counterexample passes, and the entry is stale
     assert main(check + ["--backend", f"{TARGETS}:SinFixed"]) == 1
     assert "stale known difference: vjp[sin]" in capsys.readouterr().out
+
+
+def test_the_pytest_plugin_replays_the_kept_counterexample_before_it_calls_an_entry_stale(tmp_path):
+    path = tmp_path / "rare.txt"
+    path.write_text("vjp[sin]  # wrong sign for abs(x) >= 30, which the draws do not reach\n")
+    env = dict(os.environ, TRIGRAD_TEST_KNOWN=str(path))
+    env.pop("TRIGRAD_BACKEND", None)
+    rare = SinWrongAbove30()
+    (entry,) = known.load_path(str(path))
+    example = Example(Composition([Input("x0")], [Node("sin", ("x0",))]), {"x0": np.array(40.0)})
+    known.write_examples(str(tmp_path / "rare.examples.json"), {
+        str(entry): [known.example_json(suite.replay(rare, "vjp", example, {"cotangent": np.array(1.0)}))]})
+
+    def suites(adapter):  # the sin / vjp cell under the quick profile (quick_profile.py): a few examples
+        r = subprocess.run([sys.executable, "-m", "pytest", "-p", "quick_profile", "-p", "no:cacheprovider",
+                            "--hypothesis-profile=quick", "--pyargs", "trigrad.properties", "-rxsf",
+                            f"--autograd-backend={TARGETS}:{adapter}", "-k", "test_vjp and sin and not sinh and "
+                            "not arcsin and not numeric"], cwd=HERE, env=env, capture_output=True, text=True,
+                           timeout=120)
+        return r.returncode, r.stdout + r.stderr
+
+    status, out = suites("SinWrongAbove30")
+    assert status == 0 and "1 xfailed" in out and "still fails: not stale" in out, out
+    status, out = suites("SinFixed")  # the bug fixed: the kept counterexample passes, and the entry is stale
+    assert status == 1 and "stale known difference: vjp[sin]" in out, out
