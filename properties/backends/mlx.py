@@ -112,6 +112,10 @@ class Mlx(Backend):
     """MLX on its CPU device, float32 (or float64)."""
 
     name = "mlx"
+    # a worker forked after MLX has computed hangs on its first computation (its CPU threads do not
+    # survive the fork; measured with 0.32.4), or corrupts its heap ("malloc_consolidate(): invalid
+    # chunk size"); so MLX runs in trigrad's process, as JAX does
+    fork_safe = False
     preamble = ("import numpy as np\nimport mlx.core as mx\nimport mlx.nn as nn\nmx.set_default_device(mx.cpu)")
 
     def __init__(self, dtype: str = "float32"):
