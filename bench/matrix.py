@@ -74,6 +74,7 @@ def main(argv=None) -> None:
     p.add_argument("--reuse", action="store_true", help="take existing CHECKS/NAME.json instead of running")
     p.add_argument("--markdown", default=str(DOCS / "matrix.md"))
     p.add_argument("--html", default=str(DOCS / "matrix.html"))
+    p.add_argument("--note", default="", help="a paragraph for the page's preface (how the runs were made)")
     p.add_argument("--quick", action="store_true", help="a smoke run: the built-in core, 20 seconds, scratch output")
     args = p.parse_args(argv)
     names = [n.strip() for n in args.libraries.split(",") if n.strip()]
@@ -106,7 +107,8 @@ def main(argv=None) -> None:
     if not docs:
         sys.exit("python -m bench matrix: no library could be checked")
     m = matrix.build(docs)
-    page = matrix.markdown(m, docs, preface=preface(args.profile, runs, left_out), runs=runs)
+    text = preface(args.profile, runs, left_out) + (f"\n\n{args.note}" if args.note else "")
+    page = matrix.markdown(m, docs, preface=text, runs=runs)
     pathlib.Path(args.markdown).write_text(page)
     pathlib.Path(args.html).write_text(html_report.render(docs, []))
     print(matrix.text(m))
