@@ -29,6 +29,7 @@ BENCHMARKS = {
     "false_positives": ("bench.false_positives", "FAIL verdicts in long runs against correct backends"),
     "mutation": ("bench.mutation", "mutmut over autograd/ with the ci suite: score and surviving mutants"),
     "custom_catalogue": ("bench.custom_catalogue", "custom torch/JAX gradients: planted bugs found, controls at 2,000 examples"),
+    "matrix": ("bench.matrix", "the published op x library matrix (docs/matrix.md): one check run per library"),
 }
 
 # What ``--quick`` passes to each benchmark.
@@ -45,6 +46,7 @@ QUICK = {
     "false_positives": ["--examples", "300"],
     "mutation": ["--seconds", "60"],
     "custom_catalogue": ["--quick"],
+    "matrix": ["--quick"],
 }
 
 

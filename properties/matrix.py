@@ -13,8 +13,9 @@ not reached   the run's time ran out before any of the op's cells
 ============  ====================================================================================
 
 ``build`` takes the JSON documents of ``trigrad check --json`` (one per library) and returns the
-matrix as a JSON-ready dict; ``text`` writes it as a table; the findings grouped by cause come with
-each library's document (``properties.findings``).
+matrix as a JSON-ready dict; ``text`` writes it as a table, ``markdown`` as the published page
+(docs/matrix.md); the findings grouped by cause come with each library's document
+(``properties.findings``).
 """
 
 from __future__ import annotations
@@ -113,4 +114,60 @@ def findings_text(matrix: dict) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["build", "text", "findings_text", "outcome", "mark", "OUTCOMES", "COUNTED"]
+def known_causes(check: dict) -> dict[str, list[str]]:
+    """A check document's known failures grouped by the known-differences entry that explains them:
+    the entry with its reason -> the cells ("property[op]") it covers."""
+    causes: dict[str, list[str]] = {}
+    for c in check["cells"]:
+        if c["status"] == "known":
+            entry = (c.get("error") or "").removeprefix("known difference ")
+            causes.setdefault(entry, []).append(f"{c['property']}[{c['op']}]")
+    return causes
+
+
+def markdown(matrix: dict, checks: list[dict], title: str = "trigrad conformance matrix",
+             preface: str = "", runs: dict | None = None) -> str:
+    """The matrix as a Markdown page: ``preface`` (date, machine, the command that made it), a line
+    per library (version, profile, examples, seconds, and ``runs[library]``'s extra columns, e.g.
+    CPU seconds and load), the op x library table, then per library its findings by cause (failures
+    no known difference explains: each a library bug or trigrad's false positive, to be judged) and
+    its known differences with the cells each fills (upstream status: docs/findings/<library>.md)."""
+    libs = [lib["backend"] for lib in matrix["libraries"]]
+    extra = sorted({k for r in (runs or {}).values() for k in r})
+    lines = [f"# {title}", ""] + ([preface.rstrip(), ""] if preface else [])
+    lines += ["## Libraries", "", "| library | version (dtype) | profile | examples | seconds | "
+              + "".join(f"{k} | " for k in extra) + " | ".join(COUNTED[k] for k in OUTCOMES) + " |",
+              "|---" * (4 + len(extra) + len(OUTCOMES) + 1) + "|"]
+    for lib, doc in zip(matrix["libraries"], checks):
+        n, run = matrix["counts"][lib["backend"]], (runs or {}).get(lib["backend"], {})
+        lines.append(f"| {lib['backend'].split(' ')[0]} | {doc['backend']} | {lib['profile']} | {lib['examples']:,} | "
+                     f"{lib['seconds']:.0f} | " + "".join(f"{run.get(k, '')} | " for k in extra)
+                     + " | ".join(str(n[k]) for k in OUTCOMES) + " |")
+    lines += ["", "## Op x library", "",
+              "pass: every property that ran passes; FAIL (properties): a finding no known difference "
+              "explains; known: every failure is a known difference; unsup: the library has no such op; "
+              "-: not reached in the run's time.", "",
+              "| op | " + " | ".join(lib.split(" (")[0].split(" ")[0] for lib in libs) + " |",
+              "|---" * (len(libs) + 1) + "|"]
+    for op in matrix["ops"]:
+        lines.append(f"| {op} | " + " | ".join(mark(matrix["table"][op].get(lib)) or "-" for lib in libs) + " |")
+    lines += ["", "## Findings by cause", ""]
+    for lib, doc in zip(libs, checks):
+        name = lib.split(" ")[0].split("[")[0]
+        found, known = matrix["findings"].get(lib, []), known_causes(doc)
+        lines.append(f"### {lib}")
+        lines.append("")
+        lines.append(f"Unexplained findings: {len(found)}. Known differences hit: {len(known)} "
+                     f"(each with its reproducer and upstream status in docs/findings/{name}.md).")
+        lines.append("")
+        for f in found:
+            run = (f.get("reproducer_run") or {}).get("status", "not run")
+            cells = ", ".join(f"{c['property']}[{c['op']}]" for c in f["cells"])
+            lines.append(f"- FINDING {f['title']} ({len(f['cells'])} cells: {cells}; reproducer: {run})")
+        for entry, cells in known.items():
+            lines.append(f"- known: {entry} ({len(cells)} cells: {', '.join(cells)})")
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+__all__ = ["build", "text", "markdown", "known_causes", "findings_text", "outcome", "mark", "OUTCOMES", "COUNTED"]

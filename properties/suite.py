@@ -263,13 +263,16 @@ def _check(backend: Backend, prop: str, example: Example, kwargs: dict, oracle=N
 def _rechecker(backend: Backend, prop: str, kwargs: dict):
     """example -> the report of the same check failing on it (None if it passes or cannot judge it).
     The cotangent is kept (the output shape does not change); inputs keep their tangents and new
-    inputs get tangent one."""
+    inputs get tangent one. Like a drawn case, the example is judged at the backend's precision
+    (``_at_precision``): a smaller example made by shrinking can have new input values (a subgraph's
+    float64 value in its place), which a float32 library rounds."""
     check = PROPERTIES[prop].check
 
     def again(example: Example):
         kw = dict(kwargs)
         if "tangents" in kw:
             kw["tangents"] = {i.name: kwargs["tangents"].get(i.name, np.ones(i.shape)) for i in example.comp.inputs}
+        example, kw = _at_precision(backend, example, kw)
         try:
             backend.run_check(prop, check, example, kw)
         except Failure as f:

@@ -6,7 +6,7 @@ its vector-Jacobian product for a cotangent; optionally forward mode (JVP) and s
 Everything else (drawing compositions, the oracles, verdicts, reports) is trigrad's.
 
 Backends are named ``builtin``, ``torch``, ``jax``, ``dezero``, ``hips`` (HIPS autograd), ``mygrad``,
-``tinygrad``, ``chainer``, or ``package.module:object`` for a
+``tinygrad``, ``chainer``, ``tensorflow``, ``paddle``, ``mlx``, or ``package.module:object`` for a
 user's adapter (a Backend instance, or a class or factory that returns one).
 """
 
@@ -27,7 +27,7 @@ from trigrad.oracle import spec
 from ..environment import BACKEND as ENV_VAR
 from . import _trial_import
 
-BUILTIN_NAMES = ("builtin", "torch", "jax", "dezero", "hips", "mygrad", "tinygrad", "chainer")
+BUILTIN_NAMES = ("builtin", "torch", "jax", "dezero", "hips", "mygrad", "tinygrad", "chainer", "tensorflow", "paddle", "mlx")
 
 
 # The ops written as Python operators (spec Notation.operator), which every array library overloads.

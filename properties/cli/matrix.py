@@ -1,7 +1,7 @@
 """``trigrad matrix``: the op x library conformance table from one check run per library.
 
     trigrad matrix --backend A --backend B ... [--from CHECK.json ...] [--json M.json] [--html M.html]
-                   [--seconds N] [--profile NAME] [--ops OP,...] [--properties NAME,...] [--no-reproduce]
+                   [--markdown M.md] [--seconds N] [--profile NAME] [--ops OP,...] [--properties NAME,...] [--no-reproduce]
 
 Each ``--backend`` is run as ``trigrad check`` runs it (the same options, findings grouped by cause and
 their reproducers run); ``--from`` adds check runs already written by ``trigrad check --json``. A
@@ -39,6 +39,7 @@ def add_parser(sub):
                    help="check runs already made (trigrad check --json)")
     m.add_argument("--json", default=None, metavar="FILE", help="write the matrix and every check run as JSON")
     m.add_argument("--html", default=None, metavar="FILE", help="write the matrix and the report as one HTML page")
+    m.add_argument("--markdown", default=None, metavar="FILE", help="write the matrix as a Markdown page")
     m.add_argument("--seconds", type=float, default=None, metavar="N", help="time budget per library (default: the profile's)")
     m.add_argument("--profile", default=None, metavar="NAME", help="Hypothesis profile: dev, ci or thorough")
     m.add_argument("--ops", default=None, metavar="OP,...", help="only these rows (op names, or 'all ops')")
@@ -110,6 +111,9 @@ def command(args) -> int:
         if args.html:
             with open(args.html, "w") as f:
                 f.write(html_report.render(docs, []))
+        if args.markdown:
+            with open(args.markdown, "w") as f:
+                f.write(matrix.markdown(m, docs))
     except OSError as e:
         return fail_usage(f"cannot write {e.filename}: {e.strerror}")
     failed = any(c["status"] in ("fail", "error") for d in docs for c in d["cells"])

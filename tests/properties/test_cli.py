@@ -41,7 +41,7 @@ def test_a_failure_prints_the_counterexample_and_exits_1(capsys, tmp_path, sin_s
 
 
 @pytest.mark.parametrize("args,message", [
-    (["--backend", "tourch"], "unknown backend 'tourch'; expected builtin, torch, jax, dezero, hips, mygrad, tinygrad or chainer"),
+    (["--backend", "tourch"], "unknown backend 'tourch'; expected builtin, torch, jax, dezero, hips, mygrad, tinygrad, chainer, tensorflow, paddle or mlx"),
     (["--ops", "sine"], "unknown op 'sine'"),
     (["--properties", "vjp,speed"], "unknown property 'speed'"),
     (["--seconds", "0"], "--seconds must be positive"),

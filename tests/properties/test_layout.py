@@ -24,6 +24,13 @@ DEFERRED = {
     "mygrad": "a backend library",
     "mygrad.nnet": "a backend library",
     "tinygrad": "a backend library",
+    "tensorflow": "a backend library",
+    "keras": "a backend library (TensorFlow's Keras, for elu with alpha)",
+    "paddle": "a backend library",
+    "paddle.incubate.autograd": "a backend library",
+    "paddle.nn.functional": "a backend library",
+    "mlx.core": "a backend library",
+    "mlx.nn": "a backend library",
     # the pytest plugin is loaded by every pytest session: trigrad's machinery only when it is used
     f"{PACKAGE}.backends": "the plugin, once a backend is named or used",
     f"{PACKAGE}.known": "the plugin, once a trigrad test has run",

@@ -35,8 +35,8 @@ def test_unknown_backend_is_one_line_listing_the_valid_ones(tmp_path):
     for args, env in ((["--autograd-backend=tourch"], None), ([], {"TRIGRAD_BACKEND": "tourch"})):
         r = run(ONE_CELL + args, tmp_path, env)
         assert r.returncode == 4, r.stdout + r.stderr  # pytest's usage error
-        line = ("ERROR: unknown backend 'tourch'; expected builtin, torch, jax, dezero, hips, mygrad, tinygrad or chainer, "
-                "or module:object")
+        line = ("ERROR: unknown backend 'tourch'; expected builtin, torch, jax, dezero, hips, mygrad, tinygrad, chainer, "
+                "tensorflow, paddle or mlx, or module:object")
         assert line in r.stderr and len([x for x in r.stderr.splitlines() if x.strip()]) == 1, r.stderr
 
 
