@@ -15,15 +15,39 @@ module imported as before, with no verdict.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
 import sys
 import tempfile
+import threading
 import time
 
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
 TRIAL_SECONDS = 60.0  # how long a trial import may take before the parent gives up on it
 OUTPUT_LINES = 5  # the last lines the module printed, shown with the message
 _CAME_BACK = b"k"
+
+
+def die_with_parent(sig: int = signal.SIGKILL):
+    """Have the kernel send ``sig`` to this process when its parent dies (Linux prctl
+    PR_SET_PDEATHSIG); elsewhere a thread polls the parent's pid and exits when it changes."""
+    parent = os.getppid()
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0) == 0:
+            if os.getppid() != parent:  # the parent died before prctl took effect
+                os._exit(1)
+            return
+    except (OSError, AttributeError):
+        pass
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="trigrad-parent-watch").start()
 
 
 def died(status: int) -> str:
@@ -54,6 +78,7 @@ def trial(load, *, seconds: float = TRIAL_SECONDS) -> tuple[str, str] | None:
     pid = os.fork()
     if pid == 0:  # the child: import, say so, leave without running the parent's exit handlers
         try:
+            die_with_parent()  # an import stuck in the child (a lock a thread of the parent held) dies with it
             os.close(read)
             os.dup2(output.fileno(), 1)
             os.dup2(output.fileno(), 2)

@@ -32,7 +32,6 @@ crash. The parent itself never runs the code under test while a worker serves it
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import faulthandler
 import functools
 import math
@@ -44,7 +43,6 @@ import signal
 import struct
 import sys
 import tempfile
-import threading
 import time
 import traceback
 import warnings
@@ -57,6 +55,7 @@ from trigrad.oracle.symbolic import Oracle
 
 from .. import checks
 from ..backends import Backend
+from ..backends._trial_import import die_with_parent
 from ..backends._trial_import import died as describe_status  # how a worker ended, from its wait status
 from ..errors import UsageError
 from ..report import Failure, Report
@@ -74,7 +73,6 @@ DUMP_SECONDS = 0.2  # how long the parent waits for a stuck worker's stack dump 
 MEMORY_FRACTION = 0.5
 LABEL_BYTES = 240  # the running call's name, as the shared memory holds it
 _HEADER = struct.Struct("dq")  # the time the running call began (0.0: none), the number of calls begun
-PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
 
 
 def default_memory() -> int | None:
@@ -101,27 +99,6 @@ def _address_space() -> int:
             return int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
     except (OSError, ValueError, IndexError):
         return 0
-
-
-def die_with_parent(sig: int = signal.SIGKILL):
-    """Have the kernel send ``sig`` to this process when its parent dies (Linux prctl
-    PR_SET_PDEATHSIG); elsewhere a thread polls the parent's pid and exits when it changes."""
-    parent = os.getppid()
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        if libc.prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0) == 0:
-            if os.getppid() != parent:  # the parent died before prctl took effect
-                os._exit(1)
-            return
-    except (OSError, AttributeError):
-        pass
-
-    def watch():
-        while os.getppid() == parent:
-            time.sleep(1.0)
-        os._exit(1)
-
-    threading.Thread(target=watch, daemon=True, name="trigrad-parent-watch").start()
 
 
 class _Watch:

@@ -10,9 +10,11 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from trigrad.oracle.ir import Composition, Input, Node
-from trigrad.properties import known, suite
+from trigrad.properties import evidence, known, suite
+from trigrad.properties.backends import BackendError, resolve
 from trigrad.properties.cli import main
 from trigrad.properties.example import Example
 
@@ -67,3 +69,20 @@ def test_the_pytest_plugin_replays_the_kept_counterexample_before_it_calls_an_en
     assert status == 0 and "1 xfailed" in out and "still fails: not stale" in out, out
     status, out = suites("SinFixed")  # the bug fixed: the kept counterexample passes, and the entry is stale
     assert status == 1 and "stale known difference: vjp[sin]" in out, out
+
+
+@pytest.mark.parametrize("name", ["torch", "jax", "dezero"])
+def test_the_shipped_counterexamples_name_real_entries_and_still_fail(name):
+    """The evidence that ships for the built-in backends (properties/known/<name>.examples.json,
+    written by ``python -m trigrad.properties.evidence``) is evidence: each kept counterexample belongs
+    to an entry of the backend's file and still fails (one replay each; skipped without the library)."""
+    try:
+        b = resolve(name)
+    except BackendError as e:
+        pytest.skip(str(e))
+    kept = known.read_examples(known.examples_path(b))
+    entries = {str(e): e for e in known.load_path(known.path_for(b))}
+    assert kept and set(kept) <= set(entries), sorted(set(kept) - set(entries))
+    for key in kept:
+        if entries[key].dtype in (None, known.dtype_name(b)):
+            assert evidence.still_fails(b, entries[key]), key
