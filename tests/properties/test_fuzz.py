@@ -34,7 +34,8 @@ def campaign(obj, twin, **kw):
     """A deterministic campaign (derandomized, no database) of ``obj`` on the built-in core."""
     builtin = resolve("builtin")
     target = fuzzing.make_target(obj, builtin, **twin, where=f"{CATALOGUE}:{obj.__name__}")
-    kw.setdefault("timeout", HANG_TIMEOUT)
+    if obj is catalogue.SinhHangs:  # only the tests of hangs take the short limit: on a loaded machine a
+        kw.setdefault("timeout", HANG_TIMEOUT)  # correct example (or a GC pause in it) can take over a second
     return fuzzing.run(target, builtin, database=None, derandomize=True, **kw)
 
 
