@@ -1328,12 +1328,16 @@ def _layer_norm_value_scale(args, out, eps):
 
 
 def _layer_norm_jacobian_scale(args, out, eps):
-    # (delta_ij - 1/n - xhat_i xhat_j / n) / s within a row, as libraries sum those terms
+    # (delta_ij - 1/n - xhat_i xhat_j / n) / s within a row, as libraries sum those terms; each xhat =
+    # (x - mean) / s is itself a difference of terms of size a = (|x| + |mean|) / s, so the product
+    # xhat_i xhat_j carries terms of size |xhat_i| a_j + a_i |xhat_j|
     x = np.asarray(args[0], dtype=float)
     d, s = _layer_norm_parts(x, eps)
     n = x.shape[-1]
+    a = ((np.abs(x) + np.abs(x - d)) / s).ravel()
     xhat, s = np.abs(d / s).ravel(), np.broadcast_to(s, x.shape).ravel()
-    return _same_row(x.shape, -1) * (np.eye(x.size) + (1 + xhat[:, None] * xhat[None, :]) / n) / s[:, None]
+    products = xhat[:, None] * a[None, :] + a[:, None] * xhat[None, :]
+    return _same_row(x.shape, -1) * (np.eye(x.size) + (1 + products) / n) / s[:, None]
 
 
 def _soft_cross_entropy_value_scale(args, out, target):

@@ -50,7 +50,17 @@ def _params(rng, op, shapes):
         if len(s) != 2:
             return None
         return {"labels": tuple(int(v) for v in rng.integers(0, s[1], s[0]))}
-    return {}
+    try:
+        spec.check_params(op, {})
+        return {}
+    except ValueError:  # a param without a default (where's condition, pad's widths, ...): one of its choices
+        params = {}
+        for p in op.params:
+            options = p.choices(s, params)
+            if not options:
+                return None
+            params[p.name] = options[int(rng.integers(len(options)))]
+        return params
 
 
 def _fits(op, *shapes):
