@@ -1,10 +1,11 @@
 """``trigrad accuracy``: gradient error in ULPs against exact, op by op across each op's domain, per
 backend (``properties.accuracy``); a table per backend, an overview, and optionally JSON and plots.
 
-    trigrad accuracy [--backend NAME ...] [--op OP ...] [--range LO:HI] [--points N] [--json FILE] [--plot DIR] [-j N]
+    trigrad accuracy [--backend NAME ...] [--op OP ...] [--range LO:HI] [--points N] [--json FILE] [--plot DIR] [-j N] [--scheduler ADDRESS]
 
-The sweeps run in parallel in ``--jobs`` processes (default: one per core; ``properties.executor``);
-the profiles do not depend on how many.
+The sweeps run in parallel in ``--jobs`` processes (default: one per core; ``properties.executor``),
+or as tasks on a Dask cluster with ``--scheduler`` (``properties.cluster``); the profiles do not
+depend on how many, nor where.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ import sys
 import numpy as np
 
 from .. import accuracy
+from ..cluster import add_scheduler_option, make_executor, scheduler_address
 from ..errors import UsageError
-from ..executor import default_jobs, executor
+from ..executor import Died, default_jobs
 from ..plots import need_matplotlib, write_plots
 from .common import backend, fail_usage, output_file, output_folder, positive
 
@@ -42,6 +44,7 @@ def add_parser(sub):
     a.add_argument("--first-order", action="store_true", help="first derivatives only")
     a.add_argument("-j", "--jobs", type=int, default=None, metavar="N",
                    help=f"sweeps run in parallel in N processes (default: the number of cores, here {default_jobs()})")
+    add_scheduler_option(a)
     return a
 
 
@@ -71,7 +74,7 @@ def _need_matplotlib():
 
 
 def command(args) -> int:
-    """Run ``trigrad accuracy``: 0 when it ran, 2 on bad usage."""
+    """Run ``trigrad accuracy``: 0 when it ran, 1 when a sweep's process died, 2 on bad usage."""
     try:
         backends = [backend(name) for name in (args.backend or ["builtin"])]
         ops = args.op or accuracy.profiled_ops()
@@ -86,10 +89,14 @@ def command(args) -> int:
         positive(args.jobs, "--jobs")
         output_file(args.json, "--json")
         output_folder(args.plot, "--plot")
+        scheduler = scheduler_address(args.scheduler)
+        runs = _profiles(args.backend or ["builtin"], backends, ops, lo, hi, args.points,
+                         1 if args.first_order else 2, args.jobs, scheduler)
     except UsageError as e:
         return fail_usage(e)
-    runs = _profiles(args.backend or ["builtin"], backends, ops, lo, hi, args.points,
-                     1 if args.first_order else 2, args.jobs)
+    except SweepDied as e:
+        print(f"trigrad accuracy: error: {e}", file=sys.stderr)
+        return 1
     data = accuracy.to_json(runs)
     for run in data["runs"]:
         print(f"trigrad accuracy: {run['backend']}, {run['points']} points per sweep, error in ulps of {run['dtype']} "
@@ -106,6 +113,10 @@ def command(args) -> int:
     return 0
 
 
+class SweepDied(Exception):
+    """A sweep's process died (a crash in the backend): no profile, exit status 1."""
+
+
 # The backends of a worker process, by position in the command line (set by _start_worker).
 _WORKER: dict = {}
 
@@ -118,18 +129,22 @@ def _sweep_task(k, sweep, points, order):
     return accuracy.profile_or_unsupported(_WORKER["backends"][k], sweep, points=points, order=order)
 
 
-def _profiles(names, backends, ops, lo, hi, points, order, jobs) -> list:
+def _profiles(names, backends, ops, lo, hi, points, order, jobs, scheduler=None) -> list:
     """Each backend's Run (``accuracy.profile``: its supported ops first), its sweeps run on ``jobs``
-    processes."""
+    processes, or on the Dask cluster at ``scheduler``."""
     ordered = [[op for op in ops if b.supports(op)] + [op for op in ops if not b.supports(op)] for b in backends]
     tasks = [(k, sw, points, order) for k in range(len(backends)) for op in ordered[k]
              for sw in accuracy.sweeps(op, lo, hi)]
     profiles = [None] * len(tasks)
-    pool = executor(min(jobs or default_jobs(), len(tasks)), _start_worker, (names,))
+    pool = make_executor(scheduler, min(jobs or default_jobs(), len(tasks)), _start_worker, (names,))
     try:
+        if scheduler is not None:
+            print(f"trigrad accuracy: sweeps run on {pool.describe()}", file=sys.stderr, flush=True)
         for b in backends:
             print(f"trigrad accuracy: {b.describe()}", file=sys.stderr, flush=True)
         for i, p in pool.map(_sweep_task, tasks):
+            if isinstance(p, Died):
+                raise SweepDied(f"the process sweeping {tasks[i][1].op} {p.how}")
             profiles[i] = p
     finally:
         pool.close()
