@@ -27,12 +27,16 @@ import queue as queues
 import threading
 import time
 import uuid
+import warnings
 from typing import Callable
+
+from hypothesis.errors import HypothesisDeprecationWarning
 
 from .errors import UsageError
 from .executor import Died, executor, use_channel
 
 EXTRA = "pip install 'trigrad[cluster]'"  # how to get Dask
+RANDOM_WARNING = "Do not use the `random` module inside strategies"  # see _task
 POLL_SECONDS = 0.02  # how often map looks for finished tasks (a look is local: the client is told of each)
 SCHEDULER_HELP = ("run the pieces on the Dask cluster whose scheduler is at ADDRESS (tcp://HOST:PORT; "
                   "default: Dask's configuration, e.g. DASK_SCHEDULER_ADDRESS; needs trigrad[cluster])")
@@ -96,7 +100,10 @@ _STARTED: list = []  # the initializer and its arguments last run in this worker
 def _task(name: str, initializer, initargs: tuple, fn, args: tuple):
     """A piece of work on a Dask worker: ``initializer(*initargs)`` when this process has not run it
     (with these arguments) yet, then ``fn(*args)`` with the run's channel."""
-    with _ONE_AT_A_TIME:
+    with _ONE_AT_A_TIME, warnings.catch_warnings():
+        # Hypothesis warns when the random module's state changes during a draw; on a Dask worker the
+        # worker's own threads use it meanwhile (the draws do not): that warning says nothing here
+        warnings.filterwarnings("ignore", message=RANDOM_WARNING, category=HypothesisDeprecationWarning)
         if initializer is not None and _STARTED != [initializer, initargs]:
             initializer(*initargs)
             _STARTED[:] = [initializer, initargs]

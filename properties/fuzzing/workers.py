@@ -124,7 +124,7 @@ def run_shards(job: Job, pool: Executor, seeds: list[int], show: Callable[[str],
             result = _nothing_found(s, counts[s], time.perf_counter() - start,
                                     error=f"worker with seed {s} {result.how} after {counts[s]} examples")
         elif result.get("usage"):
-            raise UsageError(f"worker with seed {s}: {result['usage']}")
+            raise UsageError(result["usage"] if len(seeds) == 1 else f"worker with seed {s}: {result['usage']}")
         done[s] = result
         if result["report"] and not keep_going:  # found: the others stop
             pool.stop()
