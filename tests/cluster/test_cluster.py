@@ -45,6 +45,19 @@ def test_a_check_on_the_cluster_prints_the_table_of_a_local_run(cluster, tmp_pat
     assert printed in local and printed in remote.stdout
 
 
+def test_accuracy_and_matrix_on_the_cluster_give_the_profiles_and_the_table_of_a_local_run(cluster, tmp_path, capsys):
+    sweep = ("accuracy", "--op", "exp", "--op", "sin", "--points", "12", "--first-order")
+    assert main([*sweep, "-j", "1", "--json", str(tmp_path / "local.json")]) == 0
+    assert main([*sweep, "--scheduler", cluster.address, "--json", str(tmp_path / "remote.json")]) == 0
+    assert f"sweeps run on the Dask scheduler at {cluster.address}" in capsys.readouterr().err
+    local, remote = (json.loads((tmp_path / f"{w}.json").read_text())["runs"] for w in ("local", "remote"))
+    assert remote == local
+    assert main(["matrix", "--backend", "builtin", "--ops", "sin", "--properties", "value", "--profile", "ci",
+                 "--scheduler", cluster.address, "--json", str(tmp_path / "m.json")]) == 0
+    [doc] = json.loads((tmp_path / "m.json").read_text())["checks"]
+    assert [(c["op"], c["status"]) for c in doc["cells"]] == [("sin", "pass")]
+
+
 def test_a_finding_on_the_cluster_is_replayed_first_by_a_later_local_run(cluster, redis_url, tmp_path):
     target = f"{CATALOGUE}:SinhOffBy1e7"
     out = trigrad("fuzz", target, "--sympy", "sinh(x)", "--workers", "2", "--seed", "21", "--database", redis_url,
