@@ -29,6 +29,9 @@ import statistics
 import time
 
 from bench.common import table, write_results
+from trigrad.properties.cli import check
+from trigrad.properties.cli import main as trigrad
+from trigrad.properties.cluster import Dask
 from trigrad.properties.fuzzing.sandbox import DEFAULT_TIMEOUT
 
 QUICK_OPS = "sin,mul"
@@ -51,12 +54,10 @@ def _cpu() -> float:
 def _check(ops: str, *extra) -> tuple[float, float, str]:
     """``trigrad check`` in this process: (wall seconds, CPU seconds of this process and its children,
     its table)."""
-    from trigrad.properties.cli import main
-
     out = io.StringIO()
     wall, cpu = time.perf_counter(), _cpu()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
-        status = main(["check", "--ops", ops, "--properties", "value,vjp", "--profile", "ci", "--quiet",
+        status = trigrad(["check", "--ops", ops, "--properties", "value,vjp", "--profile", "ci", "--quiet",
                        "--no-reproduce", *extra])
     wall, cpu = time.perf_counter() - wall, _cpu() - cpu
     if status != 0:
@@ -90,9 +91,6 @@ def _cluster(workers: int):
 
 def _overhead(address: str, empty: int) -> dict:
     """Per-task overhead on one worker: empty tasks, and the smallest cell as a task against in process."""
-    from trigrad.properties.cli import check
-    from trigrad.properties.cluster import Dask
-
     pool = Dask(address)
     try:
         list(pool.map(_empty, [()] * 20))  # warm: the worker imports trigrad's modules once
