@@ -19,6 +19,8 @@ def pytest_configure(config):
 
 # A property test of one row of the suites: path::test_<property>[<backend->op>]
 _CELL = re.compile(r"^(?P<path>[^:]+)::test_(?P<prop>\w+)\[(?P<row>.+)\]$")
+# Tests that share one expensive fixture of their process (a real Dask cluster): one worker runs them all
+_ONE_PROCESS = "tests/cluster/"
 
 
 @pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: without xdist there is nothing to schedule
@@ -35,6 +37,8 @@ def pytest_xdist_make_scheduler(config, log):
 
     class RowScheduling(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
+            if nodeid.startswith(_ONE_PROCESS):
+                return _ONE_PROCESS
             m = _CELL.match(nodeid)
             return f"{m['path']}[{m['row']}]" if m and m["prop"] in fused else nodeid
 

@@ -45,6 +45,16 @@ class Deadline:
         """Seconds left (0 once it has passed)."""
         return max(0.0, self.end - time.perf_counter())
 
+    def __reduce__(self):
+        # perf_counter is one machine's clock: another process, maybe on another machine of a cluster,
+        # gets the same end on the wall clock (synchronized between machines) as its own deadline
+        return _deadline_at, (time.time() + self.left,)
+
+
+def _deadline_at(wall_end: float) -> Deadline:
+    """The Deadline that passes at ``wall_end`` (``time.time()``)."""
+    return Deadline(wall_end - time.time())
+
 
 class _Running(threading.local):
     active = False  # a pass is running in this thread

@@ -2,10 +2,11 @@
 backend (``properties.accuracy``); a table per backend, an overview, and optionally JSON and plots.
 
     trigrad accuracy [--backend NAME ...] [--op OP ...] [--range LO:HI] [--points N] [--json FILE] [--plot DIR] [-j N]
-                     [--timeout S] [--memory MB] [--in-process]
+                     [--timeout S] [--memory MB] [--in-process] [--scheduler ADDRESS]
 
-The sweeps run in parallel in ``--jobs`` processes (default: one per core; ``properties.executor``);
-the profiles do not depend on how many. Each backend runs in a supervised worker
+The sweeps run in parallel in ``--jobs`` processes (default: one per core; ``properties.executor``),
+or as tasks on a Dask cluster with ``--scheduler`` (``properties.cluster``); the profiles do not
+depend on how many, nor where. Each backend runs in a supervised worker
 (``fuzzing.supervise``), as with ``trigrad check``: a backend that exits, crashes or hangs leaves that
 sweep unmeasured with the reason (the call that was running), and the other sweeps go on.
 """
@@ -20,8 +21,9 @@ import sys
 import numpy as np
 
 from .. import accuracy
+from ..cluster import add_scheduler_option, make_executor, scheduler_address
 from ..errors import UsageError
-from ..executor import default_jobs, executor
+from ..executor import Died, default_jobs
 from ..fuzzing.sandbox import ExampleTimeout, UserCodeError
 from ..fuzzing.supervise import WorkerLost, supervised, supervision_options
 from ..plots import need_matplotlib, write_plots
@@ -53,6 +55,7 @@ def add_parser(sub):
     a.add_argument("-j", "--jobs", type=int, default=None, metavar="N",
                    help=f"sweeps run in parallel in N processes (default: the number of cores, here {default_jobs()})")
     supervision_options(a)
+    add_scheduler_option(a)
     return a
 
 
@@ -82,8 +85,8 @@ def _need_matplotlib():
 
 
 def command(args) -> int:
-    """Run ``trigrad accuracy``: 0 when it ran, 1 when the backend died, exited or hung in a sweep, 2 on bad
-    usage."""
+    """Run ``trigrad accuracy``: 0 when it ran, 1 when the backend died, exited or hung in a sweep (or the
+    process or cluster worker running it died), 2 on bad usage."""
     try:
         backends = [backend(name) for name in (args.backend or ["builtin"])]
         ops = args.op or accuracy.profiled_ops()
@@ -100,10 +103,14 @@ def command(args) -> int:
             supervised(b, args)  # a bad --timeout or --memory is bad usage before anything runs
         output_file(args.json, "--json")
         output_folder(args.plot, "--plot")
+        scheduler = scheduler_address(args.scheduler)
     except UsageError as e:
         return fail_usage(e)
-    runs = _profiles(args.backend or ["builtin"], backends, ops, lo, hi, args.points,
-                     1 if args.first_order else 2, args.jobs, (args.timeout, args.memory, args.in_process))
+    try:
+        runs = _profiles(args.backend or ["builtin"], backends, ops, lo, hi, args.points, 1 if args.first_order else 2,
+                         args.jobs, (args.timeout, args.memory, args.in_process), scheduler)
+    except UsageError as e:  # (an unreachable scheduler)
+        return fail_usage(e)
     data = accuracy.to_json(runs)
     for run in data["runs"]:
         print(f"trigrad accuracy: {run['backend']}, {run['points']} points per sweep, error in ulps of {run['dtype']} "
@@ -153,20 +160,23 @@ def _sweep_task(k, sweep, points, order):
         return accuracy.unmeasured(sweep, f"{LOST}{e}")
 
 
-def _profiles(names, backends, ops, lo, hi, points, order, jobs, supervision) -> list:
+def _profiles(names, backends, ops, lo, hi, points, order, jobs, supervision, scheduler=None) -> list:
     """Each backend's Run (``accuracy.profile``: its supported ops first), its sweeps run on ``jobs``
-    processes, each backend in a supervised worker (``fuzzing.supervise``) unless ``supervision``
-    says --in-process."""
+    processes or on the Dask cluster at ``scheduler``, each backend in a supervised worker
+    (``fuzzing.supervise``) unless ``supervision`` says --in-process. A sweep whose process (or
+    cluster worker) died is unmeasured with the reason, as one whose supervised worker died."""
     ordered = [[op for op in ops if b.supports(op)] + [op for op in ops if not b.supports(op)] for b in backends]
     tasks = [(k, sw, points, order) for k in range(len(backends)) for op in ordered[k]
              for sw in accuracy.sweeps(op, lo, hi)]
     profiles = [None] * len(tasks)
-    pool = executor(min(jobs or default_jobs(), len(tasks)), _start_worker, (names, supervision))
+    pool = make_executor(scheduler, min(jobs or default_jobs(), len(tasks)), _start_worker, (names, supervision))
     try:
+        if scheduler is not None:
+            print(f"trigrad accuracy: sweeps run on {pool.describe()}", file=sys.stderr, flush=True)
         for b in backends:
             print(f"trigrad accuracy: {b.describe()}", file=sys.stderr, flush=True)
         for i, p in pool.map(_sweep_task, tasks):
-            profiles[i] = p
+            profiles[i] = accuracy.unmeasured(tasks[i][1], f"{LOST}the process sweeping it {p.how}") if isinstance(p, Died) else p
     finally:
         pool.close()
         for b in _WORKER.pop("backends", []):  # the sweeps ran in this process (one job): its workers are done

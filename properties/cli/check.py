@@ -15,8 +15,10 @@ example at most); cells the time did not reach are counted in the summary, and m
 1 under the ci profile or with --require-all (a gate that ran nothing must not pass). A row's
 cells run as the pytest suites run them (``suite.run_row``): fused where they can be, so that each
 drawn composition is judged by every selected property with one exact evaluation. Rows run in
-parallel, in ``--jobs`` processes (default: one per core; ``properties.executor``); under the ci
-profile the results do not depend on how many.
+parallel, in ``--jobs`` processes (default: one per core; ``properties.executor``), or as tasks on a
+Dask cluster with ``--scheduler`` (``properties.cluster``); under the ci profile the results do not
+depend on how many, nor where. A row whose process died (a crash that supervision did not catch) has
+its cells in error, with how it died.
 """
 
 from __future__ import annotations
@@ -24,13 +26,15 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import sys
 import time
 
 from hypothesis import settings
 
 from .. import evidence, findings, known, suite
+from ..cluster import add_scheduler_option, make_executor, scheduler_address
 from ..errors import UsageError
-from ..executor import default_jobs, executor
+from ..executor import Died, default_jobs
 from ..fuzzing.supervise import supervised, supervision_options
 from ..minimize import Deadline
 from .common import Progress, backend, fail_usage, load_profile, output_file, positive
@@ -53,6 +57,7 @@ def add_parser(sub):
                    help=f"only these columns: {', '.join(suite.PROPERTIES)}")
     c.add_argument("-j", "--jobs", type=int, default=None, metavar="N",
                    help=f"rows run in parallel in N processes (default: the number of cores, here {default_jobs()})")
+    add_scheduler_option(c)
     c.add_argument("--require-all", action="store_true",
                    help="fail (exit 1) when --seconds did not reach every cell (always so under the ci profile)")
     c.add_argument("--quiet", action="store_true", help="no progress line")
@@ -83,6 +88,7 @@ def command(args) -> int:
         positive(args.jobs, "--jobs")
         supervised(b, args)  # a bad --timeout or --memory is bad usage before anything runs
         output_file(args.json, "--json")
+        scheduler = scheduler_address(args.scheduler)
     except UsageError as e:
         return fail_usage(e)
 
@@ -90,8 +96,13 @@ def command(args) -> int:
     cells = {(p, r): suite.Cell(p, r, status=suite.status(b, p, r) or "not reached") for r in rows for p in props}
     start = time.perf_counter()
     progress = CellProgress(len(cells), quiet=args.quiet)
-    pool = executor(min(args.jobs or default_jobs(), len(rows)), _start_worker,
-                    (args.backend, profile, (args.timeout, args.memory, args.in_process)))
+    try:
+        pool = make_executor(scheduler, min(args.jobs or default_jobs(), len(rows)), _start_worker,
+                             (args.backend, profile, (args.timeout, args.memory, args.in_process)))
+    except UsageError as e:
+        return fail_usage(e)
+    if scheduler is not None and not args.quiet:
+        print(f"trigrad check: rows run on {pool.describe()}", file=sys.stderr, flush=True)
     try:
         if args.seconds is None:
             _run_rows(pool, b, rows, props, cells, settings.default.max_examples, progress)
@@ -174,6 +185,8 @@ def _start_worker(backend_name, profile, supervision):
     --in-process)."""
     timeout, memory, in_process = supervision
     options = argparse.Namespace(timeout=timeout, memory=memory, in_process=in_process)
+    if "backend" in _WORKER:  # a worker of a cluster, started again for another run: one checker at a time
+        _WORKER.pop("backend").close()
     _WORKER["backend"] = supervised(backend(backend_name), options)
     load_profile(profile)
 
@@ -198,6 +211,9 @@ def _run_rows(pool, b, rows, props, cells, max_examples, progress, deadline=None
                                        for p in props if cells[(p, r)].status in ("not reached", "pass")}, deadline)
              for r in rows]
     for i, done in pool.map(_row_task, tasks):
+        if isinstance(done, Died):  # a crash no supervision caught (--in-process, or a worker of a cluster lost)
+            done = {p: suite.Cell(p, rows[i], status="error", error=f"the process running row {rows[i]} {done.how}")
+                    for p in tasks[i][2]}
         for p, cell in done.items():
             if cell.report is not None:
                 cell.report = dataclasses.replace(cell.report, backend=b)

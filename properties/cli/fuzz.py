@@ -2,28 +2,33 @@
 
     trigrad fuzz MODULE:NAME (--sympy EXPR | --twin EXPR | --like OP) [--domain VAR=LO:HI ...] [--shape VAR=N,M]
                  [--param NAME=VALUE ...] [--backend NAME]
-                 [--seconds N | --max-examples N] [--seed N] [--workers N] [--database URL]
+                 [--seconds N | --max-examples N] [--seed N] [--workers N] [--keep-going] [--database URL]
+                 [--scheduler ADDRESS]
 
 Exit status: 0 when nothing was found, 1 with the minimal counterexample (or when a worker process
 died, so that nothing can be said), 2 on bad usage. What a campaign does is described in
 ``properties.fuzzing``; the code under test runs in a supervised worker (``fuzzing.supervise``).
+``--workers N`` runs N shards (seeds SEED, ..., SEED + N - 1) on the executor (``properties.executor``):
+N local processes, or N tasks on a Dask cluster with ``--scheduler`` (``properties.cluster``).
 """
 
 from __future__ import annotations
 
 import ast
 import json
+import os
 
 from trigrad.oracle import spec
 
+from ..cluster import add_scheduler_option, make_executor, scheduler_address
 from ..errors import UsageError
-from ..fuzzing.campaign import DEFAULT_MAX_EXAMPLES, progress_line, random_seed, unsup_lines
+from ..fuzzing.campaign import DEFAULT_MAX_EXAMPLES, random_seed, unsup_lines
 from ..fuzzing.database import open_database
 from ..fuzzing.target import FuzzBackend, unsupported_for
 from ..fuzzing.sandbox import check_timeout
 from ..fuzzing.supervise import memory_bytes, supervision_options
 from ..fuzzing.twin import DEFAULT_DOMAIN
-from ..fuzzing.workers import Job, outcome_data, run_workers
+from ..fuzzing.workers import Job, run_shards
 from .common import Progress, backend, fail_usage, output_file, positive
 
 PROG = "trigrad fuzz"  # how its usage errors begin
@@ -56,7 +61,11 @@ def add_parser(sub):
                         help=f"run this many examples (default {DEFAULT_MAX_EXAMPLES})")
     f.add_argument("--seed", type=int, default=None, metavar="N", help="random seed (default: a fresh one, printed)")
     f.add_argument("--workers", type=int, default=1, metavar="N",
-                   help="processes, with seeds SEED, SEED+1, ..., sharing one example database")
+                   help="shards with seeds SEED, SEED+1, ..., sharing one example database: processes here, "
+                        "or tasks on the cluster with --scheduler")
+    f.add_argument("--keep-going", action="store_true",
+                   help="every shard runs its whole budget (default: the first finding stops the others)")
+    add_scheduler_option(f)
     f.add_argument("--database", default=None, metavar="URL",
                    help="example database: a folder (default .hypothesis/examples), redis://HOST:PORT[/DB], or none")
     supervision_options(f)
@@ -76,7 +85,11 @@ def _job(args) -> Job:
         raise UsageError(f"--max-examples must be at least 1, got {args.max_examples}")
     check_timeout(args.timeout, "--timeout")
     output_file(args.json, "--json")
-    return Job(args.target, args.backend, args.sympy, args.like, tuple(args.domain), args.twin, tuple(args.shape),
+    target = args.target
+    module, sep, name = target.rpartition(":")
+    if module.endswith(".py"):  # a file: the same one for a worker started elsewhere
+        target = f"{os.path.abspath(module)}{sep}{name}"
+    return Job(target, args.backend, args.sympy, args.like, tuple(args.domain), args.twin, tuple(args.shape),
                parse_params(args.param), args.ulps, args.max_examples, args.seconds, args.timeout, args.database,
                not args.in_process, memory_bytes(args.memory))
 
@@ -103,7 +116,7 @@ def command(args) -> int:
         job = _job(args)
         base = backend(job.backend)
         target = job.load(base)
-        database = open_database(job.database)
+        open_database(job.database)  # an unreachable database is bad usage before anything runs
     except UsageError as e:
         return fail_usage(e, PROG)
     seed = random_seed() if args.seed is None else args.seed
@@ -112,15 +125,24 @@ def command(args) -> int:
           + (f", {args.workers} workers" if args.workers > 1 else ""), flush=True)
     for line in unsup_lines(unsupported_for(FuzzBackend(base, target))):
         print(line, flush=True)
-    if args.workers == 1:
-        outcome = job.run(target, base, seed, database,
-                          lambda o: progress.show(progress_line(o.examples, o.seconds, len(o.combined_with))))
-        results = [outcome_data(outcome)]
-    else:
-        try:
-            results = run_workers(job, args.workers, seed, progress.show)
-        except UsageError as e:
-            return fail_usage(e, PROG)
+    try:
+        scheduler = scheduler_address(args.scheduler)
+        pool = make_executor(scheduler, args.workers)
+    except UsageError as e:
+        return fail_usage(e, PROG)
+    try:
+        if scheduler is not None:
+            print(f"trigrad fuzz: {args.workers} shards on {pool.describe()}", flush=True)
+        results = run_shards(job, pool, [seed + k for k in range(args.workers)], progress.show,
+                             keep_going=args.keep_going)
+    except UsageError as e:
+        pool.kill()
+        return fail_usage(e, PROG)
+    except BaseException:
+        pool.kill()
+        raise
+    finally:
+        pool.close()
     progress.done()
     return _finish(args, target, base, results)
 
@@ -145,6 +167,9 @@ def _finish(args, target, base, results) -> int:
         print(found[0]["report"])
         print(f"\nfound by seed {found[0]['seed']} after {examples} examples in {seconds:.1f} s; "
               f"replay: the example database holds it, or rerun with --seed {found[0]['seed']}")
+        if len(found) > 1:
+            print(f"{len(found)} of {len(results)} shards found a counterexample (seeds "
+                  f"{', '.join(str(s) for s in sorted(r['seed'] for r in found))}); above, the smallest")
     else:
         print(f"no finding: {examples} examples in {seconds:.1f} s ({examples / max(seconds, 1e-9):.0f}/s per "
               f"process); by property: {', '.join(f'{p} {n}' for p, n in by_prop.items())}; combined with "

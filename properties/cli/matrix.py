@@ -2,13 +2,15 @@
 
     trigrad matrix --backend A --backend B ... [--from CHECK.json ...] [--json M.json] [--html M.html]
                    [--markdown M.md] [--seconds N] [--profile NAME] [--ops OP,...] [--properties NAME,...] [--no-reproduce]
+                   [--scheduler ADDRESS]
 
 Each ``--backend`` is run as ``trigrad check`` runs it (the same options, findings grouped by cause and
 their reproducers run); ``--from`` adds check runs already written by ``trigrad check --json``. A
 library that cannot be loaded (not installed) is reported and left out. The table (``properties.matrix``)
 has one cell per op and library: pass, FAIL with the failing properties, known, unsup, or - (not
 reached); then each library's findings by cause. Exit status: 0 when nothing failed, 1 when something
-did, 2 on bad usage (or when no library could be run).
+did, 2 on bad usage (or when no library could be run). With ``--scheduler`` each library's rows are
+tasks on that Dask cluster (``properties.cluster``), one library after another.
 """
 
 from __future__ import annotations
@@ -21,12 +23,13 @@ import sys
 import tempfile
 
 from .. import html_report, matrix
+from ..cluster import add_scheduler_option
 from ..errors import UsageError
 from . import check
 from .common import USAGE, Parser, fail_usage
 
 # The options passed through to each library's check run.
-CHECK_OPTIONS = ("seconds", "profile", "ops", "properties")
+CHECK_OPTIONS = ("seconds", "profile", "ops", "properties", "scheduler")
 
 
 def add_parser(sub):
@@ -46,6 +49,7 @@ def add_parser(sub):
     m.add_argument("--properties", default=None, metavar="NAME,...", help="only these properties")
     m.add_argument("--no-reproduce", action="store_true",
                    help="do not run each finding's reproducer in a fresh interpreter")
+    add_scheduler_option(m)
     return m
 
 

@@ -41,7 +41,8 @@ fuzzed code's exceptions and time limit), ``supervise`` (the worker process the 
 ``trigrad check`` too), ``target`` (the object under test as one more op of a
 backend), ``campaign`` (Hypothesis drawing and checking compositions with it), ``database`` (the example
 database named on the command line), ``api`` (``fuzz()``,
-a pytest test), ``workers`` (campaigns in several processes). The ``trigrad fuzz`` command is
+a pytest test), ``workers`` (campaigns as shards with distinct seeds, on an executor: local processes or a
+Dask cluster). The ``trigrad fuzz`` command is
 ``properties.cli.fuzz``. (The package is not called ``fuzz``: importing it would rebind
 ``trigrad.properties.fuzz``, the public function, to the package.)
 """

@@ -1,33 +1,27 @@
-"""Campaigns in several processes: one campaign per process, with seeds SEED, SEED + 1, ..., sharing
-one example database; the first finding stops the others.
+"""Campaigns as shards: one campaign per seed SEED, SEED + 1, ..., sharing one example database; the
+first finding stops the others (unless ``keep_going``).
 
-A worker process receives a ``Job`` (what to fuzz, named as on the command line, and the budget),
+The shards are pieces of an ``Executor`` (``properties.executor``): in this process (one shard), in
+local processes (``--workers N``) or on a Dask cluster (``--scheduler``, ``properties.cluster``),
+one code path. A shard receives a ``Job`` (what to fuzz, named as on the command line, and the budget),
 loads the target itself and sends its progress and outcome back as plain data. Each campaign runs its
 checks supervised (``fuzzing.supervise``), so the code under test cannot kill a worker; a worker that
 dies all the same (its module exits as it is imported, say) is an error of the run, never "no
-finding". Workers die with the parent: the kernel kills them when it dies (``die_with_parent``), and
-SIGTERM or SIGINT to the parent stops them before it exits.
+finding". Local workers die with the parent: the kernel kills them when it dies (``die_with_parent``).
 """
 
 from __future__ import annotations
 
-import contextlib
-import multiprocessing
-import queue as queues
-import signal
 import time
 from dataclasses import dataclass
 from typing import Callable
 
 from ..backends import Backend, resolve
 from ..errors import UsageError
+from ..executor import Died, Executor, report, stop_requested
 from .campaign import Outcome, open_database, progress_line, run
 from .sandbox import DEFAULT_TIMEOUT
-from .supervise import die_with_parent
 from .target import Target, load_target
-
-POLL_SECONDS = 1.0  # how often the parent looks for workers that died without a word
-JOIN_SECONDS = 5.0  # how long the parent waits for each worker to exit at the end
 
 
 @dataclass(frozen=True)
@@ -79,87 +73,62 @@ def _nothing_found(seed: int, examples: int, seconds: float, **extra) -> dict:
             "report": None, "report_json": None, **extra}
 
 
-def _worker(job: Job, seed: int, results):
-    """One worker process: the campaign with its own seed; progress and outcome on ``results``."""
-    die_with_parent()
+class _ShardStopped(BaseException):
+    """The executor was asked to stop (another shard found something): the campaign ends at its next
+    example (a BaseException, so that Hypothesis does not take it for a failure)."""
+
+
+def shard(job: Job, seed: int) -> dict:
+    """One shard of a campaign (an executor's piece: in this process, a pool process or on a Dask
+    worker): the campaign with its own seed, its progress sent with ``executor.report``; its outcome
+    as ``outcome_data``, or with ``usage`` (the job itself is wrong) or ``error`` (the run failed)."""
+    counted = {"examples": 0, "seconds": 0.0}
+
+    def progress(o: Outcome):
+        counted.update(examples=o.examples, seconds=o.seconds)
+        report((seed, o.examples, sorted(o.combined_with)))
+        if stop_requested():
+            raise _ShardStopped()
+
     try:
         base = resolve(job.backend)
         target = job.load(base)
-        outcome = job.run(target, base, seed, open_database(job.database),
-                          lambda o: results.put(("progress", seed, o.examples, sorted(o.combined_with))))
-        results.put(("done", seed, outcome_data(outcome)))
-    except BaseException as e:  # noqa: BLE001 - told to the parent, which reports it
-        results.put(("error", seed, f"{type(e).__name__}: {e}", isinstance(e, UsageError)))
+        return outcome_data(job.run(target, base, seed, open_database(job.database), progress))
+    except _ShardStopped:
+        return _nothing_found(seed, counted["examples"], counted["seconds"])
+    except UsageError as e:
+        return _nothing_found(seed, 0, 0.0, usage=str(e))
+    except Exception as e:  # noqa: BLE001 - told to the command, which reports it
+        return _nothing_found(seed, counted["examples"], counted["seconds"],
+                              error=f"worker with seed {seed} failed: {type(e).__name__}: {e}")
 
 
-class _Stopped(BaseException):
-    """SIGTERM to the parent: the workers are stopped before it exits."""
-
-
-def _stop(signum, frame):
-    raise _Stopped(signum)
-
-
-def run_workers(job: Job, workers: int, seed: int, show: Callable[[str], None]) -> list[dict]:
-    """``workers`` processes with seeds seed, seed + 1, ...; the first finding stops the others.
-    Their outcomes as ``outcome_data`` (a worker that died or failed has an ``error``); ``show`` gets
-    the combined progress line. UsageError when a worker found the job itself wrong."""
-    ctx = multiprocessing.get_context("spawn")
-    results = ctx.Queue()
-    seeds = [seed + k for k in range(workers)]
-    procs = {s: ctx.Process(target=_worker, args=(job, s, results), daemon=True) for s in seeds}
-    previous = signal.signal(signal.SIGTERM, _stop)
-    try:
-        for p in procs.values():
-            p.start()
-        return _collect(procs, results, workers, show)
-    except _Stopped:
-        raise SystemExit(128 + signal.SIGTERM) from None
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-        for p in procs.values():  # stopped, finished or failed: none outlives the run
-            if p.is_alive():
-                p.kill()
-            with contextlib.suppress(AssertionError):  # never started
-                p.join(timeout=JOIN_SECONDS)
-        results.close()
-
-
-def _collect(procs: dict, results, workers: int, show: Callable[[str], None]) -> list[dict]:
-    """The workers' outcomes, as they come (see ``run_workers``)."""
-    seeds = list(procs)
+def run_shards(job: Job, pool: Executor, seeds: list[int], show: Callable[[str], None], *,
+               keep_going: bool = False) -> list[dict]:
+    """The shards with ``seeds`` on the executor ``pool``; the first finding stops the others unless
+    ``keep_going``. Their outcomes as ``outcome_data`` (a shard whose process died or that failed has
+    an ``error``); ``show`` gets the combined progress line. UsageError when a shard found the job
+    itself wrong."""
     start = time.perf_counter()
-    counts, combined, done, suspects = {s: 0 for s in seeds}, set(), {}, set()
-    while len(done) < len(procs):
-        try:
-            kind, s, *rest = results.get(timeout=POLL_SECONDS)
-        except queues.Empty:
-            # dead at two polls in a row: its last words, if any, would have arrived in between
-            dead = {s for s, p in procs.items() if s not in done and not p.is_alive()}
-            suspects, dead = dead, dead & suspects
-            for s in dead:
-                code = procs[s].exitcode
-                how = f"was killed by {signal.Signals(-code).name}" if code < 0 else f"exited with status {code}"
-                done[s] = _nothing_found(s, counts[s], time.perf_counter() - start,
-                                         error=f"worker with seed {s} {how} after {counts[s]} examples")
-            continue
-        if kind == "progress":
-            counts[s], _ = rest[0], combined.update(rest[1])
-            show(progress_line(sum(counts.values()), time.perf_counter() - start, len(combined), workers))
-        elif kind == "error":
-            text, usage = rest
-            if usage:
-                raise UsageError(f"worker with seed {s}: {text}")
-            done[s] = _nothing_found(s, counts[s], time.perf_counter() - start,
-                                     error=f"worker with seed {s} failed: {text}")
-        else:
-            done[s] = rest[0]
-            if done[s]["report"]:  # found: the others stop
-                for other, p in procs.items():
-                    if other not in done:
-                        p.terminate()
-                        done[other] = _nothing_found(other, counts[other], time.perf_counter() - start)
-    return list(done.values())
+    counts, combined, done = {s: 0 for s in seeds}, set(), {}
+
+    def progress(message):
+        s, examples, ops = message
+        counts[s] = examples
+        combined.update(ops)
+        show(progress_line(sum(counts.values()), time.perf_counter() - start, len(combined), len(seeds)))
+
+    for i, result in pool.map(shard, [(job, s) for s in seeds], progress):
+        s = seeds[i]
+        if isinstance(result, Died):
+            result = _nothing_found(s, counts[s], time.perf_counter() - start,
+                                    error=f"worker with seed {s} {result.how} after {counts[s]} examples")
+        elif result.get("usage"):
+            raise UsageError(result["usage"] if len(seeds) == 1 else f"worker with seed {s}: {result['usage']}")
+        done[s] = result
+        if result["report"] and not keep_going:  # found: the others stop
+            pool.stop()
+    return [done.get(s) or _nothing_found(s, counts[s], time.perf_counter() - start) for s in seeds]
 
 
-__all__ = ["Job", "run_workers", "outcome_data"]
+__all__ = ["Job", "run_shards", "shard", "outcome_data"]

@@ -7,7 +7,9 @@ import pathlib
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 PROPERTIES = ROOT / "properties"
 PACKAGE = "trigrad.properties"
-TOOLS = {"accuracy", "html_report", "plots", "planted", "fuzzing", "findings", "matrix", "documents"}  # what the subcommands run
+# what the subcommands run (executor and cluster: where their pieces run, fuzz shards included)
+TOOLS = {"accuracy", "html_report", "plots", "planted", "fuzzing", "findings", "matrix", "documents", "executor",
+         "cluster"}
 COMMANDS = {"cli", "plugin"}  # the command line's entry point, and pytest's (nothing imports either)
 # Imports that may stand inside a function, and why.
 DEFERRED = {
@@ -15,6 +17,8 @@ DEFERRED = {
     "matplotlib": "the plot extra",
     "matplotlib.pyplot": "the plot extra",
     "redis": "the redis extra",
+    "dask.config": "the cluster extra",
+    "distributed": "the cluster extra",
     "hypothesis.extra.redis": "the redis extra (it imports redis)",
     "torch": "a backend library",
     "jax": "a backend library",

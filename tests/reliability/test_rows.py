@@ -18,6 +18,7 @@ from trigrad.properties.backends import resolve
 from trigrad.properties.fuzzing.supervise import Supervised
 
 import targets
+from trigrad_cli import alive, descendants
 
 BUILTIN = resolve("builtin")
 
@@ -174,29 +175,6 @@ def test_a_worker_process_that_dies_is_an_error_not_no_finding(tmp_path):
 
 
 # row 7: no orphans
-def _children(pid):
-    """The pids of ``pid``'s descendants (from /proc)."""
-    found, todo = set(), [pid]
-    while todo:
-        p = todo.pop()
-        try:
-            with open(f"/proc/{p}/task/{p}/children") as f:
-                kids = [int(k) for k in f.read().split()]
-        except OSError:
-            continue
-        found.update(kids)
-        todo += kids
-    return found
-
-
-def _alive(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 @pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="needs /proc (Linux)")
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
 def test_workers_do_not_outlive_their_parent(sig):
@@ -205,15 +183,15 @@ def test_workers_do_not_outlive_their_parent(sig):
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + RUN_SECONDS
-        while len(_children(proc.pid)) < 4 and time.monotonic() < deadline:  # 2 workers, their checkers, ...
+        while len(descendants(proc.pid)) < 4 and time.monotonic() < deadline:  # 2 workers, their checkers, ...
             time.sleep(0.2)
-        family = _children(proc.pid)
+        family = descendants(proc.pid)
         assert len(family) >= 4, family
         os.kill(proc.pid, sig)
         proc.wait(timeout=30)
         deadline = time.monotonic() + 10
-        while any(_alive(p) for p in family) and time.monotonic() < deadline:
+        while any(alive(p) for p in family) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert not [p for p in family if _alive(p)]
+        assert not [p for p in family if alive(p)]
     finally:
         proc.kill()
