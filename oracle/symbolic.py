@@ -1,7 +1,9 @@
 """The symbolic oracle: exact values and derivatives of a composition, with error bounds.
 
-Exact means: the sympy twins of the spec table, differentiated by sympy, evaluated by mpmath at high
-precision and only then rounded to float64. Two rules shape the implementation.
+Exact means: the sympy twins of the spec table, differentiated by sympy, evaluated in ball arithmetic
+(``oracle.ball``: python-flint's Arb, every result an interval proven to contain the exact value) and
+only then rounded to float64; mpmath at two high precisions where python-flint is absent. Two rules
+shape the implementation.
 
 **Linear cost in DAG size.** A chain of n squarings that share nodes is a tree of 2^n terms when
 expanded. The oracle never expands: it differentiates each node *locally* (the exact first, second and
@@ -10,10 +12,13 @@ combines the local derivatives along the DAG in high precision, exactly as rever
 forward mode (JVP) and forward-over-reverse (Hessian-vector products) do. The cost is linear in the
 number of nodes.
 
-**Know when it does not know.** Everything is computed at two precisions (``PRECISIONS`` decimal
-digits). When the two disagree by more than a small fraction of the tolerance the verdict will use,
-or when a kink of the composition is closer to the point than float64 rounding can resolve, the
-result carries an ``unsure`` reason and is not judged.
+**Know when it does not know.** In balls, a pass starts at ``START_BITS`` and runs again at twice the
+bits until every enclosure decides its correctly rounded float64 (Ziv's strategy; an enclosure of 0
+far inside the tolerance also settles), up to ``MAX_BITS``. In mpmath everything is computed at two
+precisions (``PRECISIONS`` decimal digits). When an enclosure is still wider, or the two precisions
+disagree by more, than a small fraction of the tolerance the verdict will use, or when a kink of the
+composition is closer to the point than float64 rounding can resolve, the result carries an
+``unsure`` reason and is not judged.
 
 Each result also carries the error bound a *correct* float64 (or float32) implementation must meet,
 derived from the example itself: a first-order running error analysis (Wilkinson's, as in Higham,
@@ -38,8 +43,9 @@ from sympy.printing.pycode import MpmathPrinter
 from . import ball, spec
 from .ir import Composition, Const, apply_twin
 
-# Working precisions in decimal digits. 50 digits leave > 30 digits of headroom over float64's 16 for
-# cancellation inside the composition; the 100-digit run checks the 50-digit one.
+# mpmath (without python-flint, or for an op Arb lacks): working precisions in decimal digits. 50 digits
+# leave > 30 digits of headroom over float64's 16 for cancellation inside the composition; the
+# 100-digit run checks the 50-digit one.
 PRECISIONS = (50, 100)
 # Inputs far below 1 need more: f(x) - f(0) for x = 1e-150 cancels about 150 digits (a twin written
 # exp(x) - 1 is 0 at both precisions), so inputs whose smallest nonzero magnitude is 10**-k add
