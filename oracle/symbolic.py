@@ -76,10 +76,13 @@ NEAR_KINK = 4.0
 # Digits for evaluating formula magnitudes (only their size matters).
 MAGNITUDE_DIGITS = 20
 MAGNITUDE_BITS = 64
-# Ball arithmetic (oracle.ball, Ziv's strategy): the first pass runs at START_BITS (float64's 53 and a
-# margin for the rounding of a few ops); a quantity whose enclosure is not settled runs again at twice
-# the bits, up to MAX_BITS (past the 1,260 bits that inputs near 1e-300 needed in mpmath).
-START_BITS = 64
+# Ball arithmetic (oracle.ball, Ziv's strategy): the first pass runs at START_BITS; a quantity whose
+# enclosure is not settled runs again at twice the bits, up to MAX_BITS (past the 1,260 bits that inputs
+# near 1e-300 needed in mpmath). Measured (python -m bench oracle, bench growth): starting at 64 bits
+# (float64's 53 and a margin) ran 6% of drawn compositions and every deep shared DAG of bench growth
+# twice; a pass at 128 bits costs about what one at 64 does (Arb's cost per op is flat over a few
+# words), and the oracle was 10-40% faster starting there.
+START_BITS = 128
 MAX_BITS = 4096
 # An enclosure is settled when every point in it rounds to the same float64 (the correctly rounded value
 # is known), or when it holds 0 and its radius is at most SETTLED_FRACTION of the float64 bound the

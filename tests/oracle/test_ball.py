@@ -78,17 +78,17 @@ def test_enclosures_contain_the_exact_value_at_hard_points(name, x):
 
 
 def test_precision_rises_only_where_needed():
-    # Ziv's strategy: exp(x) - 1 as two nodes settles at START_BITS at x = 0.5; at x = 1e-20 the first
+    # Ziv's strategy: exp(x) - 1 as two nodes settles at START_BITS at x = 0.5; at x = 1e-60 the first
     # pass's enclosure of the difference is [0 +/- r], and the bits double until it is resolved
     c = Composition([Input("x0")], [Node("exp", ("x0",)), Node("sub", ("n0", Const(1.0))), Node("square", ("n1",))])
     easy = Oracle(c, {"x0": np.array(0.5)})
     easy.value(), easy.vjp(1.0)
     assert easy.bits == START_BITS
-    o = Oracle(c, {"x0": np.array(1e-20)})
+    o = Oracle(c, {"x0": np.array(1e-60)})
     v, g = o.value(), o.vjp(1.0)["x0"]
     with mpmath.workdps(REFERENCE_DIGITS):
-        e = mpmath.expm1(mpmath.mpf(1e-20))
-        assert float(v.value) == float(e ** 2) and float(g.value) == float(2 * e * mpmath.exp(mpmath.mpf(1e-20)))
+        e = mpmath.expm1(mpmath.mpf(1e-60))
+        assert float(v.value) == float(e ** 2) and float(g.value) == float(2 * e * mpmath.exp(mpmath.mpf(1e-60)))
     assert START_BITS < o.bits < MAX_BITS and v.unsure() is None and g.unsure() is None
 
 
