@@ -72,7 +72,7 @@ def _method(method):
 # The names lambdify's mpmath code calls (as keywords: they are mpmath's function names) -> Arb's.
 namespace = dict(
     mpf=_mpf, ipow=_ipow, sign=_sign, DiracDelta=_dirac_delta, loggamma=_method(arb.lgamma),
-    atan2=lambda y, x: arb.atan2(_ball(y), _ball(x)), hypot=lambda x, y: (_ball(x) ** 2 + _ball(y) ** 2).sqrt(),
+    atan2=lambda y, x: arb.atan2(_ball(y), _ball(x)), hypot=lambda x, y: (_ipow(x, 2) + _ipow(y, 2)).sqrt(),
     exp=_method(arb.exp), expm1=_method(arb.expm1), log=_method(arb.log), log1p=_method(arb.log1p),
     sqrt=_method(arb.sqrt), sin=_method(arb.sin), cos=_method(arb.cos), tan=_method(arb.tan),
     sinh=_method(arb.sinh), cosh=_method(arb.cosh), tanh=_method(arb.tanh), asin=_method(arb.asin),
