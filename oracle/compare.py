@@ -73,6 +73,8 @@ class Judgement:
     exact: float | None = None
     numeric: float | None = None
     bound: float | None = None
+    # (lo, hi): the exact value is proven to lie in [lo, hi] (ball arithmetic), or None
+    exact_in: tuple[float, float] | None = None
 
     @property
     def failed(self) -> bool:
@@ -84,6 +86,8 @@ class Judgement:
         for label, v in (("autograd", self.autograd), ("exact", self.exact), ("numeric", self.numeric)):
             if v is not None:
                 nums.append(f"{label} {v!r}")
+            if label == "exact" and v is not None and self.exact_in is not None:
+                nums[-1] += f" in [{self.exact_in[0]!r}, {self.exact_in[1]!r}]"
         if self.bound is not None:
             nums.append(f"allowed error {self.bound:.3g}")
         head = f"{self.what}{where}: " if self.what else ""
@@ -125,7 +129,8 @@ def judge(autograd, exact: Exact, *, numeric=None, u: float = U64, what: str = "
     # a numeric callable costs forward evaluations: asked only when autograd disagrees
     num = (numeric(index) if np.any(bad) else None) if callable(numeric) else numeric
     n = None if num is None else float(num.value)
-    evidence = dict(what=what, index=index or None, autograd=a, exact=e, numeric=n, bound=b)
+    evidence = dict(what=what, index=index or None, autograd=a, exact=e, numeric=n, bound=b,
+                    exact_in=exact.within(index))
 
     if not np.any(bad):
         if num is not None and not _numeric_agrees(num, e, b):
@@ -162,7 +167,8 @@ def judge_value(forward, exact: Exact, *, u: float = U64, what: str = "value") -
     makes every derivative check meaningless, so it is reported first)."""
     j = judge(forward, exact, u=u, what=what, subject="the forward")
     if j.verdict is Verdict.FAIL:
-        return Judgement(Verdict.FORWARD_WRONG, j.reason, j.what, j.index, j.autograd, j.exact, None, j.bound)
+        return Judgement(Verdict.FORWARD_WRONG, j.reason, j.what, j.index, j.autograd, j.exact, None, j.bound,
+                         j.exact_in)
     return j
 
 

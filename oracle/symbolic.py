@@ -1,7 +1,9 @@
 """The symbolic oracle: exact values and derivatives of a composition, with error bounds.
 
-Exact means: the sympy twins of the spec table, differentiated by sympy, evaluated by mpmath at high
-precision and only then rounded to float64. Two rules shape the implementation.
+Exact means: the sympy twins of the spec table, differentiated by sympy, evaluated in ball arithmetic
+(``oracle.ball``: python-flint's Arb, every result an interval proven to contain the exact value) and
+only then rounded to float64; mpmath at two high precisions where python-flint is absent. Two rules
+shape the implementation.
 
 **Linear cost in DAG size.** A chain of n squarings that share nodes is a tree of 2^n terms when
 expanded. The oracle never expands: it differentiates each node *locally* (the exact first, second and
@@ -10,10 +12,13 @@ combines the local derivatives along the DAG in high precision, exactly as rever
 forward mode (JVP) and forward-over-reverse (Hessian-vector products) do. The cost is linear in the
 number of nodes.
 
-**Know when it does not know.** Everything is computed at two precisions (``PRECISIONS`` decimal
-digits). When the two disagree by more than a small fraction of the tolerance the verdict will use,
-or when a kink of the composition is closer to the point than float64 rounding can resolve, the
-result carries an ``unsure`` reason and is not judged.
+**Know when it does not know.** In balls, a pass starts at ``START_BITS`` and runs again at twice the
+bits until every enclosure decides its correctly rounded float64 (Ziv's strategy; an enclosure of 0
+far inside the tolerance also settles), up to ``MAX_BITS``. In mpmath everything is computed at two
+precisions (``PRECISIONS`` decimal digits). When an enclosure is still wider, or the two precisions
+disagree by more, than a small fraction of the tolerance the verdict will use, or when a kink of the
+composition is closer to the point than float64 rounding can resolve, the result carries an
+``unsure`` reason and is not judged.
 
 Each result also carries the error bound a *correct* float64 (or float32) implementation must meet,
 derived from the example itself: a first-order running error analysis (Wilkinson's, as in Higham,
@@ -26,18 +31,21 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import operator
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 import mpmath
 import numpy as np
 import sympy
+from sympy.printing.pycode import MpmathPrinter
 
-from . import spec
+from . import ball, spec
 from .ir import Composition, Const, apply_twin
 
-# Working precisions in decimal digits. 50 digits leave > 30 digits of headroom over float64's 16 for
-# cancellation inside the composition; the 100-digit run checks the 50-digit one.
+# mpmath (without python-flint, or for an op Arb lacks): working precisions in decimal digits. 50 digits
+# leave > 30 digits of headroom over float64's 16 for cancellation inside the composition; the
+# 100-digit run checks the 50-digit one.
 PRECISIONS = (50, 100)
 # Inputs far below 1 need more: f(x) - f(0) for x = 1e-150 cancels about 150 digits (a twin written
 # exp(x) - 1 is 0 at both precisions), so inputs whose smallest nonzero magnitude is 10**-k add
@@ -67,14 +75,43 @@ UNSURE_FRACTION = 1 / 16
 NEAR_KINK = 4.0
 # Digits for evaluating formula magnitudes (only their size matters).
 MAGNITUDE_DIGITS = 20
+MAGNITUDE_BITS = 64
+# Ball arithmetic (oracle.ball, Ziv's strategy): the first pass runs at START_BITS; a quantity whose
+# enclosure is not settled runs again at twice the bits, up to MAX_BITS (past the 1,260 bits that inputs
+# near 1e-300 needed in mpmath). Measured (python -m bench oracle, bench growth): starting at 64 bits
+# (float64's 53 and a margin) ran 6% of drawn compositions and every deep shared DAG of bench growth
+# twice; a pass at 128 bits costs about what one at 64 does (Arb's cost per op is flat over a few
+# words), and the oracle was 10-40% faster starting there.
+START_BITS = 128
+MAX_BITS = 4096
+# An enclosure is settled when every point in it rounds to the same float64 (the correctly rounded value
+# is known), or when it holds 0 and its radius is at most SETTLED_FRACTION of the float64 bound the
+# verdict uses: an exact 0 reached by cancellation ([0 +/- r]) never rounds uniquely.
+SETTLED_FRACTION = 2.0**-10
 
 _MODULES = [
     {
         # Away from its root DiracDelta is 0; at the root the point is at a kink and is never judged.
         "DiracDelta": lambda x, k=0: mpmath.mpf(0) if x != 0 else mpmath.inf,
+        "ipow": operator.pow,
     },
     "mpmath",
 ]
+
+
+class _Printer(MpmathPrinter):
+    """mpmath code as sympy writes it, with integer powers as ``ipow(x, n)``: Arb's ``**`` is NaN on a
+    ball around 0 (x - x squared), so oracle.ball binds ``ipow`` to repeated multiplication."""
+
+    def _print_Pow(self, expr, rational=False):
+        if expr.exp.is_Integer:
+            return f"ipow({self._print(expr.base)}, {int(expr.exp)})"
+        return super()._print_Pow(expr, rational)
+
+
+# what lambdify itself passes its printer for the modules in _MODULES
+_PRINTER = _Printer({"fully_qualified_modules": False, "inline": True, "allow_unknown_functions": True,
+                     "user_functions": {k: k for k in _MODULES[0]}})
 
 
 # --- local derivative programs --------------------------------------------------------------------
@@ -101,6 +138,10 @@ class _Program:
     # The magnitudes of the first and second derivatives' formulas (see _magnitude), in the order of
     # ``fn``'s first and second partials (elementwise) or of ``jac`` and ``hess`` (array ops).
     magnitudes: object = None
+    # ``fn`` and ``magnitudes`` on Arb's balls (oracle.ball.rebind); None where the code calls
+    # something Arb lacks (the oracle then runs in mpmath)
+    fn_ball: object = None
+    magnitudes_ball: object = None
 
 
 def _magnitude(e):
@@ -153,9 +194,12 @@ def _compile(op: spec.Op, params: dict, shapes: tuple, const: tuple) -> _Program
         second = [sympy.diff(f, syms[j], syms[k]) for j, k in pairs]
         triples = tuple((j, k, m) for j, k in pairs for m in var if m >= k)
         third = [sympy.diff(f, syms[j], syms[k], syms[m]) for j, k, m in triples]
-        fn = sympy.lambdify(syms, [f, *first, *second, *third], modules=_MODULES, cse=True)
-        mags = sympy.lambdify(syms, [_magnitude(d) for d in first + second], modules=_MODULES, cse=True)
-        return _Program(True, fn, var, pairs, triples, magnitudes=mags)
+        fn = sympy.lambdify(syms, [f, *first, *second, *third], modules=_MODULES, cse=True,
+                          printer=_PRINTER)
+        mags = sympy.lambdify(syms, [_magnitude(d) for d in first + second], modules=_MODULES, cse=True,
+                          printer=_PRINTER)
+        return _Program(True, fn, var, pairs, triples, magnitudes=mags, fn_ball=ball.rebind(fn),
+                        magnitudes_ball=ball.rebind(mags))
     arrays, flat = [], []
     for j, shape in enumerate(shapes):
         a = np.empty(shape, dtype=object)
@@ -187,9 +231,62 @@ def _compile(op: spec.Op, params: dict, shapes: tuple, const: tuple) -> _Program
                     hess.append((i, j, p, k, q))
                     hexprs.append(dd)
     symbols = [s for _, _, s in flat]
-    fn = sympy.lambdify(symbols, [*out, *jexprs, *hexprs], modules=_MODULES, cse=True)
-    mags = sympy.lambdify(symbols, [_magnitude(d) for d in jexprs + hexprs], modules=_MODULES, cse=True)
-    return _Program(False, fn, var, n_out=len(out), jac=tuple(jac), hess=tuple(hess), magnitudes=mags)
+    fn = sympy.lambdify(symbols, [*out, *jexprs, *hexprs], modules=_MODULES, cse=True,
+                          printer=_PRINTER)
+    mags = sympy.lambdify(symbols, [_magnitude(d) for d in jexprs + hexprs], modules=_MODULES, cse=True,
+                          printer=_PRINTER)
+    return _Program(False, fn, var, n_out=len(out), jac=tuple(jac), hess=tuple(hess), magnitudes=mags,
+                    fn_ball=ball.rebind(fn), magnitudes_ball=ball.rebind(mags))
+
+
+# --- the arithmetic of one pass ---------------------------------------------------------------------
+
+
+class _Digits:
+    """mpmath at ``digits`` decimal digits: a pass's numbers are mpf; two passes estimate the error."""
+
+    def __init__(self, digits: int):
+        self.digits = digits
+
+    def context(self):
+        return mpmath.workdps(self.digits)
+
+    def magnitude_context(self):
+        return mpmath.workdps(MAGNITUDE_DIGITS)
+
+    number = staticmethod(mpmath.mpf)
+
+    @staticmethod
+    def run(prog: _Program, args, magnitudes: bool = False):
+        return (prog.magnitudes if magnitudes else prog.fn)(*args)
+
+
+class _Bits:
+    """Arb at ``bits`` bits (oracle.ball): a pass's numbers are balls that enclose the exact values."""
+
+    def __init__(self, bits: int):
+        self.bits = bits
+
+    def context(self):
+        return ball.workprec(self.bits)
+
+    def magnitude_context(self):
+        return ball.workprec(MAGNITUDE_BITS)
+
+    number = staticmethod(ball.arb) if ball.AVAILABLE else None
+
+    @staticmethod
+    def run(prog: _Program, args, magnitudes: bool = False):
+        return ball.call(prog.magnitudes_ball if magnitudes else prog.fn_ball, args)
+
+
+def _numbers(x, ar) -> np.ndarray:
+    """Float array -> flat object array of the exact numbers of arithmetic ``ar``."""
+    return np.array([ar.number(float(v)) for v in np.asarray(x, dtype=float).ravel()], dtype=object)
+
+
+def _zeros(n: int, ar) -> np.ndarray:
+    return np.array([ar.number(0)] * n, dtype=object)
 
 
 # --- one node evaluated at one precision ----------------------------------------------------------
@@ -201,7 +298,7 @@ class _Local:
 
     jac: list of (j, out_idx, in_idx, vals); hess: list of (j, k, out_idx, in_j, in_k, vals) with each
     unordered pair of argument entries once; third: the same with three entries (elementwise ops only).
-    ``vals`` are object arrays of mpf.
+    ``vals`` are object arrays of mpf or of Arb balls (``ar``, the arithmetic of the pass).
     """
 
     value: np.ndarray
@@ -213,18 +310,21 @@ class _Local:
     # elementwise ops: per argument, the flat index of its element broadcast to each output element
     # (see _broadcast_index); None for array ops
     broadcast: list | None = None
+    ar: object = None
 
     def magnitudes(self) -> tuple[list, list]:
         """Float magnitudes (see _magnitude) of the first and second derivatives, as value arrays
         aligned with ``jac`` and ``hess``."""
-        with mpmath.workdps(MAGNITUDE_DIGITS):
+        with self.ar.magnitude_context():
             if self.prog.elementwise:
                 n = self.value.size
-                rows = [self.prog.magnitudes(*[a[idx[i]] for a, idx in zip(self.args, self.broadcast)]) for i in range(n)]
+                rows = [self.ar.run(self.prog, [a[idx[i]] for a, idx in zip(self.args, self.broadcast)], True)
+                        for i in range(n)]
                 cols = [np.abs(_floats(np.array(c, dtype=object))) for c in zip(*rows)] if rows else []
                 k = len(self.jac)
                 return cols[:k], cols[k:]
-            res = np.abs(_floats(np.array(self.prog.magnitudes(*[v for a in self.args for v in a]), dtype=object)))
+            res = np.abs(_floats(np.array(self.ar.run(self.prog, [v for a in self.args for v in a], True),
+                                          dtype=object)))
             k = len(self.prog.jac)
             return ([v.astype(float) for _, _, v in _group(self.prog.jac, res[:k], 2)],
                     [v.astype(float) for _, _, v in _group(self.prog.hess, res[k:], 4)])
@@ -236,29 +336,30 @@ def _broadcast_index(arg_shape, out_shape) -> np.ndarray:
     return np.broadcast_to(np.arange(n).reshape(arg_shape), out_shape).ravel()
 
 
-def _evaluate_node(prog: _Program, args: list[np.ndarray], arg_shapes, out_shape) -> _Local:
-    """Run a compiled program on mpf arguments (flat object arrays) at the current precision."""
+def _evaluate_node(prog: _Program, args: list[np.ndarray], arg_shapes, out_shape, ar) -> _Local:
+    """Run a compiled program on arguments (flat object arrays of ``ar``'s numbers) at the current
+    precision."""
     if prog.elementwise:
         n = int(np.prod(out_shape))
         bidx = [_broadcast_index(s, out_shape) for s in arg_shapes]
-        rows = [prog.fn(*[args[j][bidx[j][i]] for j in range(len(args))]) for i in range(n)]
+        rows = [ar.run(prog, [args[j][bidx[j][i]] for j in range(len(args))]) for i in range(n)]
         cols = list(zip(*rows)) if rows else []
         col = iter(cols)
         value = np.array(next(col), dtype=object)
-        ar = np.arange(n)
-        jac = [(j, ar, bidx[j], np.array(next(col), dtype=object)) for j in prog.var]
-        hess = [(j, k, ar, bidx[j], bidx[k], np.array(next(col), dtype=object)) for j, k in prog.pairs]
-        third = [(j, k, m, ar, bidx[j], bidx[k], bidx[m], np.array(next(col), dtype=object))
+        ar_ = np.arange(n)
+        jac = [(j, ar_, bidx[j], np.array(next(col), dtype=object)) for j in prog.var]
+        hess = [(j, k, ar_, bidx[j], bidx[k], np.array(next(col), dtype=object)) for j, k in prog.pairs]
+        third = [(j, k, m, ar_, bidx[j], bidx[k], bidx[m], np.array(next(col), dtype=object))
                  for j, k, m in prog.triples]
-        return _Local(value, jac, hess, third, prog, args, broadcast=bidx)
+        return _Local(value, jac, hess, third, prog, args, broadcast=bidx, ar=ar)
     flat = [v for a in args for v in a]
-    res = prog.fn(*flat)
+    res = ar.run(prog, flat)
     value = np.array(res[: prog.n_out], dtype=object)
     vals = res[prog.n_out:]
     jac, hess = _group(prog.jac, vals[: len(prog.jac)], 2), _group(prog.hess, vals[len(prog.jac):], 4)
     jac = [(key[0], cols[0], cols[1], v) for key, cols, v in jac]
     hess = [(key[0], key[1], cols[0], cols[1], cols[2], v) for key, cols, v in hess]
-    return _Local(value, jac, hess, [], prog, args)
+    return _Local(value, jac, hess, [], prog, args, ar=ar)
 
 
 def _group(entries, vals, nkeys):
@@ -287,20 +388,28 @@ def _group(entries, vals, nkeys):
 class Exact:
     """One exact quantity (a value, a gradient, a JVP, an HVP) and what it takes to judge it.
 
-    value: the high-precision result correctly rounded to float64.
+    value: the exact result rounded to float64: correctly rounded whenever its enclosure decides the
+        rounding (ball arithmetic), else 0 when the enclosure holds 0, else the float nearest its
+        midpoint (within ``oracle_error`` of the exact value; see ``oracle.ball.value``); mpmath: the
+        higher precision's result.
     scale: the error-model coefficient (units of unit roundoff, before SAFETY): a correct
         implementation with unit roundoff u is expected within ``bound(u)`` of ``value``.
-    oracle_error: |low-precision result - high-precision result|, the oracle's own error estimate.
+    oracle_error: the oracle's own error: the enclosure's radius, a proven bound (ball arithmetic),
+        or |low-precision result - high-precision result|, an estimate (mpmath).
     kink: (where, distance, error coefficient) of the kink nearest to the point relative to the
         forward error of its arguments, or None when the composition has no kinked op.
+    digits: the two decimal precisions (mpmath), or (bits,) of the ball pass that settled it.
+    enclosure: (lo, hi), float arrays with the exact value proven inside [lo, hi] (ball arithmetic),
+        or None (mpmath).
     """
 
     value: np.ndarray
     scale: np.ndarray
     oracle_error: np.ndarray
     kink: tuple[str, float, float] | None = None
-    digits: tuple[int, int] = PRECISIONS
+    digits: tuple[int, ...] = PRECISIONS
     safety: float = SAFETY
+    enclosure: tuple[np.ndarray, np.ndarray] | None = None
 
     def bound(self, u: float = U64) -> np.ndarray:
         """Tolerance for a correct implementation with unit roundoff ``u`` (2**-53 for float64,
@@ -319,24 +428,25 @@ class Exact:
         over = self.oracle_error > UNSURE_FRACTION * self.bound(u)
         if np.any(over):
             i = tuple(int(k) for k in np.argwhere(over)[0])
+            if self.enclosure is not None:
+                lo, hi = (float(e[i]) for e in self.enclosure)
+                return (f"the exact value at index {i} is only known to lie in [{lo!r}, {hi!r}] "
+                        f"(at {self.digits[0]} bits), too wide to judge")
             return (f"the {self.digits[0]}- and {self.digits[1]}-digit evaluations differ by "
                     f"{float(self.oracle_error[i]):.3g} at index {i}, too close to the tolerance to judge")
         return None
+
+    def within(self, index=()) -> tuple[float, float] | None:
+        """(lo, hi) with the exact value at ``index`` proven inside, or None (mpmath)."""
+        if self.enclosure is None:
+            return None
+        return float(self.enclosure[0][index]), float(self.enclosure[1][index])
 
 
 def _floats(a: np.ndarray, shape=None) -> np.ndarray:
     """Flat object array of mpf -> float64 array (correctly rounded), optionally reshaped."""
     out = np.array([float(v) for v in a], dtype=float)
     return out if shape is None else out.reshape(shape)
-
-
-def _mp(x) -> np.ndarray:
-    """Float array -> flat object array of exact mpf values."""
-    return np.array([mpmath.mpf(float(v)) for v in np.asarray(x, dtype=float).ravel()], dtype=object)
-
-
-def _zeros(n: int) -> np.ndarray:
-    return np.array([mpmath.mpf(0)] * n, dtype=object)
 
 
 # --- the oracle ----------------------------------------------------------------------------------
@@ -360,11 +470,17 @@ class Oracle:
         >>> float(o.vjp(1.0)["x0"].value)
         3.2974425414002564
 
-    Construction runs the forward pass and the local derivatives at both precisions; ``value``,
-    ``vjp``, ``jvp`` and ``hvp`` then cost one linear pass each (per precision).
+    With python-flint installed (``oracle.ball.AVAILABLE``) and ``precisions`` not given, every pass
+    runs in ball arithmetic (``arithmetic`` is "arb"): construction runs the forward pass and the local
+    derivatives at START_BITS, doubling the bits until every node's enclosure is settled (see
+    SETTLED_FRACTION); ``value``, ``vjp``, ``jvp`` and ``hvp`` then cost one linear pass each, again
+    doubling the bits (up to MAX_BITS) until their enclosures settle: Ziv's strategy. Results carry
+    their enclosures (``Exact.enclosure``). Otherwise (``precisions``, two decimal digit counts, or an
+    op whose derivatives call something Arb lacks) every pass runs in mpmath at both precisions and
+    ``arithmetic`` is "mpmath".
     """
 
-    def __init__(self, comp: Composition, values: Mapping[str, np.ndarray], *, precisions=PRECISIONS):
+    def __init__(self, comp: Composition, values: Mapping[str, np.ndarray], *, precisions=None):
         self.comp = comp
         self.values = {}
         for i in comp.inputs:
@@ -376,54 +492,121 @@ class Oracle:
             if not np.all(np.isfinite(v)):
                 raise ValueError(f"input {i.name} is not finite: {v}")
             self.values[i.name] = v
-        if len(precisions) != 2 or precisions[0] >= precisions[1]:
+        if precisions is not None and (len(precisions) != 2 or precisions[0] >= precisions[1]):
             raise ValueError(f"precisions must be two increasing digit counts, got {precisions}")
-        self.precisions = tuple(d + _extra_digits(self.values.values()) for d in precisions)
         self._refs = [[None if isinstance(a, Const) else a for a in n.args] for n in comp.nodes]
-        self._runs = [self._forward(d) for d in self.precisions]
+        self._programs = []
+        for k, node in enumerate(comp.nodes):
+            const = tuple(a.value if isinstance(a, Const) else None for a in node.args)
+            shapes = tuple(() if isinstance(a, Const) else comp.shape(a) for a in node.args)
+            self._programs.append((_program(spec.get(node.op), comp.params(k), shapes, const), shapes))
+        self.arithmetic = "arb" if precisions is None and ball.AVAILABLE and all(
+            p.fn_ball is not None and p.magnitudes_ball is not None for p, _ in self._programs) else "mpmath"
+        if self.arithmetic == "arb":
+            self.precisions = None
+            self._balls = {}
+            self.bits = START_BITS
+            while True:
+                env, local = self._ball_run(self.bits)
+                self._float = {ref: _floats(v) for ref, v in env.items()}
+                self._model = _ErrorModel(comp, self.values, local, self._float)
+                if self.bits >= MAX_BITS or all(self._settled(env[ref], self._model.E[ref], SAFETY) for ref in env):
+                    break
+                self.bits *= 2
+            return
+        self.precisions = tuple(d + _extra_digits(self.values.values()) for d in precisions or PRECISIONS)
+        self._runs = [self._forward(_Digits(d)) for d in self.precisions]
         self._float = {ref: _floats(v) for ref, v in self._runs[-1][0].items()}
         self._model = _ErrorModel(comp, self.values, self._runs[-1][1], self._float)
 
-    def _forward(self, digits):
-        """mp values of every ref and each node's local derivatives, at ``digits`` digits."""
+    def _forward(self, ar):
+        """Values of every ref and each node's local derivatives, in arithmetic ``ar``."""
         comp = self.comp
-        with mpmath.workdps(digits):
-            env = {name: _mp(v) for name, v in self.values.items()}
+        with ar.context():
+            env = {name: _numbers(v, ar) for name, v in self.values.items()}
             locals_ = []
             for k, node in enumerate(comp.nodes):
-                op = spec.get(node.op)
-                const = tuple(a.value if isinstance(a, Const) else None for a in node.args)
-                shapes = tuple(() if isinstance(a, Const) else comp.shape(a) for a in node.args)
-                args = [_mp(a.value) if isinstance(a, Const) else env[a] for a in node.args]
-                prog = _program(op, comp.params(k), shapes, const)
-                loc = _evaluate_node(prog, args, shapes, comp.shape(f"n{k}"))
+                prog, shapes = self._programs[k]
+                args = [_numbers(a.value, ar) if isinstance(a, Const) else env[a] for a in node.args]
+                loc = _evaluate_node(prog, args, shapes, comp.shape(f"n{k}"), ar)
                 env[f"n{k}"] = loc.value
                 locals_.append(loc)
         return env, locals_
+
+    def _ball_run(self, bits: int):
+        """The forward pass in balls at ``bits`` bits (each precision once)."""
+        if bits not in self._balls:
+            self._balls[bits] = self._forward(_Bits(bits))
+        return self._balls[bits]
+
+    def _settled(self, balls, scale, safety) -> bool:
+        """Every enclosure decides its float64 rounding, or holds 0 and is narrow against the float64
+        bound (see SETTLED_FRACTION)."""
+        bound = SETTLED_FRACTION * (safety * U64 * np.asarray(scale, dtype=float).ravel() + TINY[U64])
+        with _Bits(self.bits).context():  # ball's bounds are rounded outward at the working precision
+            return all(ball.decided(b) or (b.contains(0) and ball.radius(b) <= t) for b, t in zip(balls, bound))
+
+    def _answer(self, compute) -> dict:
+        """Run ``compute(run, ar) -> (numbers, scales)`` (numbers: key -> (flat numbers, shape, safety);
+        scales: a function returning key -> the error model's coefficients) in the oracle's arithmetic
+        and return key -> Exact: mpmath at both precisions, or balls at doubling bits until settled."""
+        if self.arithmetic == "mpmath":
+            (low, _), (high, scales) = (compute(run, _Digits(d)) for run, d in zip(self._runs, self.precisions))
+            scale = scales()
+            with mpmath.workdps(self.precisions[-1]):
+                return {key: Exact(_floats(hi, shape), np.asarray(scale[key], dtype=float).reshape(shape),
+                                   np.array([float(abs(a - b)) for a, b in zip(low[key][0], hi)],
+                                            dtype=float).reshape(shape),
+                                   self._model.kink, self.precisions, safety)
+                        for key, (hi, shape, safety) in high.items()}
+        while True:
+            numbers, scales = compute(self._ball_run(self.bits), _Bits(self.bits))
+            scale = scales()
+            if self.bits >= MAX_BITS or all(self._settled(b, scale[key], safety) for key, (b, _, safety) in numbers.items()):
+                break
+            self.bits *= 2
+        with _Bits(self.bits).context():  # a ball's bounds are rounded outward at the working precision
+            return {key: self._exact_balls(balls, shape, scale[key], safety)
+                    for key, (balls, shape, safety) in numbers.items()}
+
+    def _exact_balls(self, balls, shape, scale, safety) -> Exact:
+        lo, hi = np.array([ball.enclosure(b) for b in balls], dtype=float).reshape(-1, 2).T
+        return Exact(np.array([ball.value(b) for b in balls], dtype=float).reshape(shape),
+                     np.asarray(scale, dtype=float).reshape(shape),
+                     np.array([ball.radius(b) for b in balls], dtype=float).reshape(shape),
+                     self._model.kink, (self.bits,), safety, (lo.reshape(shape), hi.reshape(shape)))
 
     # --- queries ----------------------------------------------------------------------------------
 
     def value(self) -> Exact:
         """The exact output value."""
         out = self.comp.output
-        vals = [run[0][out] for run in self._runs]
-        return self._exact(vals, self._model.E[out], self.comp.output_shape)
+        return self._answer(lambda run, ar: ({out: (run[0][out], self.comp.output_shape, SAFETY)},
+                                             lambda: {out: self._model.E[out]}))[out]
 
     def vjp(self, cotangent) -> dict[str, Exact]:
         """Exact gradient of sum(cotangent * output) with respect to every input."""
         ct = self._cotangent(cotangent)
-        adj = [self._adjoints(run, d, ct) for run, d in zip(self._runs, self.precisions)]
-        G = self._model.vjp({r: _floats(v) for r, v in adj[-1].items()})
-        return {i.name: self._exact([a[i.name] for a in adj], G[i.name], i.shape) for i in self.comp.inputs}
+
+        def compute(run, ar):
+            adj = self._adjoints(run, ar, ct)
+            return ({i.name: (adj[i.name], i.shape, SAFETY) for i in self.comp.inputs},
+                    lambda: self._model.vjp({r: _floats(v) for r, v in adj.items()}))
+
+        return self._answer(compute)
 
     def jvp(self, tangents: Mapping[str, np.ndarray]) -> Exact:
         """Exact directional derivative of the output along ``tangents`` (one array per input;
         missing inputs have tangent 0)."""
         tan = self._tangent_inputs(tangents)
-        ts = [self._tangents(run, d, tan) for run, d in zip(self._runs, self.precisions)]
-        T = self._model.jvp({r: _floats(v) for r, v in ts[-1].items()})
         out = self.comp.output
-        return self._exact([t[out] for t in ts], T[out], self.comp.output_shape)
+
+        def compute(run, ar):
+            t = self._tangents(run, ar, tan)
+            return ({out: (t[out], self.comp.output_shape, SAFETY)},
+                    lambda: self._model.jvp({r: _floats(v) for r, v in t.items()}))
+
+        return self._answer(compute)[out]
 
     def projection(self, cotangent, tangents: Mapping[str, np.ndarray]) -> Exact:
         """Exact <cotangent, J tangents>, judged as an implementation gets it from a VJP: the sum over
@@ -431,18 +614,22 @@ class Oracle:
         |tangent|, plus the rounding of the dot product itself."""
         ct = self._cotangent(cotangent)
         tan = self._tangent_inputs(tangents)
-        vals = []
-        for run, digits in zip(self._runs, self.precisions):
-            adj = self._adjoints(run, digits, ct)
-            with mpmath.workdps(digits):
-                vals.append(np.array([sum((g * t for name in tan for g, t in zip(adj[name], _mp(tan[name]))),
-                                          mpmath.mpf(0))], dtype=object))
-            last = adj
-        G = self._model.vjp({r: _floats(v) for r, v in last.items()})
-        terms = [np.abs(_floats(last[name]) * tan[name].ravel()) for name in tan]
-        n = sum(t.size for t in terms)
-        scale = sum(float(G[name] @ np.abs(tan[name].ravel())) for name in tan) + n * sum(float(t.sum()) for t in terms)
-        return self._exact(vals, np.array(scale), ())
+
+        def compute(run, ar):
+            adj = self._adjoints(run, ar, ct)
+            with ar.context():
+                total = sum((g * t for name in tan for g, t in zip(adj[name], _numbers(tan[name], ar))), ar.number(0))
+
+            def scales():
+                G = self._model.vjp({r: _floats(v) for r, v in adj.items()})
+                terms = [np.abs(_floats(adj[name]) * tan[name].ravel()) for name in tan]
+                n = sum(t.size for t in terms)
+                return {"": np.array(sum(float(G[name] @ np.abs(tan[name].ravel())) for name in tan)
+                                     + n * sum(float(t.sum()) for t in terms))}
+
+            return {"": (np.array([total], dtype=object), (), SAFETY)}, scales
+
+        return self._answer(compute)[""]
 
     def safe_step(self, tangents: Mapping[str, np.ndarray]) -> float:
         """How far along ``tangents`` a finite difference may step: moving the inputs by t * tangent
@@ -468,11 +655,13 @@ class Oracle:
         sum(cotangent * output), i.e. H u with H the Hessian of <cotangent, f>."""
         ct = self._cotangent(cotangent)
         tan = self._tangent_inputs(tangents)
-        res = [self._second(run, d, ct, tan) for run, d in zip(self._runs, self.precisions)]
-        adj, dadj, t = ({r: _floats(v) for r, v in part.items()} for part in res[-1])
-        D = self._model.hvp(adj, dadj, t)
-        return {i.name: self._exact([r[1][i.name] for r in res], D[i.name], i.shape, SAFETY_SECOND_ORDER)
-                for i in self.comp.inputs}
+
+        def compute(run, ar):
+            adj, dadj, t = self._second(run, ar, ct, tan)
+            return ({i.name: (dadj[i.name], i.shape, SAFETY_SECOND_ORDER) for i in self.comp.inputs},
+                    lambda: self._model.hvp(*({r: _floats(v) for r, v in part.items()} for part in (adj, dadj, t))))
+
+        return self._answer(compute)
 
     # --- helpers -------------------------------------------------------------------------------------
 
@@ -491,47 +680,40 @@ class Oracle:
         return {name: np.broadcast_to(np.asarray(tangents.get(name, 0.0), dtype=float), v.shape)
                 for name, v in self.values.items()}
 
-    def _exact(self, vals, scale, shape, safety=SAFETY):
-        lo, hi = vals
-        with mpmath.workdps(self.precisions[-1]):
-            err = np.array([float(abs(a - b)) for a, b in zip(lo, hi)], dtype=float).reshape(shape)
-        return Exact(_floats(hi, shape), np.asarray(scale, dtype=float).reshape(shape), err,
-                     self._model.kink, self.precisions, safety)
+    # --- exact passes (every ref, in one arithmetic) ---------------------------------------------------
 
-    # --- high-precision passes (every ref, at one precision) -------------------------------------------
-
-    def _adjoints(self, run, digits, ct):
+    def _adjoints(self, run, ar, ct):
         env, locals_ = run
-        with mpmath.workdps(digits):
-            adj = {ref: _zeros(v.size) for ref, v in env.items()}
-            adj[self.comp.output] = adj[self.comp.output] + _mp(ct)
+        with ar.context():
+            adj = {ref: _zeros(v.size, ar) for ref, v in env.items()}
+            adj[self.comp.output] = adj[self.comp.output] + _numbers(ct, ar)
             for k in reversed(range(len(self.comp.nodes))):
                 g, refs = adj[f"n{k}"], self._refs[k]
                 for j, out_idx, in_idx, vals in locals_[k].jac:
                     np.add.at(adj[refs[j]], in_idx, g[out_idx] * vals)
         return adj
 
-    def _tangents(self, run, digits, tan):
+    def _tangents(self, run, ar, tan):
         env, locals_ = run
-        with mpmath.workdps(digits):
-            t = {name: _mp(v) for name, v in tan.items()}
+        with ar.context():
+            t = {name: _numbers(v, ar) for name, v in tan.items()}
             for k in range(len(self.comp.nodes)):
                 refs = self._refs[k]
-                out = _zeros(env[f"n{k}"].size)
+                out = _zeros(env[f"n{k}"].size, ar)
                 for j, out_idx, in_idx, vals in locals_[k].jac:
                     np.add.at(out, out_idx, vals * t[refs[j]][in_idx])
                 t[f"n{k}"] = out
         return t
 
-    def _second(self, run, digits, ct, tan):
+    def _second(self, run, ar, ct, tan):
         """Forward-over-reverse: tangents t of every ref, then the reverse pass for the adjoint a
         and its derivative along t: da_j += J_j^T da_n + (H_jm t_m)^T a_n."""
         env, locals_ = run
-        t = self._tangents(run, digits, tan)
-        with mpmath.workdps(digits):
-            adj = {ref: _zeros(v.size) for ref, v in env.items()}
-            dadj = {ref: _zeros(v.size) for ref, v in env.items()}
-            adj[self.comp.output] = adj[self.comp.output] + _mp(ct)
+        t = self._tangents(run, ar, tan)
+        with ar.context():
+            adj = {ref: _zeros(v.size, ar) for ref, v in env.items()}
+            dadj = {ref: _zeros(v.size, ar) for ref, v in env.items()}
+            adj[self.comp.output] = adj[self.comp.output] + _numbers(ct, ar)
             for k in reversed(range(len(self.comp.nodes))):
                 a, da, refs = adj[f"n{k}"], dadj[f"n{k}"], self._refs[k]
                 for j, out_idx, in_idx, vals in locals_[k].jac:
@@ -900,7 +1082,8 @@ def along(comp: Composition, values: Mapping[str, np.ndarray], entry: tuple[str,
                 break
             prec *= 2
         with mpmath.workdps(o.precisions[-1]):
-            value = float(sum((a * b for a, b in zip(o._runs[-1][0][comp.output], _mp(ct))), mpmath.mpf(0)))
+            value = float(sum((a * b for a, b in zip(o._runs[-1][0][comp.output], _numbers(ct, _Digits(o.precisions[-1])))),
+                              mpmath.mpf(0)))
         out[:1 + len(pairs), i] = [value] + [v for _, v in pairs]
         digits[i] = o.precisions[-1]
     shape = x.shape

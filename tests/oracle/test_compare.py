@@ -8,7 +8,7 @@ import pytest
 from trigrad.oracle import spec
 from trigrad.oracle.compare import Verdict, judge, judge_value
 from trigrad.oracle.ir import Composition, Input, Node
-from trigrad.oracle.symbolic import U32, Oracle, _floats
+from trigrad.oracle.symbolic import U32, Oracle, _Digits, _floats
 
 
 @dataclass
@@ -23,8 +23,8 @@ def float64_emulation(o: Oracle, ct):
     """The oracle's own reverse pass run at 53-bit precision: every operation rounded as float64
     rounds, every local derivative formula (sympy's) evaluated with correctly rounded functions. A
     correct float64 implementation of reverse mode, with realistic rounding at every step."""
-    run = o._forward(15)  # 15 digits is mpmath's 53-bit precision
-    adj = o._adjoints(run, 15, np.broadcast_to(ct, o.comp.output_shape))
+    run = o._forward(_Digits(15))  # 15 digits is mpmath's 53-bit precision
+    adj = o._adjoints(run, _Digits(15), np.broadcast_to(ct, o.comp.output_shape))
     value = _floats(run[0][o.comp.output], o.comp.output_shape)
     return value, {i.name: _floats(adj[i.name], i.shape) for i in o.comp.inputs}
 

@@ -207,15 +207,16 @@ def test_projection_is_dot_of_vjp_and_tangent(compositions):
 
 def test_expression_swell_forty_squarings(monkeypatch):
     # x -> a = x*x -> b = a*a -> ... forty times: a tree of 2**40 terms if expanded. The oracle
-    # evaluates each node once per precision, so it answers as fast as a 40-node chain (timing is in
-    # bench/oracle.py; here: the count of node evaluations, and the exact answer).
+    # evaluates each node once per precision (one ball pass, or mpmath's two), so it answers as fast as
+    # a 40-node chain (timing is in bench/oracle.py; here: the count of node evaluations, and the exact
+    # answer).
     calls = []
     real = symbolic._evaluate_node
     monkeypatch.setattr(symbolic, "_evaluate_node", lambda *a: calls.append(1) or real(*a))
     nodes = [Node("mul", ("x0", "x0"))] + [Node("mul", (f"n{k}", f"n{k}")) for k in range(39)]
     comp = Composition([Input("x0")], nodes)
     o = Oracle(comp, {"x0": np.array(1.0)})
-    assert len(calls) == 2 * 40
+    assert len(calls) == (1 if o.arithmetic == "arb" else 2) * 40
     assert float(o.value().value) == 1.0
     assert float(o.vjp(1.0)["x0"].value) == 2.0**40
     assert float(o.hvp(1.0, {"x0": 1.0})["x0"].value) == 2.0**40 * (2.0**40 - 1)
@@ -291,3 +292,15 @@ def test_oracle_never_imports_autograd():
     code = "import trigrad.oracle, trigrad.oracle.numeric, trigrad.oracle.compare, sys; print('trigrad.autograd' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_without_python_flint_the_oracle_runs_in_mpmath(monkeypatch):
+    # the fallback when python-flint is absent: the same answers from mpmath at PRECISIONS
+    c = chain("sin", "exp")
+    monkeypatch.setattr(symbolic.ball, "AVAILABLE", False)
+    o = Oracle(c, {"x0": np.array(0.3)})
+    assert o.arithmetic == "mpmath" and o.precisions == symbolic.PRECISIONS
+    g = o.vjp(1.0)["x0"]
+    assert g.enclosure is None and g.within() is None and g.unsure() is None
+    monkeypatch.undo()
+    assert float(Oracle(c, {"x0": np.array(0.3)}).vjp(1.0)["x0"].value) == float(g.value)
