@@ -24,12 +24,9 @@ LIBRARIES = ["hips", "mygrad", "tinygrad", "chainer", "paddle", "tensorflow", "m
 # TensorFlow and PaddlePaddle judge a few examples a second in eager mode (and CI does not install
 # them): 2 examples per cell there.
 FEWER = {"tensorflow": 2, "paddle": 2}
-# Failures that are trigrad's, not the library's: the exact derivative is 0 and the library computes
-# it by a formula whose terms cancel (HIPS differentiates abs' = x / |x| again: 1.1e-16 where exact is
-# 0; tinygrad's softmax over a length-1 axis: 4.4e-16), which the error model does not allow for yet.
-# (library, property) -> the op; such a failure (exact answer 0, that op in the composition) makes
-# the column an expected failure, not a pass.
-FALSE_POSITIVES = {("hips", "hvp"): "abs", ("tinygrad", "hvp"): "softmax"}
+# No allowance for trigrad's own false positives: the two this suite once met (HIPS's abs'' as
+# 1/|x| - 1/|x|, tinygrad's softmax over a length-1 axis; exact 0 from cancelling terms) pass since the
+# error model's floor (tests/properties/test_cancelling_formulas.py), so any failure here is a finding.
 
 
 @pytest.fixture(scope="module", params=LIBRARIES)
@@ -43,19 +40,11 @@ def library(request):
 @pytest.mark.parametrize("prop", list(suite.PROPERTIES))
 def test_column(library, prop):
     entries = known.load(library)
-    unexplained, trigrads = [], []
+    unexplained = []
     for row in suite.rows(library):
         cell = suite.run_cell(library, prop, row, max_examples=FEWER.get(library.name, EXAMPLES), profile=CI)
         if cell.status == "fail" and known.covering(entries, prop, cell.report) is None:
-            (trigrads if _false_positive(library, prop, cell.report) else unexplained).append(cell.report.text())
+            unexplained.append(cell.report.text())
         elif cell.status == "error":
             unexplained.append(f"{prop}[{row}]: {cell.error}")
     assert not unexplained, "\n\n".join(unexplained)
-    if trigrads:
-        pytest.xfail("a false positive of trigrad's error model (exact 0, terms that cancel):\n" + trigrads[0])
-
-
-def _false_positive(library, prop, report):
-    op, j = FALSE_POSITIVES.get((library.name, prop)), report.judgement
-    return (op is not None and j is not None and j.exact == 0
-            and op in {node.op for node in report.example.comp.nodes})
