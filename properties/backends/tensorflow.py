@@ -66,7 +66,10 @@ def _rows(tf, tnp, keras) -> dict:
         "norm": Row(lambda x, axis, keepdims: tf.norm(x, axis=_whole(axis, x), keepdims=keepdims),
                     "tf.norm({0}, axis=None if isinstance({axis}, tuple) else {axis}, keepdims={keepdims})"),
         "cumsum": Row(lambda x, axis: tf.math.cumsum(x, axis=axis), "tf.math.cumsum({0}, axis={axis})"),
-        "flip": Row(lambda x, axis: tnp.flip(x, axis=axis), "tnp.flip({0}, axis={axis})"),
+        # (tnp.flip takes one axis or None: a tuple raises TypeError in its own axis check; tf.reverse
+        # takes a list of axes)
+        "flip": Row(lambda x, axis: tf.reverse(x, axis=list(spec.normalize_axis(axis, len(x.shape)))),
+                    "tf.reverse({0}, axis=list(range(len({0}.shape))) if {axis} is None else np.atleast_1d({axis}).tolist())"),
         "tril": Row(lambda x, k: tnp.tril(x, k), "tnp.tril({0}, {k})"),
         "triu": Row(lambda x, k: tnp.triu(x, k), "tnp.triu({0}, {k})"),
         "concatenate": Row(lambda a, b, axis: tf.concat([a, b], axis=axis), "tf.concat([{0}, {1}], axis={axis})"),
