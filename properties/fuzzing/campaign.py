@@ -124,6 +124,9 @@ class _State:
         if o.found_after is None:
             self.found_at = time.perf_counter()
             o.found_after, o.seconds_to_find = o.examples, self.found_at - self.start
+            if self.progress is not None:  # said at once: shrinking can take a while
+                self.last_progress = self.found_at
+                self.progress(o)
         self.hangs += hung
         report = failure.report
         if self.smallest is None or _size(report) <= _size(self.smallest):  # later is more shrunk
@@ -253,20 +256,24 @@ def _run(backend, target, base, max_examples, seconds, seed, database, timeout, 
             except KeyboardInterrupt:  # Ctrl-C in the structural pass or the diagnosis: as Hypothesis left it
                 outcome.report, outcome.diagnosis, outcome.interrupted = shrunk, None, True
         if outcome.interrupted:
-            _interrupted(outcome, saved=database is not None)
+            _interrupted(outcome, database, database_key(backend.base.describe(), backend.target))
     outcome.seconds = time.perf_counter() - state.start
     return outcome
 
 
-def _interrupted(outcome: Outcome, saved: bool):
+def _interrupted(outcome: Outcome, database, key: bytes):
     """The report of a campaign interrupted while it shrank a failure (Hypothesis's shrinking, the
-    structural pass or the diagnosis): the smallest failure so far, as it is, saying so. Hypothesis
-    saved each smaller failure in the example database as it found it, so the next run replays this
-    one first and goes on shrinking it."""
+    structural pass or the diagnosis): the smallest failure so far, as it is, saying so, and whether
+    the example database holds a failure of this campaign (then the next run replays it first and
+    goes on shrinking it). Whether it does is looked up, not assumed: Hypothesis does not always
+    write a failure the moment it meets it, and a run interrupted early may have saved nothing."""
     outcome.text, outcome.json = outcome.report.text(), outcome.report.to_json()
+    saved = database is not None and next(iter(database.fetch(key)), None) is not None
+    again = "rerun with its --seed to find it again"
     note = ("interrupted while shrinking: the smallest failure found so far, not fully shrunk"
             + ("; the example database holds it, and the next run replays it first and goes on shrinking" if saved
-               else "; no example database (rerun with its --seed to find it again)"))
+               else f"; not in an example database yet ({again})" if database is not None
+               else f"; no example database ({again})"))
     outcome.text = _with_rows(outcome.text, [("shrinking", note)])
     outcome.json["fully_shrunk"] = False
 
@@ -283,11 +290,12 @@ def random_seed() -> int:
     return random.SystemRandom().randrange(2**32)
 
 
-def progress_line(examples: int, seconds: float, combined: int, workers: int = 1) -> str:
-    """The status line of a running campaign (of ``workers`` processes together)."""
+def progress_line(examples: int, seconds: float, combined: int, workers: int = 1, shrinking: bool = False) -> str:
+    """The status line of a running campaign (of ``workers`` processes together); ``shrinking`` once
+    one of them found a failure."""
     ws = f", {workers} workers" if workers > 1 else ""
     return (f"{examples} examples ({examples / max(seconds, 1e-9):.0f}/s){ws}, combined with {combined} ops, "
-            f"{seconds:.0f} s")
+            f"{seconds:.0f} s" + ("; found a failure, shrinking it" if shrinking else ""))
 
 
 __all__ = ["run", "Outcome", "unsup_lines", "campaign_test", "open_database", "random_seed", "progress_line", "NODE_BUDGETS",

@@ -86,7 +86,7 @@ def shard(job: Job, seed: int) -> dict:
 
     def progress(o: Outcome):
         counted.update(examples=o.examples, seconds=o.seconds)
-        report((seed, o.examples, sorted(o.combined_with)))
+        report((seed, o.examples, sorted(o.combined_with), o.found_after is not None))
         if stop_requested():
             raise _ShardStopped()
 
@@ -110,13 +110,15 @@ def run_shards(job: Job, pool: Executor, seeds: list[int], show: Callable[[str],
     an ``error``); ``show`` gets the combined progress line. UsageError when a shard found the job
     itself wrong."""
     start = time.perf_counter()
-    counts, combined, done = {s: 0 for s in seeds}, set(), {}
+    counts, combined, done, found = {s: 0 for s in seeds}, set(), {}, set()
 
     def progress(message):
-        s, examples, ops = message
+        s, examples, ops, failed = message
         counts[s] = examples
         combined.update(ops)
-        show(progress_line(sum(counts.values()), time.perf_counter() - start, len(combined), len(seeds)))
+        if failed:
+            found.add(s)
+        show(progress_line(sum(counts.values()), time.perf_counter() - start, len(combined), len(seeds), bool(found)))
 
     for i, result in pool.map(shard, [(job, s) for s in seeds], progress):
         s = seeds[i]
