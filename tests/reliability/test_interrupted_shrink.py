@@ -23,7 +23,11 @@ def test_sigint_while_shrinking_keeps_the_smallest_failure_so_far(tmp_path):
     out_json, db = tmp_path / "o.json", tmp_path / "db"
     proc = subprocess.Popen([sys.executable, "-m", "trigrad.properties", "fuzz", "targets.py:SlowWrongSinh",
                              "--sympy", "sinh(x)", "--seed", "0", "--database", str(db), "--json", str(out_json)],
-                            cwd=HERE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            cwd=HERE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            # Ctrl-C as in a terminal: a test run started in the background of a
+                            # non-interactive shell (as CI scripts are) ignores SIGINT, and a child
+                            # would inherit that and never see the signal
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     seen = []
     try:
         with selectors.DefaultSelector() as sel:
