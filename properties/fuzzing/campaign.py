@@ -124,13 +124,14 @@ class _State:
         if o.found_after is None:
             self.found_at = time.perf_counter()
             o.found_after, o.seconds_to_find = o.examples, self.found_at - self.start
-            if self.progress is not None:  # said at once: shrinking can take a while
-                self.last_progress = self.found_at
-                self.progress(o)
         self.hangs += hung
         report = failure.report
-        if self.smallest is None or _size(report) <= _size(self.smallest):  # later is more shrunk
+        first = self.smallest is None
+        if first or _size(report) <= _size(self.smallest):  # later is more shrunk
             self.smallest = report
+        if first and self.progress is not None:  # said at once (shrinking can take a while), once the
+            self.last_progress = self.found_at  # failure is kept: a Ctrl-C from here on reports it
+            self.progress(o)
 
 
 def _size(report: Report) -> tuple:
