@@ -12,6 +12,8 @@ user's adapter (a Backend instance, or a class or factory that returns one).
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import importlib
 import importlib.util
 import operator
@@ -140,7 +142,10 @@ class Backend:
         known_differences: path of the known-differences file (default properties/known/<name>.txt).
         fork_safe: whether a process forked from one that has used the library can go on using it
             (JAX cannot: XLA's threads hold locks that a fork copies, so a forked worker hangs in its
-            compiler). A backend that is not runs in trigrad's process, unsupervised.
+            compiler). A backend that is not is supervised in a fresh interpreter made from its
+            ``recipe``; without one it runs in trigrad's process, unsupervised.
+        recipe: a picklable zero-argument callable that makes this backend again in a fresh
+            interpreter (``resolve`` sets ``functools.partial(resolve, name)``); None: it cannot be.
         source(name): how op ``name`` is written in a reproducer snippet: a format string with the
             arguments as {0}, {1} and the params by name, e.g. ``"F.sum({0}, axis={axis})"``.
         preamble: the lines a reproducer snippet starts with (imports).
@@ -161,6 +166,7 @@ class Backend:
     constant_args: dict = {}
     known_differences: str | None = None
     fork_safe = True
+    recipe = None
     preamble = "import numpy as np"
 
     # --- required ---------------------------------------------------------------------------------
@@ -235,9 +241,17 @@ def resolve(name: str | None = None) -> Backend:
 
     ``name`` is one of builtin, torch, jax, dezero, or ``package.module:object`` (or
     ``path/to/file.py:object``) naming a Backend instance, or a class or zero-argument factory
-    returning one.
+    returning one. Its ``recipe`` (unless it has its own) makes it again by the same name.
     """
     name = name or os.environ.get(ENV_VAR) or "builtin"
+    backend = _resolve(name)
+    if backend.recipe is None:
+        with contextlib.suppress(AttributeError, TypeError):  # an object that takes no attributes: no recipe
+            backend.recipe = functools.partial(resolve, name)
+    return backend
+
+
+def _resolve(name: str) -> Backend:
     base, _, options = name.partition("[")
     if base in BUILTIN_NAMES:
         if options and not options.endswith("]"):

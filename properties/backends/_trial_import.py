@@ -22,6 +22,7 @@ import sys
 import tempfile
 import threading
 import time
+import warnings
 
 PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
 TRIAL_SECONDS = 60.0  # how long a trial import may take before the parent gives up on it
@@ -66,16 +67,24 @@ def died(status: int) -> str:
     return f"exited with status {os.WEXITSTATUS(status)}"
 
 
+# False in a process whose parent has already imported what it will import (a spawned supervised
+# worker): no trial there.
+TRIALS = True
+
+
 def trial(load, *, seconds: float = TRIAL_SECONDS) -> tuple[str, str] | None:
     """Run ``load()`` in a forked child: None when it came back (returned or raised), else how the child
     ended (``died``) and the last lines it printed (joined by " | "). Where there is no fork, None."""
-    if not hasattr(os, "fork"):
+    if not hasattr(os, "fork") or not TRIALS:
         return None
     read, write = os.pipe()
     output = tempfile.TemporaryFile()
     sys.stdout.flush()
     sys.stderr.flush()
-    pid = os.fork()
+    with warnings.catch_warnings():  # JAX warns of any fork; the child only imports
+        warnings.simplefilter("ignore", RuntimeWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
     if pid == 0:  # the child: import, say so, leave without running the parent's exit handlers
         try:
             die_with_parent()  # an import stuck in the child (a lock a thread of the parent held) dies with it

@@ -35,7 +35,7 @@ from .. import evidence, findings, known, suite
 from ..cluster import add_scheduler_option, make_executor, scheduler_address
 from ..errors import UsageError
 from ..executor import Died, default_jobs
-from ..fuzzing.supervise import supervised, supervision_options
+from ..fuzzing.supervise import NO_EXAMPLE_IN_PROCESS, can_supervise, supervised, supervision_options
 from ..minimize import Deadline
 from .common import Progress, backend, fail_usage, load_profile, output_file, positive
 
@@ -105,7 +105,7 @@ def command(args) -> int:
         print(f"trigrad check: rows run on {pool.describe()}", file=sys.stderr, flush=True)
     try:
         if args.seconds is None:
-            _run_rows(pool, b, rows, props, cells, settings.default.max_examples, progress)
+            _run_rows(pool, b, rows, props, cells, settings.default.max_examples, progress, in_process=args.in_process)
         else:
             deadline = Deadline(args.seconds)
             size = FIRST_ROUND
@@ -113,7 +113,7 @@ def command(args) -> int:
                 todo = [r for r in rows if any(cells[(p, r)].status in ("not reached", "pass") for p in props)]
                 if not todo:
                     break
-                _run_rows(pool, b, todo, props, cells, size, progress, deadline)
+                _run_rows(pool, b, todo, props, cells, size, progress, deadline, args.in_process)
                 size *= 2
     finally:
         pool.close()
@@ -203,16 +203,18 @@ def _row_task(row, max_examples, state, deadline):
     return cells
 
 
-def _run_rows(pool, b, rows, props, cells, max_examples, progress, deadline=None):
+def _run_rows(pool, b, rows, props, cells, max_examples, progress, deadline=None, in_process=False):
     """Run ``rows`` on the executor ``pool`` and record their cells as they finish (in a timed run,
     until the deadline passes)."""
     # a Deadline crosses to the worker processes as it is: perf_counter is the system's monotonic clock
     tasks = [(r, max_examples, {p: (cells[(p, r)].status, cells[(p, r)].examples, cells[(p, r)].seconds)
                                        for p in props if cells[(p, r)].status in ("not reached", "pass")}, deadline)
              for r in rows]
+    unsupervised = "" if can_supervise(b) and not in_process else f"; {NO_EXAMPLE_IN_PROCESS}"
     for i, done in pool.map(_row_task, tasks):
         if isinstance(done, Died):  # a crash no supervision caught (--in-process, or a worker of a cluster lost)
-            done = {p: suite.Cell(p, rows[i], status="error", error=f"the process running row {rows[i]} {done.how}")
+            done = {p: suite.Cell(p, rows[i], status="error",
+                                  error=f"the process running row {rows[i]} {done.how}{unsupervised}")
                     for p in tasks[i][2]}
         for p, cell in done.items():
             if cell.report is not None:

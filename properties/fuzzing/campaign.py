@@ -26,7 +26,7 @@ from ..report import Failure, Report
 from .diagnosis import Diagnosis, diagnose
 from .database import database_key, open_database  # noqa: F401 - open_database: where it was, for its importers
 from .sandbox import CLOCK, DEFAULT_TIMEOUT, ExampleTimeout, UserCodeError
-from .supervise import Supervised, forks_safely, user_failure
+from .supervise import Supervised, can_supervise, user_failure
 from .target import FuzzBackend, Target, properties_for, unsupported_for
 
 # Composition sizes a campaign draws: the function alone, in a small composition, in a large one.
@@ -176,15 +176,17 @@ def campaign_test(backend: FuzzBackend, props: list[str], settings: hypothesis.s
 def run(target: Target, base: Backend, *, max_examples: int | None = None, seconds: float | None = None,
         seed: int | None = None, database=hypothesis.settings.default.database, timeout: float | None = DEFAULT_TIMEOUT,
         derandomize: bool = False, progress: Callable | None = None, supervised: bool = True,
-        memory: int | None = None) -> Outcome:
+        memory: int | None = None, recipe: Callable | None = None) -> Outcome:
     """Fuzz ``target`` on ``base`` until ``max_examples`` examples (default DEFAULT_MAX_EXAMPLES, or
     unlimited with ``seconds``) or ``seconds`` have run, or a failure is found and shrunk.
     ``supervised`` (the default): the checks run in a worker process (``fuzzing.supervise``; its
     address space limited to ``memory`` bytes, default half the machine's), so that an exit, a crash
     or a hang in C of the fuzzed code is a finding too; otherwise (and on a backend that cannot run in
-    a forked process, ``Backend.fork_safe``) in this process, where only what Python can catch is."""
+    a forked process, ``Backend.fork_safe``, unless ``recipe`` makes the fuzzed backend again in a
+    fresh interpreter) in this process, where only what Python can catch is."""
     fuzzed = FuzzBackend(base, target)
-    supervised = supervised and forks_safely(base)
+    fuzzed.recipe = recipe
+    supervised = supervised and can_supervise(fuzzed)
     backend = Supervised(fuzzed, timeout=timeout, memory=memory) if supervised else fuzzed
     try:
         return _run(backend, target, base, max_examples, seconds, seed, database, timeout, derandomize, progress,

@@ -24,9 +24,11 @@ the parent, so that the parent can name the call when the worker goes wrong:
 Each finding is raised in the parent as a ``Failure`` of the example, inside the Hypothesis test, so
 Hypothesis shrinks it, saves it in the example database and replays it first next time.
 
-The worker is forked, not spawned: a fork costs milliseconds and needs nothing to be importable by
-name, where a spawned worker would import the backend again (seconds for torch or jax) after each
-crash. The parent itself never runs the code under test while a worker serves it.
+The worker is forked where it can be: a fork costs milliseconds and needs nothing to be importable by
+name. A backend that cannot be forked (``Backend.fork_safe`` False: JAX, MLX) gets a spawned worker
+instead, a fresh interpreter that makes the backend again from its ``recipe`` (``serve_spawned``): it
+costs an import of trigrad and the library (about a second of CPU for JAX) at each start, and serves
+the same way. The parent itself never runs the code under test while a worker serves it.
 """
 
 from __future__ import annotations
@@ -39,14 +41,17 @@ import mmap
 import os
 import pickle
 import resource
+import shutil
 import signal
+import socket
 import struct
+import subprocess
 import sys
 import tempfile
 import time
 import traceback
 import warnings
-from multiprocessing.connection import Pipe
+from multiprocessing.connection import Connection, Pipe
 
 import hypothesis
 from hypothesis.errors import InvalidArgument
@@ -55,6 +60,7 @@ from trigrad.oracle.symbolic import Oracle
 
 from .. import checks
 from ..backends import Backend
+from ..backends import _trial_import
 from ..backends._trial_import import die_with_parent
 from ..backends._trial_import import died as describe_status  # how a worker ended, from its wait status
 from ..errors import UsageError
@@ -68,6 +74,7 @@ MIN_GRACE = 0.5
 GRACE_FRACTION = 0.5  # ... or this fraction of the limit, when that is longer
 POLL_SECONDS = 0.05  # how often the parent looks at the worker while it runs an example
 DUMP_SECONDS = 0.2  # how long the parent waits for a stuck worker's stack dump before killing it
+SPAWN_SECONDS = 120.0  # how long a spawned worker may take to import and make its backend
 # What the worker may allocate beyond its size when it starts, by default: half the machine's memory.
 # A check needs a few hundred MB at most; code that exhausts the rest fails in the worker alone.
 MEMORY_FRACTION = 0.5
@@ -105,8 +112,18 @@ class _Watch:
     """What the worker is running, in memory shared with the parent: when the innermost call of the
     code under test began, how many calls began, and its label."""
 
-    def __init__(self):
-        self.memory = mmap.mmap(-1, _HEADER.size + LABEL_BYTES)
+    def __init__(self, path: str | None = None):
+        size = _HEADER.size + LABEL_BYTES
+        if path is None:  # anonymous: shared with a worker forked from this process
+            self.memory = mmap.mmap(-1, size)
+        else:  # a file that a spawned worker maps too
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                if os.fstat(fd).st_size < size:
+                    os.ftruncate(fd, size)
+                self.memory = mmap.mmap(fd, size)
+            finally:
+                os.close(fd)
         self.running = []  # worker side: (label, when it began) of the calls entered
         self.calls = 0
 
@@ -196,21 +213,38 @@ def _reject():
 
 
 class Worker:
-    """One worker process serving checks of ``backend`` (see the module's docstring)."""
+    """One worker process serving checks of ``backend`` (see the module's docstring): forked from this
+    process, or, for a backend that cannot be forked, a fresh interpreter that makes the backend again
+    with ``recipe`` (``spawn``)."""
 
-    def __init__(self, backend: Backend, timeout: float | None, memory: int | None):
+    def __init__(self, backend: Backend, timeout: float | None, memory: int | None, recipe=None):
         self.backend, self.timeout, self.memory = backend, timeout, memory
+        self.recipe = recipe
         self.pid = None
-        self.watch = _Watch()
-        self.dump = tempfile.TemporaryFile()  # the worker's faulthandler writes its stack here
+        self.folder = self.watch = self.dump = None  # made on first start
+
+    def _files(self):
+        """What the worker shares with the parent: the running call (``_Watch``) and the file its
+        faulthandler writes its stack to; anonymous for a forked worker, files in a folder of their own
+        that a spawned worker opens by name."""
+        if self.recipe is None:
+            self.watch, self.dump = _Watch(), tempfile.TemporaryFile()
+        else:
+            self.folder = tempfile.mkdtemp(prefix="trigrad-worker-")
+            self.watch = _Watch(os.path.join(self.folder, "watch"))
+            self.dump = open(os.path.join(self.folder, "stack"), "w+b")  # noqa: SIM115 - closed by stop
 
     def start(self):
-        parent, child = Pipe()
+        if self.watch is None:
+            self._files()
         self.dump.seek(0)
         self.dump.truncate()
         self.watch.clear()
         sys.stdout.flush()
         sys.stderr.flush()
+        if self.recipe is not None:
+            return self._spawn()
+        parent, child = Pipe()
         with warnings.catch_warnings():  # JAX warns of any fork; the worker computes on one thread
             warnings.simplefilter("ignore", RuntimeWarning)
             warnings.simplefilter("ignore", DeprecationWarning)
@@ -227,6 +261,27 @@ class Worker:
         child.close()
         self.pid, self.conn = pid, parent
 
+    def _spawn(self):
+        """Start the worker as a fresh interpreter (``serve_spawned``), connected by a socket pair; wait
+        until it has made the backend. RuntimeError when it cannot."""
+        ours, theirs = socket.socketpair()
+        code = f"from {__name__} import serve_spawned; serve_spawned({theirs.fileno()})"
+        with ours, theirs:
+            self.popen = subprocess.Popen([sys.executable, "-c", code], pass_fds=(theirs.fileno(),))
+            self.pid, self.conn = self.popen.pid, Connection(os.dup(ours.fileno()))
+        self.conn.send(list(sys.path))  # the parent's imports resolve the same way there
+        self.conn.send((self.recipe, self.timeout, self.memory, self.folder))
+        deadline = time.monotonic() + SPAWN_SECONDS
+        while not self.conn.poll(POLL_SECONDS):
+            if self.status(block=False) is not None or time.monotonic() > deadline:
+                status = self.kill(dump=False) if self.pid is not None else self.last_status
+                raise RuntimeError(f"the supervised worker for {self.backend.name} {describe_status(status)} "
+                                   f"before it had made the backend (within {SPAWN_SECONDS:g} s)")
+        ready, detail = self.conn.recv()
+        if not ready:
+            self.kill(dump=False)
+            raise RuntimeError(f"the supervised worker could not make the backend {self.backend.name} again: {detail}")
+
     def _serve(self, conn):
         die_with_parent()
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
@@ -237,7 +292,8 @@ class Worker:
             limit = _address_space() + self.memory
             with contextlib.suppress(ValueError, OSError):
                 resource.setrlimit(resource.RLIMIT_AS, (limit, resource.getrlimit(resource.RLIMIT_AS)[1]))
-        _single_threaded()
+        if self.recipe is None:  # forked: the parent's thread pools are not here
+            _single_threaded()
         events = []
         checks.event, checks.reject = events.append, _reject  # this process is the worker's alone
         CLOCK.watch, CLOCK.exits = self.watch, WORKER_CODE_EXITS
@@ -302,6 +358,8 @@ class Worker:
         self.pid = None
         self.conn.close()
         self.last_status = status
+        if self.recipe is not None:  # reaped here: the Popen need not wait for it
+            self.popen.returncode = os.waitstatus_to_exitcode(status)
         return status
 
     def kill(self, dump: bool):
@@ -325,7 +383,10 @@ class Worker:
                     time.sleep(0.01)
             if self.pid is not None:
                 self.kill(dump=False)
-        self.dump.close()
+        if self.dump is not None:
+            self.dump.close()
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
 
     def stack(self) -> str:
         """The Python stack the worker's faulthandler dumped, if any, down to the worker's loop (the
@@ -338,6 +399,35 @@ class Worker:
                 break
             lines.append(line)
         return "\n".join(line for line in lines if line.strip()).strip()
+
+
+def serve_spawned(fd: int):
+    """The main of a spawned worker (``Worker._spawn``): connected by the socket ``fd``, it takes the
+    parent's import path, makes the backend with its recipe, says whether it could, and serves."""
+    conn = Connection(fd)
+    die_with_parent()
+    code = 0
+    try:
+        sys.path[:] = conn.recv()
+        recipe, timeout, memory, folder = conn.recv()
+        _trial_import.TRIALS = False  # what the recipe imports, the parent imported already
+        try:
+            backend = recipe()
+        except BaseException as e:  # noqa: BLE001 - told to the parent, which reports it
+            conn.send((False, f"{type(e).__name__}: {e}"))
+            return
+        conn.send((True, None))
+        worker = Worker(backend, timeout, memory)
+        worker.recipe, worker.folder = recipe, folder
+        worker.watch = _Watch(os.path.join(folder, "watch"))
+        worker.dump = open(os.path.join(folder, "stack"), "r+b")  # noqa: SIM115 - the process ends with it
+        worker._serve(conn)
+    except BaseException:  # noqa: BLE001 - the worker never returns into the interpreter's exit
+        code = 70
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
 
 
 def _exhausted(e: BaseException | None) -> bool:
@@ -386,7 +476,10 @@ class Supervisor:
     def __init__(self, backend: Backend, *, timeout: float | None = DEFAULT_TIMEOUT, memory: int | None = None):
         self.backend, self.timeout = backend, timeout
         self.memory = default_memory() if memory is None else memory
-        self.worker = Worker(backend, timeout, self.memory or None)
+        if not can_supervise(backend):
+            raise ValueError(f"{backend.name} cannot be forked and has no recipe to make it again")
+        recipe = None if forks_safely(backend) else backend.recipe
+        self.worker = Worker(backend, timeout, self.memory or None, recipe)
         self.starts = 0  # workers started: one, plus one after each that died or was killed
         # the example last sent and its pickle: a fused row sends one example once per property
         # (holding it keeps its id from being reused by another)
@@ -567,6 +660,11 @@ class Supervised(Backend):
         return getattr(self.__dict__["inner"], attr)
 
 
+# What a run says of a process that died running code under test unsupervised (--in-process).
+NO_EXAMPLE_IN_PROCESS = ("no example is known: the code under test ran in that process (--in-process); "
+                         "without --in-process a crash of the code under test is a finding with its example")
+
+
 def supervision_options(parser):
     """``--timeout``, ``--memory`` and ``--in-process`` on a command's ``parser`` (fuzz, check, accuracy)."""
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="S",
@@ -581,9 +679,10 @@ def supervision_options(parser):
 
 def supervised(backend: Backend, args) -> Backend:
     """``backend`` as the command line asks (``supervision_options``): ``Supervised``, or itself with
-    ``--in-process``; UsageError for a bad time limit or memory."""
+    ``--in-process`` (or when it can be neither forked nor made again); UsageError for a bad time
+    limit or memory."""
     timeout, memory = check_timeout(args.timeout, "--timeout"), memory_bytes(args.memory)
-    if args.in_process or not forks_safely(backend):
+    if args.in_process or not can_supervise(backend):
         return backend
     return Supervised(backend, timeout=timeout, memory=memory)
 
@@ -594,6 +693,12 @@ def forks_safely(backend) -> bool:
     return getattr(backend, "fork_safe", True)
 
 
+def can_supervise(backend) -> bool:
+    """Whether ``backend`` can run in a supervised worker: forked, or spawned and made again from its
+    ``recipe``."""
+    return forks_safely(backend) or getattr(backend, "recipe", None) is not None
+
+
 __all__ = ["Supervised", "Supervisor", "WorkerLost", "Worker", "user_failure", "describe_status", "die_with_parent", "default_memory",
-           "memory_bytes", "supervision_options", "supervised", "forks_safely",
+           "memory_bytes", "supervision_options", "NO_EXAMPLE_IN_PROCESS", "supervised", "forks_safely", "can_supervise", "serve_spawned",
            "MIN_GRACE", "GRACE_FRACTION", "MEMORY_FRACTION"]

@@ -430,6 +430,8 @@ class FuzzBackend(Backend):
         self.constant_args = dict(base.constant_args)
         self.known_differences = known.path_for(base)  # its differences in other ops stay masked
         self.preamble = base.preamble + "\n" + target.imports()
+        self.fork_safe = getattr(base, "fork_safe", True)
+        self.recipe = None  # the campaign's, when it has one (fuzzing.workers.Job)
 
     def asarray(self, x):
         return self.base.asarray(x)

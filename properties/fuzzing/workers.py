@@ -12,16 +12,21 @@ finding". Local workers die with the parent: the kernel kills them when it dies 
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import time
 from dataclasses import dataclass
 from typing import Callable
+
+from trigrad.oracle import spec
 
 from ..backends import Backend, resolve
 from ..errors import UsageError
 from ..executor import Died, Executor, report, stop_requested
 from .campaign import Outcome, open_database, progress_line, run
 from .sandbox import DEFAULT_TIMEOUT
-from .target import Target, load_target
+from .supervise import NO_EXAMPLE_IN_PROCESS
+from .target import FuzzBackend, Target, load_target
 
 
 @dataclass(frozen=True)
@@ -57,7 +62,20 @@ class Job:
         """The campaign with the job's budget and time limit."""
         return run(target, base, max_examples=self.max_examples, seconds=self.seconds, seed=seed,
                    database=database, timeout=self.timeout, progress=progress, supervised=self.supervised,
-                   memory=self.memory)
+                   memory=self.memory, recipe=functools.partial(fuzzed_again, self))
+
+
+_REGISTERED = contextlib.ExitStack()  # the fuzzed ops of a spawned worker, in the table for its life
+
+
+def fuzzed_again(job: Job) -> FuzzBackend:
+    """The fuzzed backend of ``job``, made in a fresh interpreter (a spawned supervised worker, for a
+    backend that cannot be forked), with the fuzzed function's ops in the table."""
+    base = resolve(job.backend)
+    target = job.load(base)
+    for op in target.ops:
+        _REGISTERED.enter_context(spec.registered(op))
+    return FuzzBackend(base, target)
 
 
 def outcome_data(outcome: Outcome) -> dict:
@@ -123,8 +141,9 @@ def run_shards(job: Job, pool: Executor, seeds: list[int], show: Callable[[str],
     for i, result in pool.map(shard, [(job, s) for s in seeds], progress):
         s = seeds[i]
         if isinstance(result, Died):
+            unsupervised = "" if job.supervised else f"; {NO_EXAMPLE_IN_PROCESS}"
             result = _nothing_found(s, counts[s], time.perf_counter() - start,
-                                    error=f"worker with seed {s} {result.how} after {counts[s]} examples")
+                                    error=f"worker with seed {s} {result.how} after {counts[s]} examples{unsupervised}")
         elif result.get("usage"):
             raise UsageError(result["usage"] if len(seeds) == 1 else f"worker with seed {s}: {result['usage']}")
         done[s] = result

@@ -1,7 +1,8 @@
 """trigrad on a real Dask cluster (``conftest.cluster``: a scheduler and two workers on 127.0.0.1), through
 the real command line: a check prints the table of a local run; a planted bug found by fuzz shards on
 the cluster is saved in a shared Redis database and replayed first by a later plain local run; a crash
-that supervision catches is a finding with its example; a task that kills every worker it runs on is
+that supervision catches (a forked worker, or a spawned one for a backend that cannot be forked) is a
+finding with its example; a task that kills every worker it runs on is
 an error of the run with Dask's verdict, never "no finding". The cluster leaves no process behind
 (checked as it stops)."""
 
@@ -84,9 +85,13 @@ def test_keep_going_runs_every_shard_to_its_end(cluster):
     assert "2 of 2 shards found a counterexample (seeds 5, 6)" in out.stdout
 
 
-def test_a_crash_caught_by_supervision_on_a_worker_is_a_finding_with_its_example(cluster):
+@pytest.mark.parametrize("backend", ["builtin", f"{RELIABILITY_TARGETS}:UnforkableCore"], ids=["forked", "spawned"])
+def test_a_crash_caught_by_supervision_on_a_worker_is_a_finding_with_its_example(cluster, backend):
+    # "spawned": a backend that cannot be forked (as JAX) is supervised in a fresh interpreter, started
+    # from the Dask worker's process: its crash is a finding with the example too, not a KilledWorker
     out = trigrad("fuzz", f"{RELIABILITY_TARGETS}:BackwardOsExit", "--sympy", "sinh(x)", "--max-examples", "5",
-                  "--seed", "0", "--timeout", "0.3", "--database", "none", "--quiet", "--scheduler", cluster.address)
+                  "--seed", "0", "--timeout", "0.3", "--database", "none", "--quiet", "--scheduler", cluster.address,
+                  "--backend", backend)
     assert out.returncode == 1, out.stdout + out.stderr
     assert "BackwardOsExit.backward exited with status 3 in the supervised worker" in out.stdout
     assert "inputs" in out.stdout and "found by seed 0" in out.stdout

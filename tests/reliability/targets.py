@@ -143,3 +143,57 @@ class SlowWrongSinh(Sinh):
         time.sleep(0.2)
         x, = self.inputs
         return 2 * gy * Cosh()(x)
+
+
+# --- backends that cannot be forked (as JAX and MLX): supervised in a spawned interpreter ------------
+
+# Set by a test in its own process only: a worker forked from that process sees it, a spawned worker
+# (a fresh interpreter that imports this module again) does not.
+PARENT_ONLY = {}
+
+
+class Unforkable(Builtin):
+    """The built-in core declared unforkable; its vjp exits with status 4 in a process forked from one
+    where PARENT_ONLY is set, so that a cell passes only when its worker was spawned."""
+
+    name = "unforkable"
+    fork_safe = False
+
+    def vjp(self, fn, xs, cotangent):
+        if PARENT_ONLY:
+            os._exit(4)
+        return Builtin.vjp(self, fn, xs, cotangent)
+
+
+def _unforkable_that(name, misdeed):
+    def vjp(self, fn, xs, cotangent):
+        misdeed()
+        return Builtin.vjp(self, fn, xs, cotangent)
+
+    return type(f"Unforkable{name}InVjp", (Unforkable,), {"vjp": vjp, "__module__": __name__})
+
+
+for _name in ("OsExit", "CLoop", "Segfault"):
+    globals()[f"Unforkable{_name}InVjp"] = _unforkable_that(_name, MISDEEDS[_name])
+
+
+class UnforkableNotTwice(Unforkable):
+    """Unforkable, and made only where PARENT_ONLY is set (as a library that refuses a second
+    process): its recipe raises in a spawned worker."""
+
+    def __init__(self):
+        if not PARENT_ONLY:
+            raise RuntimeError("this library runs in one process only")
+
+
+class UnforkableCore(Builtin):
+    """The built-in core (by its name, so that DeZero-style Functions fuzz on it) declared unforkable."""
+
+    fork_safe = False
+
+
+def sin_vjp(backend):
+    """A task for a supervised worker (``Supervisor.run_task``): the VJP of sin at two points."""
+    x = backend.asarray(np.array([0.5, 1.5]))
+    value, grads = backend.vjp(lambda v: backend.op("sin")(v), [x], np.ones(2))
+    return backend.tonumpy(grads[0])
