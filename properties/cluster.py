@@ -174,6 +174,10 @@ class Dask:
         self._stop.set()
         self.client.cancel([f for f in self._futures if not f.done()])
 
+    def interrupt(self):
+        """Ctrl-C: as ``stop`` (a row running on a worker runs to its end)."""
+        self.stop()
+
     def close(self):
         self.stop()
         self.client.unsubscribe_topic(self.name)

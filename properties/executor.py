@@ -8,7 +8,8 @@ derandomized profile, the same examples are drawn). The commands see only the sm
 interface: ``map`` takes a function and its argument tuples and yields ``(index, result)`` as pieces
 finish; what a piece sends with ``report`` while it runs goes to ``map``'s ``progress`` handler; after
 ``stop`` pieces not yet started are dropped and running ones see ``stop_requested()`` (a fuzz shard
-looks at it between examples). A piece whose process died (a crash the supervised worker did not
+looks at it between examples); ``interrupt`` (Ctrl-C) also has the running pieces raise KeyboardInterrupt
+at their next ``interruption_point`` (a check's row then returns its cells so far). A piece whose process died (a crash the supervised worker did not
 catch, a module that exits as it is imported) yields a ``Died`` with how it died instead of a result.
 Three implementations: ``InProcess`` (one job), ``Pool`` (Python's ``ProcessPoolExecutor``) and
 ``properties.cluster.Dask`` (Dask's distributed scheduler): trigrad writes no process pool and no
@@ -22,6 +23,7 @@ Functions and arguments must be picklable, so they are module-level functions of
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import multiprocessing.context
 import os
@@ -32,7 +34,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, Protocol
 
-from .fuzzing.supervise import die_with_parent
+from .backends._trial_import import die_with_parent
 
 POLL_SECONDS = 0.2  # how often map passes on the pieces' progress while none finishes
 REAP_SECONDS = 5.0  # how long a pool waits to learn the exit code of a process that died
@@ -91,6 +93,8 @@ class Executor(Protocol):
 
     def stop(self): ...
 
+    def interrupt(self): ...
+
     def close(self): ...
 
     def kill(self): ...
@@ -132,6 +136,11 @@ class InProcess:
     def stop(self):
         self._channel.stop = True
 
+    def interrupt(self):
+        """Ctrl-C: no piece starts after this one, which stops at its next ``interruption_point``."""
+        self.stop()
+        note_interrupt()
+
     def close(self):
         pass
 
@@ -170,13 +179,46 @@ def _pool_start(parent, messages, stop, initializer, initargs):
     if os.getppid() != parent:  # the parent died while this process started
         os._exit(1)
     use_channel(_Queued(messages, stop))
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # between pieces a Ctrl-C would kill the process
     if initializer is not None:
         initializer(*initargs)
 
 
+# Ctrl-C in this process: whether it came ("seen"), and whether the KeyboardInterrupt for it was
+# raised ("taken"; see ``interruption_point``).
+_SIGINT = {"seen": False, "taken": False}
+
+
+def note_interrupt(signum=None, frame=None):
+    """A Ctrl-C (SIGINT) came: the running piece stops at its next ``interruption_point``. (Noted, not
+    raised from the signal handler: a KeyboardInterrupt raised there can land in a garbage collector
+    callback or a fork's hooks, where Python swallows it, or in the middle of Hypothesis's
+    bookkeeping. From a terminal the process gets the signal and the parent passes it on too: one
+    interruption either way.)"""
+    _SIGINT["seen"] = True
+
+
+def clear_interrupt():
+    """Forget a Ctrl-C noted before (a command starting its run)."""
+    _SIGINT.update(seen=False, taken=False)
+
+
+def interruption_point():
+    """Where a piece stops cleanly once a Ctrl-C came (a check between examples, a worker being
+    waited for): raise KeyboardInterrupt, once."""
+    if _SIGINT["seen"] and not _SIGINT["taken"]:
+        _SIGINT["taken"] = True
+        raise KeyboardInterrupt
+
+
 def _pool_piece(i, fn, args):
     _CHANNEL.messages.put(("started", i, os.getpid()))
-    return fn(*args)
+    clear_interrupt()
+    signal.signal(signal.SIGINT, note_interrupt)
+    try:
+        return fn(*args)
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def how_it_ended(exitcode: int | None) -> str:
@@ -239,6 +281,15 @@ class Pool:
         for f in self._futures:
             f.cancel()
 
+    def interrupt(self):
+        """Ctrl-C: pieces not started are dropped, running ones get SIGINT and stop at their next
+        ``interruption_point`` (from a terminal they have it already)."""
+        self.stop()
+        for p in self._context.made:
+            if p.is_alive():
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(p.pid, signal.SIGINT)
+
     def close(self):
         """Stop, and wait for the running pieces (a fuzz shard ends at its next example)."""
         self.stop()
@@ -262,4 +313,4 @@ def executor(jobs: int | None, initializer: Callable | None = None, initargs: tu
 
 
 __all__ = ["Executor", "InProcess", "Pool", "Died", "executor", "default_jobs", "report", "stop_requested",
-           "use_channel", "how_it_ended"]
+           "use_channel", "how_it_ended", "note_interrupt", "interruption_point", "clear_interrupt"]

@@ -25,6 +25,7 @@ import numpy as np
 from trigrad.oracle.ir import Composition, Input, Node
 
 from .example import Example, is_valid
+from .executor import interruption_point
 
 # Wall-clock budget of the pass (each candidate reruns the failing check: oracle, backend, numeric).
 MINIMIZE_SECONDS = 10.0
@@ -85,6 +86,7 @@ def _minimize(example: Example, still_fails: Callable[[Example], bool], seconds:
     while improved and not deadline.passed:
         improved = False
         for cand in sorted(_candidates(example), key=_size):
+            interruption_point()  # Ctrl-C noted (trigrad check): the example as small as it got so far
             if _size(cand) >= _size(example) or not is_valid(cand):
                 continue
             if deadline.passed:

@@ -40,6 +40,7 @@ from . import checks, known
 from ._hypothesis_compat import set_test_digest
 from .determinism import import_independent_draws
 from .backends import Backend, Unsupported
+from .executor import interruption_point, report
 from .minimize import MINIMIZE_SECONDS, Deadline
 from .report import Failure, Report
 from .example import Example
@@ -459,13 +460,16 @@ def fused_test(backend: Backend, op: str, props: tuple[str, ...], profile: hypot
     @hypothesis.settings(profile, max_examples=max_examples or profile.max_examples, report_multiple_bugs=False)
     @hypothesis.given(st.data())
     def test(data):
+        interruption_point()  # a Ctrl-C whose KeyboardInterrupt was lost on its way stops the row here
         example, kwargs = _draw(data, backend, op, ops, FUSED_VECTORS)
         if deadline is not None and deadline.passed:  # after the draws, which a replay repeats
             raise OutOfTime()
         try:
             judged = _judge_all(backend, props, example, kwargs, tally)
         except Failure as f:  # Hypothesis tries only smaller examples once one fails: the latest is the smallest
-            tally["failure"] = f
+            first, tally["failure"] = tally["failure"] is None, f  # kept before a Ctrl-C can come
+            if first:  # the run's progress says a failure is being shrunk
+                report(("shrinking", getattr(f, "property", f.report.prop), op))
             raise
         if not any(judged.values()):
             reject()
@@ -547,10 +551,17 @@ def run_row(backend: Backend, op: str, props=None, *, max_examples: int | None =
                         cells[p].status = "pass"
                 remaining = []
             except Failure as f:  # Hypothesis has shrunk it; the structural pass makes it smaller still
-                f.minimize(MINIMIZE_SECONDS if deadline is None else min(MINIMIZE_SECONDS, deadline.left))
                 failed = getattr(f, "property", f.report.prop)
+                try:
+                    f.minimize(MINIMIZE_SECONDS if deadline is None else min(MINIMIZE_SECONDS, deadline.left))
+                except KeyboardInterrupt:  # Ctrl-C in the structural pass: as Hypothesis left it
+                    _interrupted(cells, tally, done, f)
+                    raise
                 cells[failed].status, cells[failed].report = "fail", f.report
                 remaining.remove(failed)
+            except KeyboardInterrupt:  # Ctrl-C: a failure being shrunk is kept as far as it was shrunk
+                _interrupted(cells, tally, done, tally["failure"])
+                raise
             except hypothesis.errors.Unsatisfiable as e:
                 for p in remaining:
                     cells[p].status, cells[p].error = "error", f"no example could be judged: {e}"
@@ -577,10 +588,24 @@ def run_row(backend: Backend, op: str, props=None, *, max_examples: int | None =
     return cells
 
 
+# The error note of a cell whose failure was being shrunk when the run was interrupted (Ctrl-C).
+INTERRUPTED = "interrupted while shrinking: the smallest failure found so far, not fully shrunk"
+
+
+def _interrupted(cells: dict[str, Cell], tally: dict, judged, failure: Failure | None):
+    """A fused run stopped by Ctrl-C: its cells keep the examples they judged, and the failure it was
+    shrinking, if any, fails its cell as far as it was shrunk (``INTERRUPTED``)."""
+    for p in judged:
+        cells[p].examples += tally[p]
+    if failure is not None:
+        cell = cells[getattr(failure, "property", failure.report.prop)]
+        cell.status, cell.report, cell.error = "fail", failure.report, INTERRUPTED
+
+
 def _failed(cells: dict[str, Cell]) -> bool:
     return any(c.status in ("fail", "error") for c in cells.values())
 
 
 __all__ = ["PROPERTIES", "Property", "ALL_OPS", "STATUS_MARK", "mark", "rows", "status", "draw_case", "run_case", "edge_case",
            "run_edge_case", "run_cell", "Cell", "OutOfTime", "replay", "fusable", "fused_groups", "fused_test",
-           "run_row"]
+           "run_row", "INTERRUPTED"]

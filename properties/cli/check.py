@@ -26,7 +26,9 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import signal
 import sys
+import threading
 import time
 
 from hypothesis import settings
@@ -34,7 +36,7 @@ from hypothesis import settings
 from .. import evidence, findings, known, suite
 from ..cluster import add_scheduler_option, make_executor, scheduler_address
 from ..errors import UsageError
-from ..executor import Died, default_jobs
+from ..executor import Died, clear_interrupt, default_jobs
 from ..fuzzing.supervise import NO_EXAMPLE_IN_PROCESS, can_supervise, supervised, supervision_options
 from ..minimize import Deadline
 from .common import Progress, backend, fail_usage, load_profile, output_file, positive
@@ -103,18 +105,24 @@ def command(args) -> int:
         return fail_usage(e)
     if scheduler is not None and not args.quiet:
         print(f"trigrad check: rows run on {pool.describe()}", file=sys.stderr, flush=True)
+    interrupted = False
     try:
-        if args.seconds is None:
-            _run_rows(pool, b, rows, props, cells, settings.default.max_examples, progress, in_process=args.in_process)
-        else:
-            deadline = Deadline(args.seconds)
-            size = FIRST_ROUND
-            while not deadline.passed:
-                todo = [r for r in rows if any(cells[(p, r)].status in ("not reached", "pass") for p in props)]
-                if not todo:
-                    break
-                _run_rows(pool, b, todo, props, cells, size, progress, deadline, args.in_process)
-                size *= 2
+        with _CtrlC(pool):
+            if args.seconds is None:
+                interrupted = _run_rows(pool, b, rows, props, cells, settings.default.max_examples, progress,
+                                        in_process=args.in_process)
+            else:
+                deadline = Deadline(args.seconds)
+                size = FIRST_ROUND
+                while not deadline.passed and not interrupted:
+                    todo = [r for r in rows if any(cells[(p, r)].status in ("not reached", "pass") for p in props)]
+                    if not todo:
+                        break
+                    interrupted = _run_rows(pool, b, todo, props, cells, size, progress, deadline, args.in_process)
+                    size *= 2
+    except KeyboardInterrupt:  # between rows (one job), or a second Ctrl-C: what ran so far is reported
+        interrupted = True
+        pool.kill()
     finally:
         pool.close()
     progress.done()
@@ -128,9 +136,11 @@ def command(args) -> int:
         if entry is not None:
             c.status, c.error = "known", f"known difference {entry}: {entry.reason}"
             known.keep_example(b, entry, c.report)  # the evidence a later run replays
-    stale = known.stale(entries, {(c.prop, c.op): _outcome(c.status) for c in cells.values()}, suite.PROPERTIES)
-    kept = [e for e in stale if evidence.still_fails(b, e)]  # judged on evidence, not on this run's draws
-    stale = [e for e in stale if e not in kept]
+    stale, kept = [], []
+    if not interrupted:  # an interrupted run has not run what would show an entry stale
+        stale = known.stale(entries, {(c.prop, c.op): _outcome(c.status) for c in cells.values()}, suite.PROPERTIES)
+        kept = [e for e in stale if evidence.still_fails(b, e)]  # judged on evidence, not on this run's draws
+        stale = [e for e in stale if e not in kept]
 
     print(f"trigrad check: {b.describe()}, profile {profile}, {elapsed:.1f} s")
     print(table(rows, props, cells))
@@ -145,14 +155,17 @@ def command(args) -> int:
         within = f" in --seconds {args.seconds:g}" if args.seconds is not None else ""
         print(f"{not_reached} of {len(cells)} cells not reached{within}: "
               f"{'--require-all' if args.require_all else 'the ci profile'} needs every cell run (exit status 1)")
+    if interrupted:
+        print(f"interrupted (Ctrl-C): {not_reached} of {len(cells)} cells not reached; a failure that was being "
+              f"shrunk is shown as far as it was shrunk (exit status {1 if failed else INTERRUPTED_STATUS})")
     found = findings.group(b, [(c.prop, c.op, c.report) for c in failed if c.report],
-                           verify_reproducers=not args.no_reproduce)
+                           verify_reproducers=not (args.no_reproduce or interrupted))
     if found:
         print(f"\n{len(found)} findings by cause:")
     for f in found:
         print(f.text())
     for c in failed:
-        print(f"\n--- {c.prop} / {c.op} ---")
+        print(f"\n--- {c.prop} / {c.op}{f' ({c.error})' if c.error == suite.INTERRUPTED else ''} ---")
         print(c.report.text() if c.report else f"trigrad error: {c.error}")
     for c in cells.values():
         if c.status == "known":
@@ -166,6 +179,7 @@ def command(args) -> int:
     if args.json:
         data = {"backend": b.describe(), "profile": profile, "seconds": elapsed, "examples": examples,
                 "properties": props, "rows": rows,
+                "interrupted": interrupted,
                 "stale_known_differences": [str(e) for e in stale],
                 "findings": [f.to_json() for f in found],
                 "cells": [{"property": c.prop, "op": c.op, "status": c.status, "examples": c.examples,
@@ -173,7 +187,38 @@ def command(args) -> int:
                            "report": c.report.to_json() if c.report else None} for c in cells.values()]}
         with open(args.json, "w") as f:
             json.dump(data, f, indent=2)
+    if interrupted and not failed:
+        return INTERRUPTED_STATUS
     return 1 if failed or stale or incomplete else 0  # a stale entry fails the run, as it does in pytest
+
+
+# The exit status of a run interrupted by Ctrl-C with nothing failed (the shell's, for SIGINT).
+INTERRUPTED_STATUS = 130
+
+
+class _CtrlC:
+    """Ctrl-C (SIGINT) while the rows run: the first ends the run where it is, keeping what ran and a
+    failure being shrunk as far as it was shrunk (``Executor.interrupt``: the running rows stop at
+    their next example and return their cells); a second one stops at once. Only in the main thread (where Python delivers signals)."""
+
+    def __init__(self, pool):
+        self.pool, self.seen, self.before = pool, False, None
+
+    def __enter__(self):
+        clear_interrupt()
+        if threading.current_thread() is threading.main_thread():
+            self.before = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc):
+        if self.before is not None:
+            signal.signal(signal.SIGINT, self.before)
+
+    def _handle(self, signum, frame):
+        if self.seen:
+            raise KeyboardInterrupt
+        self.seen = True
+        self.pool.interrupt()
 
 
 # The backend and profile of a worker process (set by _start_worker).
@@ -196,11 +241,15 @@ def _row_task(row, max_examples, state, deadline):
     examples, seconds); the cells, their reports without what does not cross processes (the
     backend, put back by the caller, and the recheck function, used up by minimizing)."""
     cells = {p: suite.Cell(p, row, status=st, examples=n, seconds=t) for p, (st, n, t) in state.items()}
-    suite.run_row(_WORKER["backend"], row, list(state), max_examples=max_examples, cells=cells, deadline=deadline)
+    try:
+        suite.run_row(_WORKER["backend"], row, list(state), max_examples=max_examples, cells=cells, deadline=deadline)
+        interrupted = False
+    except KeyboardInterrupt:  # Ctrl-C: the cells so far (a failure being shrunk, as far as it was)
+        interrupted = True
     for c in cells.values():
         if c.report is not None:
             c.report = dataclasses.replace(c.report, backend=None, recheck=None)
-    return cells
+    return cells, interrupted
 
 
 def _run_rows(pool, b, rows, props, cells, max_examples, progress, deadline=None, in_process=False):
@@ -211,18 +260,25 @@ def _run_rows(pool, b, rows, props, cells, max_examples, progress, deadline=None
                                        for p in props if cells[(p, r)].status in ("not reached", "pass")}, deadline)
              for r in rows]
     unsupervised = "" if can_supervise(b) and not in_process else f"; {NO_EXAMPLE_IN_PROCESS}"
-    for i, done in pool.map(_row_task, tasks):
+    interrupted = False
+    for i, done in pool.map(_row_task, tasks, progress.message):
         if isinstance(done, Died):  # a crash no supervision caught (--in-process, or a worker of a cluster lost)
             done = {p: suite.Cell(p, rows[i], status="error",
                                   error=f"the process running row {rows[i]} {done.how}{unsupervised}")
                     for p in tasks[i][2]}
+        else:
+            done, stopped = done
+            interrupted |= stopped
         for p, cell in done.items():
             if cell.report is not None:
                 cell.report = dataclasses.replace(cell.report, backend=b)
             cells[(p, rows[i])] = cell
             progress.update(cell)
-        if deadline is not None and deadline.passed:
+        if interrupted:
+            pool.interrupt()  # the other rows end where they are (one job: none starts)
+        elif deadline is not None and deadline.passed:
             break
+    return interrupted
 
 
 def _outcome(status: str) -> str:
@@ -253,6 +309,12 @@ class CellProgress:
         """``cell`` has run (again)."""
         self.cells[(cell.prop, cell.op)] = cell  # a timed run revisits every cell each round
         self.printer.show(lambda: self._line(cell))
+
+    def message(self, message):
+        """What a running row says (``suite.fused_test``): ("shrinking", property, op) when it found a
+        failure and shrinks it (a line of its own: shrinking can take a while)."""
+        if message[0] == "shrinking":
+            self.printer.show(lambda: f"{message[1]} / {message[2]}: found a failure, shrinking it", force=True)
 
     def _line(self, cell) -> str:
         examples = sum(c.examples for c in self.cells.values())

@@ -81,10 +81,11 @@ class Progress:
         self.tty = sys.stderr.isatty()
         self.lines = 0
 
-    def show(self, line: str | Callable[[], str]):
-        """Show ``line`` (or what the callable returns, computed only when it is shown)."""
+    def show(self, line: str | Callable[[], str], *, force: bool = False):
+        """Show ``line`` (or what the callable returns, computed only when it is shown); ``force``: in
+        a log too, whatever ``every`` says."""
         self.lines += 1
-        if self.quiet or not (self.tty or self.lines % self.every == 0):
+        if self.quiet or not (self.tty or force or self.lines % self.every == 0):
             return
         text = line() if callable(line) else line
         print(f"\r{text:<{PROGRESS_WIDTH}}" if self.tty else text, end="" if self.tty else "\n", file=sys.stderr,

@@ -23,6 +23,7 @@ from ..determinism import import_independent_draws
 from ..errors import UsageError
 from ..minimize import MINIMIZE_SECONDS
 from ..report import Failure, Report
+from ..executor import interruption_point
 from .diagnosis import Diagnosis, diagnose
 from .database import database_key, open_database  # noqa: F401 - open_database: where it was, for its importers
 from .sandbox import CLOCK, DEFAULT_TIMEOUT, ExampleTimeout, UserCodeError
@@ -152,6 +153,7 @@ def campaign_test(backend: FuzzBackend, props: list[str], settings: hypothesis.s
     @settings
     @hypothesis.given(st.data())
     def test(data):
+        interruption_point()  # a Ctrl-C noted in a worker of --workers: this shard stops here
         prop = data.draw(st.sampled_from(props), label="property")
         op = data.draw(st.sampled_from(names), label="op") if len(names) > 1 else name
         # a shared node needs two nodes at least

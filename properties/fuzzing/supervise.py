@@ -64,6 +64,7 @@ from ..backends import _trial_import
 from ..backends._trial_import import die_with_parent
 from ..backends._trial_import import died as describe_status  # how a worker ended, from its wait status
 from ..errors import UsageError
+from ..executor import interruption_point
 from ..report import Failure, Report
 from .sandbox import (CLOCK, DEFAULT_TIMEOUT, MAX_TIMEOUT, WORKER_CODE_EXITS, ExampleTimeout, UserCodeError, check_timeout,
                       code_error)
@@ -534,6 +535,9 @@ class Supervisor:
             return self._wait()
         except (BrokenPipeError, EOFError, ConnectionResetError):
             return None
+        except BaseException:  # Ctrl-C while the worker runs: its reply would answer the next message
+            w.kill(dump=False)
+            raise
 
     def _lost(self, reply) -> tuple[str, BaseException | None]:
         """Why the worker gave no reply (``_wait``'s None: it died; a label: that call hung), with the
@@ -556,6 +560,7 @@ class Supervisor:
         """The worker's reply; None when it died; the running call's label when it is stuck."""
         w, limit = self.worker, self.limit()
         while True:
+            interruption_point()  # Ctrl-C noted while the worker runs (trigrad check): stop waiting
             if w.conn.poll(POLL_SECONDS):
                 reply, retiring = w.conn.recv()
                 if retiring:  # it exits after this reply: gone before the next example is sent

@@ -2,8 +2,11 @@
 (exit status, stdout and stderr are what they are about)."""
 
 import os
+import selectors
+import signal
 import subprocess
 import sys
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -50,3 +53,29 @@ def alive(pid: int) -> bool:
             return f.read().split(")")[-1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def interrupted_when(says: str, *argv, cwd=HERE) -> tuple[int, str, set[int]]:
+    """Run ``trigrad ARGV...`` and send it SIGINT, as Ctrl-C would, once a line of its output contains
+    ``says``: (exit status, output, the pids of its descendants at that moment)."""
+    proc = subprocess.Popen([sys.executable, "-m", "trigrad.properties", *map(str, argv)], cwd=cwd,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            # Ctrl-C as in a terminal: a test run started in the background of a
+                            # non-interactive shell (as CI scripts are) ignores SIGINT, and a child
+                            # would inherit that and never see the signal
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    seen = []
+    try:
+        with selectors.DefaultSelector() as sel:
+            sel.register(proc.stdout, selectors.EVENT_READ)
+            deadline = time.monotonic() + LIMIT_SECONDS
+            while not any(says in line for line in seen):
+                assert proc.poll() is None and time.monotonic() < deadline, "".join(seen)
+                if sel.select(timeout=0.1):
+                    seen.append(proc.stdout.readline())
+        children = descendants(proc.pid)
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=LIMIT_SECONDS)
+    finally:
+        proc.kill()
+    return proc.returncode, "".join(seen) + out, children
