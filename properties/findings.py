@@ -125,7 +125,7 @@ def _local_failure(backend, prop: str, example: Example) -> Report | None:
     if "tangents" in p.vectors:
         kwargs["tangents"] = {i.name: _vector(i.shape, 2 + n) for n, i in enumerate(example.comp.inputs)}
     try:
-        p.check(backend, example, **kwargs)
+        backend.run_check(prop, p.check, example, kwargs)  # in a supervised worker, if the backend has one
     except Failure as f:
         return f.report
     except Exception:  # noqa: BLE001 - not judged here (hypothesis.reject outside a test, unsupported)

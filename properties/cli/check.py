@@ -136,10 +136,13 @@ def command(args) -> int:
         if entry is not None:
             c.status, c.error = "known", f"known difference {entry}: {entry.reason}"
             known.keep_example(b, entry, c.report)  # the evidence a later run replays
+    # what runs the backend's code after the rows (kept counterexamples, each node of a finding alone)
+    # runs it as the rows did: in a supervised worker unless --in-process
+    judge = supervised(b, args)
     stale, kept = [], []
     if not interrupted:  # an interrupted run has not run what would show an entry stale
         stale = known.stale(entries, {(c.prop, c.op): _outcome(c.status) for c in cells.values()}, suite.PROPERTIES)
-        kept = [e for e in stale if evidence.still_fails(b, e)]  # judged on evidence, not on this run's draws
+        kept = [e for e in stale if evidence.still_fails(judge, e)]  # judged on evidence, not on this run's draws
         stale = [e for e in stale if e not in kept]
 
     print(f"trigrad check: {b.describe()}, profile {profile}, {elapsed:.1f} s")
@@ -158,8 +161,11 @@ def command(args) -> int:
     if interrupted:
         print(f"interrupted (Ctrl-C): {not_reached} of {len(cells)} cells not reached; a failure that was being "
               f"shrunk is shown as far as it was shrunk (exit status {1 if failed else INTERRUPTED_STATUS})")
-    found = findings.group(b, [(c.prop, c.op, c.report) for c in failed if c.report],
-                           verify_reproducers=not (args.no_reproduce or interrupted))
+    try:
+        found = findings.group(judge, [(c.prop, c.op, c.report) for c in failed if c.report],
+                               verify_reproducers=not (args.no_reproduce or interrupted))
+    finally:
+        judge.close()
     if found:
         print(f"\n{len(found)} findings by cause:")
     for f in found:
