@@ -71,7 +71,7 @@ def test_the_pytest_plugin_replays_the_kept_counterexample_before_it_calls_an_en
     assert status == 1 and "stale known difference: vjp[sin]" in out, out
 
 
-@pytest.mark.parametrize("name", ["torch", "jax", "dezero"])
+@pytest.mark.parametrize("name", ["torch", "jax", "dezero", "hips", "mygrad"])
 def test_the_shipped_counterexamples_name_real_entries_and_still_fail(name):
     """The evidence that ships for the built-in backends (properties/known/<name>.examples.json,
     written by ``python -m trigrad.properties.evidence``) is evidence: each kept counterexample belongs
