@@ -35,6 +35,9 @@ from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, Protocol
 
 from .backends._trial_import import die_with_parent
+from .piece import (Channel, clear_interrupt, interruption_point, note_interrupt, report,  # noqa: F401 - re-exported
+                    stop_requested, use_channel)
+from . import piece as _piece
 
 POLL_SECONDS = 0.2  # how often map passes on the pieces' progress while none finishes
 REAP_SECONDS = 5.0  # how long a pool waits to learn the exit code of a process that died
@@ -54,35 +57,6 @@ class Died:
     5"``, ``"was killed by SIGKILL"``, ``"killed its worker 4 times"``)."""
 
     how: str
-
-
-class Channel(Protocol):
-    """What a running piece talks to: ``send`` a progress message, ask whether it should ``stop``."""
-
-    def send(self, message) -> None: ...
-
-    def stopped(self) -> bool: ...
-
-
-_CHANNEL: Channel | None = None  # the channel of the piece running in this process
-
-
-def use_channel(channel: Channel | None):
-    """Set the channel that ``report`` and ``stop_requested`` use in this process (executors call it)."""
-    global _CHANNEL
-    _CHANNEL = channel
-
-
-def report(message) -> None:
-    """From inside a piece: send ``message`` (plain data) to the ``progress`` handler of the ``map``
-    that runs it; nothing outside a piece."""
-    if _CHANNEL is not None:
-        _CHANNEL.send(message)
-
-
-def stop_requested() -> bool:
-    """From inside a piece: whether its executor was asked to stop (the piece should end early)."""
-    return _CHANNEL is not None and _CHANNEL.stopped()
 
 
 class Executor(Protocol):
@@ -184,35 +158,8 @@ def _pool_start(parent, messages, stop, initializer, initargs):
         initializer(*initargs)
 
 
-# Ctrl-C in this process: whether it came ("seen"), and whether the KeyboardInterrupt for it was
-# raised ("taken"; see ``interruption_point``).
-_SIGINT = {"seen": False, "taken": False}
-
-
-def note_interrupt(signum=None, frame=None):
-    """A Ctrl-C (SIGINT) came: the running piece stops at its next ``interruption_point``. (Noted, not
-    raised from the signal handler: a KeyboardInterrupt raised there can land in a garbage collector
-    callback or a fork's hooks, where Python swallows it, or in the middle of Hypothesis's
-    bookkeeping. From a terminal the process gets the signal and the parent passes it on too: one
-    interruption either way.)"""
-    _SIGINT["seen"] = True
-
-
-def clear_interrupt():
-    """Forget a Ctrl-C noted before (a command starting its run)."""
-    _SIGINT.update(seen=False, taken=False)
-
-
-def interruption_point():
-    """Where a piece stops cleanly once a Ctrl-C came (a check between examples, a worker being
-    waited for): raise KeyboardInterrupt, once."""
-    if _SIGINT["seen"] and not _SIGINT["taken"]:
-        _SIGINT["taken"] = True
-        raise KeyboardInterrupt
-
-
 def _pool_piece(i, fn, args):
-    _CHANNEL.messages.put(("started", i, os.getpid()))
+    _piece._CHANNEL.messages.put(("started", i, os.getpid()))
     clear_interrupt()
     signal.signal(signal.SIGINT, note_interrupt)
     try:

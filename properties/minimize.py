@@ -25,7 +25,7 @@ import numpy as np
 from trigrad.oracle.ir import Composition, Input, Node
 
 from .example import Example, is_valid
-from .executor import interruption_point
+from .piece import interruption_point
 
 # Wall-clock budget of the pass (each candidate reruns the failing check: oracle, backend, numeric).
 MINIMIZE_SECONDS = 10.0

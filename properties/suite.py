@@ -40,7 +40,7 @@ from . import checks, known
 from ._hypothesis_compat import set_test_digest
 from .determinism import import_independent_draws
 from .backends import Backend, Unsupported
-from .executor import interruption_point, report
+from .piece import interruption_point, report
 from .minimize import MINIMIZE_SECONDS, Deadline
 from .report import Failure, Report
 from .example import Example

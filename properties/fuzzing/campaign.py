@@ -23,7 +23,7 @@ from ..determinism import import_independent_draws
 from ..errors import UsageError
 from ..minimize import MINIMIZE_SECONDS
 from ..report import Failure, Report
-from ..executor import interruption_point
+from ..piece import interruption_point
 from .diagnosis import Diagnosis, diagnose
 from .database import database_key, open_database  # noqa: F401 - open_database: where it was, for its importers
 from .sandbox import CLOCK, DEFAULT_TIMEOUT, ExampleTimeout, UserCodeError

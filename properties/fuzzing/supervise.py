@@ -64,7 +64,7 @@ from ..backends import _trial_import
 from ..backends._trial_import import die_with_parent
 from ..backends._trial_import import died as describe_status  # how a worker ended, from its wait status
 from ..errors import UsageError
-from ..executor import interruption_point
+from ..piece import interruption_point
 from ..report import Failure, Report
 from .sandbox import (CLOCK, DEFAULT_TIMEOUT, MAX_TIMEOUT, WORKER_CODE_EXITS, ExampleTimeout, UserCodeError, check_timeout,
                       code_error)
@@ -233,7 +233,7 @@ class Worker:
         else:
             self.folder = tempfile.mkdtemp(prefix="trigrad-worker-")
             self.watch = _Watch(os.path.join(self.folder, "watch"))
-            self.dump = open(os.path.join(self.folder, "stack"), "w+b")  # noqa: SIM115 - closed by stop
+            self.dump = open(os.path.join(self.folder, "faulthandler.out"), "w+b")  # noqa: SIM115 - closed by stop
 
     def start(self):
         if self.watch is None:
@@ -421,7 +421,7 @@ def serve_spawned(fd: int):
         worker = Worker(backend, timeout, memory)
         worker.recipe, worker.folder = recipe, folder
         worker.watch = _Watch(os.path.join(folder, "watch"))
-        worker.dump = open(os.path.join(folder, "stack"), "r+b")  # noqa: SIM115 - the process ends with it
+        worker.dump = open(os.path.join(folder, "faulthandler.out"), "r+b")  # noqa: SIM115 - the process ends with it
         worker._serve(conn)
     except BaseException:  # noqa: BLE001 - the worker never returns into the interpreter's exit
         code = 70
