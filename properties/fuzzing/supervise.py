@@ -232,8 +232,12 @@ class Worker:
             self.watch, self.dump = _Watch(), tempfile.TemporaryFile()
         else:
             self.folder = tempfile.mkdtemp(prefix="trigrad-worker-")
-            self.watch = _Watch(os.path.join(self.folder, "watch"))
-            self.dump = open(os.path.join(self.folder, "faulthandler.out"), "w+b")  # noqa: SIM115 - closed by stop
+            self._open_folder()
+
+    def _open_folder(self):
+        """The watch and the dump as files in ``folder``, which parent and spawned worker both open."""
+        self.watch = _Watch(os.path.join(self.folder, "watch"))
+        self.dump = open(os.path.join(self.folder, "faulthandler.out"), "a+b")  # noqa: SIM115 - closed by stop
 
     def start(self):
         if self.watch is None:
@@ -420,8 +424,7 @@ def serve_spawned(fd: int):
         conn.send((True, None))
         worker = Worker(backend, timeout, memory)
         worker.recipe, worker.folder = recipe, folder
-        worker.watch = _Watch(os.path.join(folder, "watch"))
-        worker.dump = open(os.path.join(folder, "faulthandler.out"), "r+b")  # noqa: SIM115 - the process ends with it
+        worker._open_folder()
         worker._serve(conn)
     except BaseException:  # noqa: BLE001 - the worker never returns into the interpreter's exit
         code = 70
