@@ -247,6 +247,7 @@ class _Digits:
 
     def __init__(self, digits: int):
         self.digits = digits
+        self.key = ("digits", digits)
 
     def context(self):
         return mpmath.workdps(self.digits)
@@ -266,6 +267,7 @@ class _Bits:
 
     def __init__(self, bits: int):
         self.bits = bits
+        self.key = ("bits", bits)
 
     def context(self):
         return ball.workprec(self.bits)
@@ -452,6 +454,11 @@ def _floats(a: np.ndarray, shape=None) -> np.ndarray:
 # --- the oracle ----------------------------------------------------------------------------------
 
 
+def _key(tangents: Mapping[str, np.ndarray]) -> tuple:
+    """Tangents (one float array per input, in input order) as a key of ``Oracle._shared``."""
+    return tuple(v.tobytes() for v in tangents.values())
+
+
 def _extra_digits(arrays) -> int:
     """Digits to add for inputs far below 1 (see HEADROOM_DIGITS)."""
     magnitudes = [np.min(np.abs(a[a != 0])) for a in arrays if np.any(a != 0)]
@@ -495,6 +502,7 @@ class Oracle:
         if precisions is not None and (len(precisions) != 2 or precisions[0] >= precisions[1]):
             raise ValueError(f"precisions must be two increasing digit counts, got {precisions}")
         self._refs = [[None if isinstance(a, Const) else a for a in n.args] for n in comp.nodes]
+        self._memo = {}  # see _shared
         self._programs = []
         for k, node in enumerate(comp.nodes):
             const = tuple(a.value if isinstance(a, Const) else None for a in node.args)
@@ -581,32 +589,34 @@ class Oracle:
     def value(self) -> Exact:
         """The exact output value."""
         out = self.comp.output
-        return self._answer(lambda run, ar: ({out: (run[0][out], self.comp.output_shape, SAFETY)},
-                                             lambda: {out: self._model.E[out]}))[out]
+        return self._shared(("value",), lambda: self._answer(
+            lambda run, ar: ({out: (run[0][out], self.comp.output_shape, SAFETY)},
+                             lambda: {out: self._model.E[out]}))[out])
 
     def vjp(self, cotangent) -> dict[str, Exact]:
         """Exact gradient of sum(cotangent * output) with respect to every input."""
         ct = self._cotangent(cotangent)
+        key = ct.tobytes()
 
         def compute(run, ar):
-            adj = self._adjoints(run, ar, ct)
+            adj = self._adjoints(run, ar, ct, key)
             return ({i.name: (adj[i.name], i.shape, SAFETY) for i in self.comp.inputs},
-                    lambda: self._model.vjp({r: _floats(v) for r, v in adj.items()}))
+                    lambda: self._model_vjp(ar, adj, key))
 
-        return self._answer(compute)
+        return dict(self._shared(("vjp", key), lambda: self._answer(compute)))
 
     def jvp(self, tangents: Mapping[str, np.ndarray]) -> Exact:
         """Exact directional derivative of the output along ``tangents`` (one array per input;
         missing inputs have tangent 0)."""
         tan = self._tangent_inputs(tangents)
         out = self.comp.output
+        key = _key(tan)
 
         def compute(run, ar):
-            t = self._tangents(run, ar, tan)
-            return ({out: (t[out], self.comp.output_shape, SAFETY)},
-                    lambda: self._model.jvp({r: _floats(v) for r, v in t.items()}))
+            t = self._tangents(run, ar, tan, key)
+            return ({out: (t[out], self.comp.output_shape, SAFETY)}, lambda: self._model_jvp(ar, t, key))
 
-        return self._answer(compute)[out]
+        return self._shared(("jvp", key), lambda: self._answer(compute)[out])
 
     def projection(self, cotangent, tangents: Mapping[str, np.ndarray]) -> Exact:
         """Exact <cotangent, J tangents>, judged as an implementation gets it from a VJP: the sum over
@@ -614,14 +624,15 @@ class Oracle:
         |tangent|, plus the rounding of the dot product itself."""
         ct = self._cotangent(cotangent)
         tan = self._tangent_inputs(tangents)
+        ct_key, tan_key = ct.tobytes(), _key(tan)
 
         def compute(run, ar):
-            adj = self._adjoints(run, ar, ct)
+            adj = self._adjoints(run, ar, ct, ct_key)
             with ar.context():
                 total = sum((g * t for name in tan for g, t in zip(adj[name], _numbers(tan[name], ar))), ar.number(0))
 
             def scales():
-                G = self._model.vjp({r: _floats(v) for r, v in adj.items()})
+                G = self._model_vjp(ar, adj, ct_key)
                 terms = [np.abs(_floats(adj[name]) * tan[name].ravel()) for name in tan]
                 n = sum(t.size for t in terms)
                 return {"": np.array(sum(float(G[name] @ np.abs(tan[name].ravel())) for name in tan)
@@ -629,7 +640,7 @@ class Oracle:
 
             return {"": (np.array([total], dtype=object), (), SAFETY)}, scales
 
-        return self._answer(compute)[""]
+        return self._shared(("projection", ct_key, tan_key), lambda: self._answer(compute)[""])
 
     def safe_step(self, tangents: Mapping[str, np.ndarray]) -> float:
         """How far along ``tangents`` a finite difference may step: moving the inputs by t * tangent
@@ -655,15 +666,37 @@ class Oracle:
         sum(cotangent * output), i.e. H u with H the Hessian of <cotangent, f>."""
         ct = self._cotangent(cotangent)
         tan = self._tangent_inputs(tangents)
+        ct_key, tan_key = ct.tobytes(), _key(tan)
 
         def compute(run, ar):
-            adj, dadj, t = self._second(run, ar, ct, tan)
+            adj, dadj, t = self._second(run, ar, ct, tan, ct_key, tan_key)
             return ({i.name: (dadj[i.name], i.shape, SAFETY_SECOND_ORDER) for i in self.comp.inputs},
-                    lambda: self._model.hvp(*({r: _floats(v) for r, v in part.items()} for part in (adj, dadj, t))))
+                    lambda: self._model.hvp(*({r: _floats(v) for r, v in part.items()} for part in (adj, dadj, t)),
+                                            G=self._model_vjp(ar, adj, ct_key), T=self._model_jvp(ar, t, tan_key)))
 
-        return self._answer(compute)
+        return dict(self._shared(("hvp", ct_key, tan_key), lambda: self._answer(compute)))
 
     # --- helpers -------------------------------------------------------------------------------------
+
+    def _shared(self, key, make):
+        """``make()``, once per ``key`` for the life of this oracle: the properties that judge one
+        example (a fused row: value, VJP, JVP, adjoint, HVP) ask it the same questions (the value,
+        the JVP along the same tangents, the adjoints of the same cotangent), and get the same
+        answers without recomputing them. Keys name the question and hold its vectors' bytes (and,
+        for exact passes, the arithmetic and precision they ran at)."""
+        try:
+            return self._memo[key]
+        except KeyError:
+            made = self._memo[key] = make()
+            return made
+
+    def _model_vjp(self, ar, adj, key):
+        """The error model's VJP coefficients for the adjoints ``adj`` (of cotangent bytes ``key``)."""
+        return self._shared(("G", ar.key, key), lambda: self._model.vjp({r: _floats(v) for r, v in adj.items()}))
+
+    def _model_jvp(self, ar, t, key):
+        """The error model's JVP coefficients for the tangents ``t`` (of tangent bytes ``key``)."""
+        return self._shared(("T", ar.key, key), lambda: self._model.jvp({r: _floats(v) for r, v in t.items()}))
 
     def _cotangent(self, cotangent):
         ct = np.asarray(cotangent, dtype=float)
@@ -682,7 +715,12 @@ class Oracle:
 
     # --- exact passes (every ref, in one arithmetic) ---------------------------------------------------
 
-    def _adjoints(self, run, ar, ct):
+    def _adjoints(self, run, ar, ct, key=None):
+        """The adjoint of every ref for cotangent ``ct`` (its bytes ``key``), in arithmetic ``ar``."""
+        key = ct.tobytes() if key is None else key
+        return self._shared(("adjoints", ar.key, key), lambda: self._adjoint_pass(run, ar, ct))
+
+    def _adjoint_pass(self, run, ar, ct):
         env, locals_ = run
         with ar.context():
             adj = {ref: _zeros(v.size, ar) for ref, v in env.items()}
@@ -693,7 +731,12 @@ class Oracle:
                     np.add.at(adj[refs[j]], in_idx, g[out_idx] * vals)
         return adj
 
-    def _tangents(self, run, ar, tan):
+    def _tangents(self, run, ar, tan, key=None):
+        """The tangent of every ref for input tangents ``tan`` (their bytes ``key``), in ``ar``."""
+        key = _key(tan) if key is None else key
+        return self._shared(("tangents", ar.key, key), lambda: self._tangent_pass(run, ar, tan))
+
+    def _tangent_pass(self, run, ar, tan):
         env, locals_ = run
         with ar.context():
             t = {name: _numbers(v, ar) for name, v in tan.items()}
@@ -705,19 +748,18 @@ class Oracle:
                 t[f"n{k}"] = out
         return t
 
-    def _second(self, run, ar, ct, tan):
-        """Forward-over-reverse: tangents t of every ref, then the reverse pass for the adjoint a
-        and its derivative along t: da_j += J_j^T da_n + (H_jm t_m)^T a_n."""
+    def _second(self, run, ar, ct, tan, ct_key=None, tan_key=None):
+        """Forward-over-reverse: tangents t of every ref and the adjoints a (the passes of ``jvp`` and
+        ``vjp``), then the reverse pass for the adjoint's derivative along t:
+        da_j += J_j^T da_n + (H_jm t_m)^T a_n."""
         env, locals_ = run
-        t = self._tangents(run, ar, tan)
+        t = self._tangents(run, ar, tan, tan_key)
+        adj = self._adjoints(run, ar, ct, ct_key)
         with ar.context():
-            adj = {ref: _zeros(v.size, ar) for ref, v in env.items()}
             dadj = {ref: _zeros(v.size, ar) for ref, v in env.items()}
-            adj[self.comp.output] = adj[self.comp.output] + _numbers(ct, ar)
             for k in reversed(range(len(self.comp.nodes))):
                 a, da, refs = adj[f"n{k}"], dadj[f"n{k}"], self._refs[k]
                 for j, out_idx, in_idx, vals in locals_[k].jac:
-                    np.add.at(adj[refs[j]], in_idx, a[out_idx] * vals)
                     np.add.at(dadj[refs[j]], in_idx, da[out_idx] * vals)
                 for j, m, out_idx, in_j, in_m, vals in locals_[k].hess:
                     w = a[out_idx] * vals
@@ -943,10 +985,11 @@ class _ErrorModel:
                               for j, Jj in nd.J.items()), np.zeros(t[f"n{k}"].size))
         return T
 
-    def hvp(self, adj, dadj, t):
+    def hvp(self, adj, dadj, t, G=None, T=None):
+        """``G`` and ``T``: ``vjp(adj)`` and ``jvp(t)`` where the caller has them already."""
         comp = self.comp
-        G = self.vjp(adj)
-        T = self.jvp(t)
+        G = self.vjp(adj) if G is None else G
+        T = self.jvp(t) if T is None else T
         D = {ref: np.zeros(v.size) for ref, v in adj.items()}
         contrib = {ref: np.zeros(v.size) for ref, v in adj.items()}
         for k in reversed(range(len(comp.nodes))):
