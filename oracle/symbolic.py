@@ -159,6 +159,8 @@ def _magnitude(e):
 
 
 def _param_key(op: spec.Op, params: dict) -> str:
+    if not params:  # most ops have none
+        return "{}"
     kinds = {p.name: p.kind for p in op.params}
     return json.dumps({k: spec.param_to_json(kinds[k], v) for k, v in params.items()}, sort_keys=True)
 
@@ -322,7 +324,7 @@ class _Local:
                 n = self.value.size
                 rows = [self.ar.run(self.prog, [a[idx[i]] for a, idx in zip(self.args, self.broadcast)], True)
                         for i in range(n)]
-                cols = [np.abs(_floats(np.array(c, dtype=object))) for c in zip(*rows)] if rows else []
+                cols = list(np.abs(np.array([[float(v) for v in row] for row in rows], dtype=float)).T) if n else []
                 k = len(self.jac)
                 return cols[:k], cols[k:]
             res = np.abs(_floats(np.array(self.ar.run(self.prog, [v for a in self.args for v in a], True),
@@ -334,7 +336,7 @@ class _Local:
 
 def _broadcast_index(arg_shape, out_shape) -> np.ndarray:
     """For each output element (flat), the flat index of the argument element broadcast to it."""
-    n = int(np.prod(arg_shape))
+    n = math.prod(arg_shape)
     return np.broadcast_to(np.arange(n).reshape(arg_shape), out_shape).ravel()
 
 
@@ -342,7 +344,7 @@ def _evaluate_node(prog: _Program, args: list[np.ndarray], arg_shapes, out_shape
     """Run a compiled program on arguments (flat object arrays of ``ar``'s numbers) at the current
     precision."""
     if prog.elementwise:
-        n = int(np.prod(out_shape))
+        n = math.prod(out_shape)
         bidx = [_broadcast_index(s, out_shape) for s in arg_shapes]
         rows = [ar.run(prog, [args[j][bidx[j][i]] for j in range(len(args))]) for i in range(n)]
         cols = list(zip(*rows)) if rows else []
@@ -447,7 +449,7 @@ class Exact:
 
 def _floats(a: np.ndarray, shape=None) -> np.ndarray:
     """Flat object array of mpf -> float64 array (correctly rounded), optionally reshaped."""
-    out = np.array([float(v) for v in a], dtype=float)
+    out = np.fromiter(map(float, a), dtype=float, count=len(a))
     return out if shape is None else out.reshape(shape)
 
 
@@ -658,7 +660,7 @@ class Oracle:
             if margin is not None and speed > 0:
                 step = min(step, 0.5 * margin / speed)
             rate[f"n{k}"] = sum((Jj @ rate[nd.refs[j]] for j, Jj in nd.J.items()),
-                                np.zeros(int(np.prod(self.comp.shape(f"n{k}")))))
+                                np.zeros(math.prod(self.comp.shape(f"n{k}"))))
         return step
 
     def hvp(self, cotangent, tangents: Mapping[str, np.ndarray]) -> dict[str, Exact]:
@@ -671,7 +673,8 @@ class Oracle:
         def compute(run, ar):
             adj, dadj, t = self._second(run, ar, ct, tan, ct_key, tan_key)
             return ({i.name: (dadj[i.name], i.shape, SAFETY_SECOND_ORDER) for i in self.comp.inputs},
-                    lambda: self._model.hvp(*({r: _floats(v) for r, v in part.items()} for part in (adj, dadj, t)),
+                    lambda: self._model.hvp(self._floats(ar, "adjoints", ct_key, adj), {r: _floats(v) for r, v in dadj.items()},
+                                            self._floats(ar, "tangents", tan_key, t),
                                             G=self._model_vjp(ar, adj, ct_key), T=self._model_jvp(ar, t, tan_key)))
 
         return dict(self._shared(("hvp", ct_key, tan_key), lambda: self._answer(compute)))
@@ -690,13 +693,18 @@ class Oracle:
             made = self._memo[key] = make()
             return made
 
+    def _floats(self, ar, name, key, numbers):
+        """The float64 values of a pass's ``numbers`` (ref -> flat numbers; ``name`` and ``key`` say
+        which pass)."""
+        return self._shared((name, "floats", ar.key, key), lambda: {r: _floats(v) for r, v in numbers.items()})
+
     def _model_vjp(self, ar, adj, key):
         """The error model's VJP coefficients for the adjoints ``adj`` (of cotangent bytes ``key``)."""
-        return self._shared(("G", ar.key, key), lambda: self._model.vjp({r: _floats(v) for r, v in adj.items()}))
+        return self._shared(("G", ar.key, key), lambda: self._model.vjp(self._floats(ar, "adjoints", key, adj)))
 
     def _model_jvp(self, ar, t, key):
         """The error model's JVP coefficients for the tangents ``t`` (of tangent bytes ``key``)."""
-        return self._shared(("T", ar.key, key), lambda: self._model.jvp({r: _floats(v) for r, v in t.items()}))
+        return self._shared(("T", ar.key, key), lambda: self._model.jvp(self._floats(ar, "tangents", key, t)))
 
     def _cotangent(self, cotangent):
         ct = np.asarray(cotangent, dtype=float)
@@ -774,13 +782,20 @@ class Oracle:
 
 def _dense_hessian(blocks, values, n_out, sizes) -> dict:
     """Sparse second-derivative blocks (each unordered pair of entries once) -> dense symmetric
-    (n_out, n_j, n_m) arrays for every ordered pair of arguments (j, m)."""
+    (n_out, n_j, n_m) arrays for every ordered pair of arguments (j, m). A node has one block per
+    pair j <= m, and a block names each entry (output, entry of j, entry of m) once, so the entries
+    are assigned, not summed."""
     H = {}
     for (j, m, out_idx, in_j, in_m, _), v in zip(blocks, values):
-        np.add.at(H.setdefault((j, m), np.zeros((n_out, sizes[j], sizes[m]))), (out_idx, in_j, in_m), v)
-        off = ~((j == m) & (in_j == in_m))
-        np.add.at(H.setdefault((m, j), np.zeros((n_out, sizes[m], sizes[j]))), (out_idx[off], in_m[off], in_j[off]),
-                  v[off])
+        H[(j, m)] = block = np.zeros((n_out, sizes[j], sizes[m]))
+        block[out_idx, in_j, in_m] = v
+        if j != m:
+            H[(m, j)] = mirror = np.zeros((n_out, sizes[m], sizes[j]))
+            mirror[out_idx, in_m, in_j] = v
+        else:
+            off = in_j != in_m
+            if off.any():
+                block[out_idx[off], in_m[off], in_j[off]] = v[off]
     return H
 
 
@@ -802,10 +817,11 @@ class _NodeError:
 
 
 def _dense_jacobian(blocks, values, variables, n_out, sizes) -> dict:
-    """Sparse first-derivative blocks (see _Local.jac) -> dense (n_out, n_j) arrays per argument j."""
+    """Sparse first-derivative blocks (see _Local.jac) -> dense (n_out, n_j) arrays per argument j
+    (one block per argument, each entry named once: assigned, not summed)."""
     J = {j: np.zeros((n_out, sizes[j])) for j in variables}
     for (j, out_idx, in_idx, _), v in zip(blocks, values):
-        np.add.at(J[j], (out_idx, in_idx), v)
+        J[j][out_idx, in_idx] = v
     return J
 
 
@@ -857,7 +873,7 @@ def _hessian_error(op: spec.Op, params: dict, loc: _Local, Hmag: dict, kappa: fl
         v = np.abs(_floats(vals))
         idx = {j: in_j, m: in_m, l: in_l}
         for p, q, r in set(itertools.permutations((j, m, l))):
-            np.add.at(dH[(p, q)], (out_idx, idx[p], idx[q]), v * E[r][idx[r]])
+            dH[(p, q)][out_idx, idx[p], idx[q]] += v * E[r][idx[r]]  # one entry per output element
     return dH
 
 
@@ -908,7 +924,7 @@ class _ErrorModel:
         refs = tuple(None if isinstance(a, Const) else a for a in node.args)
         shapes = [() if r is None else comp.shape(r) for r in refs]
         out_shape = comp.shape(f"n{k}")
-        n_out, sizes = int(np.prod(out_shape)), [int(np.prod(s)) for s in shapes]
+        n_out, sizes = math.prod(out_shape), [math.prod(s) for s in shapes]
         kappa = op.allowance(shapes, params)
         a = [np.abs(np.atleast_1d(c.value)) if r is None else np.abs(self.floats[r]) for r, c in zip(refs, node.args)]
         E = [np.zeros(1) if r is None else self.E[r] for r in refs]
@@ -1005,14 +1021,14 @@ class _ErrorModel:
                     if (j, m) not in nd.H and (j, m) not in nd.dH:
                         continue
                     # H may vanish where a library's formula still has an error (_hessian_floor)
-                    Hjm = nd.H.get((j, m), np.zeros_like(nd.dH.get((j, m), 0.0)))
                     tm = np.abs(t[nd.refs[m]])
-                    Tm = T[nd.refs[m]]
+                    Hjm_t = nd.H[(j, m)] @ tm if (j, m) in nd.H else np.zeros(nd.dH[(j, m)].shape[:2])
                     # d(J_j)/dt = H_jm t_m, with the adjoint's error, the tangent's error and H's own
-                    D[ref] += np.einsum("i,ipq,q->p", G[n], Hjm, tm)
-                    D[ref] += np.einsum("i,ipq,q->p", an, Hjm, Tm)
-                    D[ref] += np.einsum("i,ipq,q->p", an, nd.dH[(j, m)], tm)
-                    contrib[ref] += np.einsum("i,ipq,q->p", an, Hjm, tm)
+                    D[ref] += G[n] @ Hjm_t
+                    if (j, m) in nd.H:
+                        D[ref] += an @ (nd.H[(j, m)] @ T[nd.refs[m]])
+                    D[ref] += an @ (nd.dH[(j, m)] @ tm)
+                    contrib[ref] += an @ Hjm_t
         for i in comp.inputs:
             self._settle(i.name, D, contrib)
         return D
