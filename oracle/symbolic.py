@@ -487,6 +487,10 @@ class Oracle:
     their enclosures (``Exact.enclosure``). Otherwise (``precisions``, two decimal digit counts, or an
     op whose derivatives call something Arb lacks) every pass runs in mpmath at both precisions and
     ``arithmetic`` is "mpmath".
+
+    Each question is answered once per oracle: asked again (the same cotangent or tangents), it returns
+    the results it gave, and the passes that questions share (the adjoints of VJP, projection and HVP,
+    the tangents of JVP and HVP, and their error bounds) run once (``_shared``).
     """
 
     def __init__(self, comp: Composition, values: Mapping[str, np.ndarray], *, precisions=None):
