@@ -94,6 +94,7 @@ class Composition:
         if len(set(names)) != len(names):
             raise ValueError(f"input names must be distinct, got {names}")
         self._shapes: dict[str, tuple] = {i.name: i.shape for i in self.inputs}
+        self._live: frozenset[int] | None = None  # see live
         self._params: list[dict] = []
         for k, node in enumerate(self.nodes):
             op = spec.get(node.op)
@@ -162,6 +163,11 @@ class Composition:
 
     def live(self) -> set[int]:
         """Indices of the nodes the output depends on."""
+        if self._live is None:  # a composition does not change: every check of it asks again
+            self._live = frozenset(self._walk_live())
+        return set(self._live)
+
+    def _walk_live(self) -> set[int]:
         seen: set[int] = set()
         stack = [self.output]
         while stack:

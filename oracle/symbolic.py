@@ -159,6 +159,8 @@ def _magnitude(e):
 
 
 def _param_key(op: spec.Op, params: dict) -> str:
+    if not params:  # most ops have none
+        return "{}"
     kinds = {p.name: p.kind for p in op.params}
     return json.dumps({k: spec.param_to_json(kinds[k], v) for k, v in params.items()}, sort_keys=True)
 
@@ -247,6 +249,7 @@ class _Digits:
 
     def __init__(self, digits: int):
         self.digits = digits
+        self.key = ("digits", digits)
 
     def context(self):
         return mpmath.workdps(self.digits)
@@ -266,6 +269,7 @@ class _Bits:
 
     def __init__(self, bits: int):
         self.bits = bits
+        self.key = ("bits", bits)
 
     def context(self):
         return ball.workprec(self.bits)
@@ -320,7 +324,7 @@ class _Local:
                 n = self.value.size
                 rows = [self.ar.run(self.prog, [a[idx[i]] for a, idx in zip(self.args, self.broadcast)], True)
                         for i in range(n)]
-                cols = [np.abs(_floats(np.array(c, dtype=object))) for c in zip(*rows)] if rows else []
+                cols = list(np.abs(np.array([[float(v) for v in row] for row in rows], dtype=float)).T) if n else []
                 k = len(self.jac)
                 return cols[:k], cols[k:]
             res = np.abs(_floats(np.array(self.ar.run(self.prog, [v for a in self.args for v in a], True),
@@ -332,7 +336,7 @@ class _Local:
 
 def _broadcast_index(arg_shape, out_shape) -> np.ndarray:
     """For each output element (flat), the flat index of the argument element broadcast to it."""
-    n = int(np.prod(arg_shape))
+    n = math.prod(arg_shape)
     return np.broadcast_to(np.arange(n).reshape(arg_shape), out_shape).ravel()
 
 
@@ -340,7 +344,7 @@ def _evaluate_node(prog: _Program, args: list[np.ndarray], arg_shapes, out_shape
     """Run a compiled program on arguments (flat object arrays of ``ar``'s numbers) at the current
     precision."""
     if prog.elementwise:
-        n = int(np.prod(out_shape))
+        n = math.prod(out_shape)
         bidx = [_broadcast_index(s, out_shape) for s in arg_shapes]
         rows = [ar.run(prog, [args[j][bidx[j][i]] for j in range(len(args))]) for i in range(n)]
         cols = list(zip(*rows)) if rows else []
@@ -445,11 +449,16 @@ class Exact:
 
 def _floats(a: np.ndarray, shape=None) -> np.ndarray:
     """Flat object array of mpf -> float64 array (correctly rounded), optionally reshaped."""
-    out = np.array([float(v) for v in a], dtype=float)
+    out = np.fromiter(map(float, a), dtype=float, count=len(a))
     return out if shape is None else out.reshape(shape)
 
 
 # --- the oracle ----------------------------------------------------------------------------------
+
+
+def _key(tangents: Mapping[str, np.ndarray]) -> tuple:
+    """Tangents (one float array per input, in input order) as a key of ``Oracle._shared``."""
+    return tuple(v.tobytes() for v in tangents.values())
 
 
 def _extra_digits(arrays) -> int:
@@ -478,6 +487,10 @@ class Oracle:
     their enclosures (``Exact.enclosure``). Otherwise (``precisions``, two decimal digit counts, or an
     op whose derivatives call something Arb lacks) every pass runs in mpmath at both precisions and
     ``arithmetic`` is "mpmath".
+
+    Each question is answered once per oracle: asked again (the same cotangent or tangents), it returns
+    the results it gave, and the passes that questions share (the adjoints of VJP, projection and HVP,
+    the tangents of JVP and HVP, and their error bounds) run once (``_shared``).
     """
 
     def __init__(self, comp: Composition, values: Mapping[str, np.ndarray], *, precisions=None):
@@ -495,6 +508,7 @@ class Oracle:
         if precisions is not None and (len(precisions) != 2 or precisions[0] >= precisions[1]):
             raise ValueError(f"precisions must be two increasing digit counts, got {precisions}")
         self._refs = [[None if isinstance(a, Const) else a for a in n.args] for n in comp.nodes]
+        self._memo = {}  # see _shared
         self._programs = []
         for k, node in enumerate(comp.nodes):
             const = tuple(a.value if isinstance(a, Const) else None for a in node.args)
@@ -581,32 +595,34 @@ class Oracle:
     def value(self) -> Exact:
         """The exact output value."""
         out = self.comp.output
-        return self._answer(lambda run, ar: ({out: (run[0][out], self.comp.output_shape, SAFETY)},
-                                             lambda: {out: self._model.E[out]}))[out]
+        return self._shared(("value",), lambda: self._answer(
+            lambda run, ar: ({out: (run[0][out], self.comp.output_shape, SAFETY)},
+                             lambda: {out: self._model.E[out]}))[out])
 
     def vjp(self, cotangent) -> dict[str, Exact]:
         """Exact gradient of sum(cotangent * output) with respect to every input."""
         ct = self._cotangent(cotangent)
+        key = ct.tobytes()
 
         def compute(run, ar):
-            adj = self._adjoints(run, ar, ct)
+            adj = self._adjoints(run, ar, ct, key)
             return ({i.name: (adj[i.name], i.shape, SAFETY) for i in self.comp.inputs},
-                    lambda: self._model.vjp({r: _floats(v) for r, v in adj.items()}))
+                    lambda: self._model_vjp(ar, adj, key))
 
-        return self._answer(compute)
+        return dict(self._shared(("vjp", key), lambda: self._answer(compute)))
 
     def jvp(self, tangents: Mapping[str, np.ndarray]) -> Exact:
         """Exact directional derivative of the output along ``tangents`` (one array per input;
         missing inputs have tangent 0)."""
         tan = self._tangent_inputs(tangents)
         out = self.comp.output
+        key = _key(tan)
 
         def compute(run, ar):
-            t = self._tangents(run, ar, tan)
-            return ({out: (t[out], self.comp.output_shape, SAFETY)},
-                    lambda: self._model.jvp({r: _floats(v) for r, v in t.items()}))
+            t = self._tangents(run, ar, tan, key)
+            return ({out: (t[out], self.comp.output_shape, SAFETY)}, lambda: self._model_jvp(ar, t, key))
 
-        return self._answer(compute)[out]
+        return self._shared(("jvp", key), lambda: self._answer(compute)[out])
 
     def projection(self, cotangent, tangents: Mapping[str, np.ndarray]) -> Exact:
         """Exact <cotangent, J tangents>, judged as an implementation gets it from a VJP: the sum over
@@ -614,14 +630,15 @@ class Oracle:
         |tangent|, plus the rounding of the dot product itself."""
         ct = self._cotangent(cotangent)
         tan = self._tangent_inputs(tangents)
+        ct_key, tan_key = ct.tobytes(), _key(tan)
 
         def compute(run, ar):
-            adj = self._adjoints(run, ar, ct)
+            adj = self._adjoints(run, ar, ct, ct_key)
             with ar.context():
                 total = sum((g * t for name in tan for g, t in zip(adj[name], _numbers(tan[name], ar))), ar.number(0))
 
             def scales():
-                G = self._model.vjp({r: _floats(v) for r, v in adj.items()})
+                G = self._model_vjp(ar, adj, ct_key)
                 terms = [np.abs(_floats(adj[name]) * tan[name].ravel()) for name in tan]
                 n = sum(t.size for t in terms)
                 return {"": np.array(sum(float(G[name] @ np.abs(tan[name].ravel())) for name in tan)
@@ -629,7 +646,7 @@ class Oracle:
 
             return {"": (np.array([total], dtype=object), (), SAFETY)}, scales
 
-        return self._answer(compute)[""]
+        return self._shared(("projection", ct_key, tan_key), lambda: self._answer(compute)[""])
 
     def safe_step(self, tangents: Mapping[str, np.ndarray]) -> float:
         """How far along ``tangents`` a finite difference may step: moving the inputs by t * tangent
@@ -647,7 +664,7 @@ class Oracle:
             if margin is not None and speed > 0:
                 step = min(step, 0.5 * margin / speed)
             rate[f"n{k}"] = sum((Jj @ rate[nd.refs[j]] for j, Jj in nd.J.items()),
-                                np.zeros(int(np.prod(self.comp.shape(f"n{k}")))))
+                                np.zeros(math.prod(self.comp.shape(f"n{k}"))))
         return step
 
     def hvp(self, cotangent, tangents: Mapping[str, np.ndarray]) -> dict[str, Exact]:
@@ -655,15 +672,43 @@ class Oracle:
         sum(cotangent * output), i.e. H u with H the Hessian of <cotangent, f>."""
         ct = self._cotangent(cotangent)
         tan = self._tangent_inputs(tangents)
+        ct_key, tan_key = ct.tobytes(), _key(tan)
 
         def compute(run, ar):
-            adj, dadj, t = self._second(run, ar, ct, tan)
+            adj, dadj, t = self._second(run, ar, ct, tan, ct_key, tan_key)
             return ({i.name: (dadj[i.name], i.shape, SAFETY_SECOND_ORDER) for i in self.comp.inputs},
-                    lambda: self._model.hvp(*({r: _floats(v) for r, v in part.items()} for part in (adj, dadj, t))))
+                    lambda: self._model.hvp(self._floats(ar, "adjoints", ct_key, adj), {r: _floats(v) for r, v in dadj.items()},
+                                            self._floats(ar, "tangents", tan_key, t),
+                                            G=self._model_vjp(ar, adj, ct_key), T=self._model_jvp(ar, t, tan_key)))
 
-        return self._answer(compute)
+        return dict(self._shared(("hvp", ct_key, tan_key), lambda: self._answer(compute)))
 
     # --- helpers -------------------------------------------------------------------------------------
+
+    def _shared(self, key, make):
+        """``make()``, once per ``key`` for the life of this oracle: the properties that judge one
+        example (a fused row: value, VJP, JVP, adjoint, HVP) ask it the same questions (the value,
+        the JVP along the same tangents, the adjoints of the same cotangent), and get the same
+        answers without recomputing them. Keys name the question and hold its vectors' bytes (and,
+        for exact passes, the arithmetic and precision they ran at)."""
+        try:
+            return self._memo[key]
+        except KeyError:
+            made = self._memo[key] = make()
+            return made
+
+    def _floats(self, ar, name, key, numbers):
+        """The float64 values of a pass's ``numbers`` (ref -> flat numbers; ``name`` and ``key`` say
+        which pass)."""
+        return self._shared((name, "floats", ar.key, key), lambda: {r: _floats(v) for r, v in numbers.items()})
+
+    def _model_vjp(self, ar, adj, key):
+        """The error model's VJP coefficients for the adjoints ``adj`` (of cotangent bytes ``key``)."""
+        return self._shared(("G", ar.key, key), lambda: self._model.vjp(self._floats(ar, "adjoints", key, adj)))
+
+    def _model_jvp(self, ar, t, key):
+        """The error model's JVP coefficients for the tangents ``t`` (of tangent bytes ``key``)."""
+        return self._shared(("T", ar.key, key), lambda: self._model.jvp(self._floats(ar, "tangents", key, t)))
 
     def _cotangent(self, cotangent):
         ct = np.asarray(cotangent, dtype=float)
@@ -682,7 +727,12 @@ class Oracle:
 
     # --- exact passes (every ref, in one arithmetic) ---------------------------------------------------
 
-    def _adjoints(self, run, ar, ct):
+    def _adjoints(self, run, ar, ct, key=None):
+        """The adjoint of every ref for cotangent ``ct`` (its bytes ``key``), in arithmetic ``ar``."""
+        key = ct.tobytes() if key is None else key
+        return self._shared(("adjoints", ar.key, key), lambda: self._adjoint_pass(run, ar, ct))
+
+    def _adjoint_pass(self, run, ar, ct):
         env, locals_ = run
         with ar.context():
             adj = {ref: _zeros(v.size, ar) for ref, v in env.items()}
@@ -693,7 +743,12 @@ class Oracle:
                     np.add.at(adj[refs[j]], in_idx, g[out_idx] * vals)
         return adj
 
-    def _tangents(self, run, ar, tan):
+    def _tangents(self, run, ar, tan, key=None):
+        """The tangent of every ref for input tangents ``tan`` (their bytes ``key``), in ``ar``."""
+        key = _key(tan) if key is None else key
+        return self._shared(("tangents", ar.key, key), lambda: self._tangent_pass(run, ar, tan))
+
+    def _tangent_pass(self, run, ar, tan):
         env, locals_ = run
         with ar.context():
             t = {name: _numbers(v, ar) for name, v in tan.items()}
@@ -705,19 +760,18 @@ class Oracle:
                 t[f"n{k}"] = out
         return t
 
-    def _second(self, run, ar, ct, tan):
-        """Forward-over-reverse: tangents t of every ref, then the reverse pass for the adjoint a
-        and its derivative along t: da_j += J_j^T da_n + (H_jm t_m)^T a_n."""
+    def _second(self, run, ar, ct, tan, ct_key=None, tan_key=None):
+        """Forward-over-reverse: tangents t of every ref and the adjoints a (the passes of ``jvp`` and
+        ``vjp``), then the reverse pass for the adjoint's derivative along t:
+        da_j += J_j^T da_n + (H_jm t_m)^T a_n."""
         env, locals_ = run
-        t = self._tangents(run, ar, tan)
+        t = self._tangents(run, ar, tan, tan_key)
+        adj = self._adjoints(run, ar, ct, ct_key)
         with ar.context():
-            adj = {ref: _zeros(v.size, ar) for ref, v in env.items()}
             dadj = {ref: _zeros(v.size, ar) for ref, v in env.items()}
-            adj[self.comp.output] = adj[self.comp.output] + _numbers(ct, ar)
             for k in reversed(range(len(self.comp.nodes))):
                 a, da, refs = adj[f"n{k}"], dadj[f"n{k}"], self._refs[k]
                 for j, out_idx, in_idx, vals in locals_[k].jac:
-                    np.add.at(adj[refs[j]], in_idx, a[out_idx] * vals)
                     np.add.at(dadj[refs[j]], in_idx, da[out_idx] * vals)
                 for j, m, out_idx, in_j, in_m, vals in locals_[k].hess:
                     w = a[out_idx] * vals
@@ -732,13 +786,20 @@ class Oracle:
 
 def _dense_hessian(blocks, values, n_out, sizes) -> dict:
     """Sparse second-derivative blocks (each unordered pair of entries once) -> dense symmetric
-    (n_out, n_j, n_m) arrays for every ordered pair of arguments (j, m)."""
+    (n_out, n_j, n_m) arrays for every ordered pair of arguments (j, m). A node has one block per
+    pair j <= m, and a block names each entry (output, entry of j, entry of m) once, so the entries
+    are assigned, not summed."""
     H = {}
     for (j, m, out_idx, in_j, in_m, _), v in zip(blocks, values):
-        np.add.at(H.setdefault((j, m), np.zeros((n_out, sizes[j], sizes[m]))), (out_idx, in_j, in_m), v)
-        off = ~((j == m) & (in_j == in_m))
-        np.add.at(H.setdefault((m, j), np.zeros((n_out, sizes[m], sizes[j]))), (out_idx[off], in_m[off], in_j[off]),
-                  v[off])
+        H[(j, m)] = block = np.zeros((n_out, sizes[j], sizes[m]))
+        block[out_idx, in_j, in_m] = v
+        if j != m:
+            H[(m, j)] = mirror = np.zeros((n_out, sizes[m], sizes[j]))
+            mirror[out_idx, in_m, in_j] = v
+        else:
+            off = in_j != in_m
+            if off.any():
+                block[out_idx[off], in_m[off], in_j[off]] = v[off]
     return H
 
 
@@ -760,10 +821,11 @@ class _NodeError:
 
 
 def _dense_jacobian(blocks, values, variables, n_out, sizes) -> dict:
-    """Sparse first-derivative blocks (see _Local.jac) -> dense (n_out, n_j) arrays per argument j."""
+    """Sparse first-derivative blocks (see _Local.jac) -> dense (n_out, n_j) arrays per argument j
+    (one block per argument, each entry named once: assigned, not summed)."""
     J = {j: np.zeros((n_out, sizes[j])) for j in variables}
     for (j, out_idx, in_idx, _), v in zip(blocks, values):
-        np.add.at(J[j], (out_idx, in_idx), v)
+        J[j][out_idx, in_idx] = v
     return J
 
 
@@ -815,7 +877,7 @@ def _hessian_error(op: spec.Op, params: dict, loc: _Local, Hmag: dict, kappa: fl
         v = np.abs(_floats(vals))
         idx = {j: in_j, m: in_m, l: in_l}
         for p, q, r in set(itertools.permutations((j, m, l))):
-            np.add.at(dH[(p, q)], (out_idx, idx[p], idx[q]), v * E[r][idx[r]])
+            dH[(p, q)][out_idx, idx[p], idx[q]] += v * E[r][idx[r]]  # one entry per output element
     return dH
 
 
@@ -866,7 +928,7 @@ class _ErrorModel:
         refs = tuple(None if isinstance(a, Const) else a for a in node.args)
         shapes = [() if r is None else comp.shape(r) for r in refs]
         out_shape = comp.shape(f"n{k}")
-        n_out, sizes = int(np.prod(out_shape)), [int(np.prod(s)) for s in shapes]
+        n_out, sizes = math.prod(out_shape), [math.prod(s) for s in shapes]
         kappa = op.allowance(shapes, params)
         a = [np.abs(np.atleast_1d(c.value)) if r is None else np.abs(self.floats[r]) for r, c in zip(refs, node.args)]
         E = [np.zeros(1) if r is None else self.E[r] for r in refs]
@@ -943,10 +1005,11 @@ class _ErrorModel:
                               for j, Jj in nd.J.items()), np.zeros(t[f"n{k}"].size))
         return T
 
-    def hvp(self, adj, dadj, t):
+    def hvp(self, adj, dadj, t, G=None, T=None):
+        """``G`` and ``T``: ``vjp(adj)`` and ``jvp(t)`` where the caller has them already."""
         comp = self.comp
-        G = self.vjp(adj)
-        T = self.jvp(t)
+        G = self.vjp(adj) if G is None else G
+        T = self.jvp(t) if T is None else T
         D = {ref: np.zeros(v.size) for ref, v in adj.items()}
         contrib = {ref: np.zeros(v.size) for ref, v in adj.items()}
         for k in reversed(range(len(comp.nodes))):
@@ -962,14 +1025,14 @@ class _ErrorModel:
                     if (j, m) not in nd.H and (j, m) not in nd.dH:
                         continue
                     # H may vanish where a library's formula still has an error (_hessian_floor)
-                    Hjm = nd.H.get((j, m), np.zeros_like(nd.dH.get((j, m), 0.0)))
                     tm = np.abs(t[nd.refs[m]])
-                    Tm = T[nd.refs[m]]
+                    Hjm_t = nd.H[(j, m)] @ tm if (j, m) in nd.H else np.zeros(nd.dH[(j, m)].shape[:2])
                     # d(J_j)/dt = H_jm t_m, with the adjoint's error, the tangent's error and H's own
-                    D[ref] += np.einsum("i,ipq,q->p", G[n], Hjm, tm)
-                    D[ref] += np.einsum("i,ipq,q->p", an, Hjm, Tm)
-                    D[ref] += np.einsum("i,ipq,q->p", an, nd.dH[(j, m)], tm)
-                    contrib[ref] += np.einsum("i,ipq,q->p", an, Hjm, tm)
+                    D[ref] += G[n] @ Hjm_t
+                    if (j, m) in nd.H:
+                        D[ref] += an @ (nd.H[(j, m)] @ T[nd.refs[m]])
+                    D[ref] += an @ (nd.dH[(j, m)] @ tm)
+                    contrib[ref] += an @ Hjm_t
         for i in comp.inputs:
             self._settle(i.name, D, contrib)
         return D
