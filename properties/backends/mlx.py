@@ -66,7 +66,7 @@ def _rows(mx, nn) -> dict:
         "reshape": Row(lambda x, shape: mx.reshape(x, shape), "mx.reshape({0}, {shape})"),
         "transpose": Row(lambda x, axes: mx.transpose(x, axes), "mx.transpose({0}, {axes})"),
         "broadcast_to": Row(lambda x, shape: mx.broadcast_to(x, shape), "mx.broadcast_to({0}, {shape})"),
-        "sum_to": Row(lambda x, shape: _sum_to(mx, x, shape)),
+        "sum_to": Row(lambda x, shape: _sum_to(mx, x, shape), _SUM_TO_SOURCE),
         "sum": _reduction(mx, "sum"),
         "mean": _reduction(mx, "mean"),
         "max": _reduction(mx, "max"),
@@ -110,6 +110,11 @@ def _whole(axis, x):
 def _index(mx, index):
     """The spec's index with integer-array items as MLX arrays."""
     return tuple(mx.array(list(i)) if isinstance(i, (tuple, list)) else i for i in index)
+
+
+# sum_to in a reproducer: the sum over the leading axes and those the target shape has as 1, reshaped
+_SUM_TO_SOURCE = ("mx.reshape(mx.sum({0}, axis=[a for a in range({0}.ndim) if a < {0}.ndim - len({shape}) "
+                  "or {shape}[a - {0}.ndim + len({shape})] == 1], keepdims=True), {shape})")
 
 
 def _sum_to(mx, x, shape):
