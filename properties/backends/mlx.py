@@ -130,6 +130,12 @@ class Mlx(Backend):
     # survive the fork; measured with 0.32.4), or corrupts its heap ("malloc_consolidate(): invalid
     # chunk size"); so MLX runs in trigrad's process, as JAX does
     fork_safe = False
+    # prod's VJP is built on cumulative products, which have no JVP: no second order for prod
+    # (docs/findings/mlx.md, finding 4); an index with repeated entries has none either, but that
+    # depends on the index, so it is a known difference, not a missing rule
+    missing_rules = {"hvp": {"prod": "MLX 0.32.4 has no second-order rule for prod: its VJP is built on cumulative "
+                                     "products, which have no JVP (RuntimeError: JVP is not implemented for "
+                                     "cumulative prod/min/max)"}}
     preamble = ("import numpy as np\nimport mlx.core as mx\nimport mlx.nn as nn\nmx.set_default_device(mx.cpu)")
 
     def __init__(self, dtype: str = "float32"):
