@@ -62,3 +62,20 @@ def test_mlx_still_lacks_the_rule_it_declares_missing():
     fn = lambda x: f(x, axis=None, keepdims=False)  # noqa: E731
     with pytest.raises(RuntimeError, match="cumulative"):
         b.hvp(fn, [b.asarray(np.array([1.5, 2.0]))], np.array(1.0), [np.ones(2)])
+
+
+def test_hips_still_lacks_the_rule_it_declares_missing():
+    """HIPS autograd's declared missing rule (forward mode of sigmoid, scipy's expit) still raises in
+    the library; skipped without HIPS autograd."""
+    import pytest
+
+    from trigrad.properties.backends import BackendError
+
+    try:
+        b = resolve("hips")
+    except BackendError as e:
+        pytest.skip(str(e))
+    assert set(missing_rules(b, "jvp")) == {"sigmoid"} and missing_rules(b, "hvp") == {}
+    f = b.op("sigmoid")
+    with pytest.raises(NotImplementedError, match="expit"):
+        b.jvp(f, [b.asarray(np.array([0.5]))], [np.ones(1)])
