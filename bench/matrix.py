@@ -8,9 +8,11 @@ DIR/NAME.json``): libraries that cannot share a process (paddle after tensorflow
 and each run's CPU time is its own (the children's rusage). A library that is not installed is left
 out with the reason. ``--reuse`` takes DIR/NAME.json where it exists instead of running the check
 again, with the CPU time and load recorded beside it in DIR/NAME.run.json (shown as "-" without one). The page says when and where it was
-made, each library's version, examples, wall and CPU seconds and load average, the op x library table
-(``properties.matrix.markdown``) and each library's findings by cause; the HTML page is
-``trigrad report``'s with the matrix first. Nothing here is asserted: the numbers are the machine's.
+made, each library's version, examples, wall and CPU seconds, load average and time box (``--seconds``,
+recorded in NAME.run.json), the op x library table (``properties.matrix.markdown``) and each library's
+findings by cause; the HTML page is ``trigrad report``'s with the matrix first. Writing the published
+page also rewrites the README's per-library table (between its markers, ``readme_table``). Nothing
+here is asserted: the numbers are the machine's.
 """
 
 from __future__ import annotations
@@ -49,6 +51,46 @@ def run_check(name: str, profile: str, seconds: float | None, out: pathlib.Path)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return {"status": r.returncode, "wall": time.perf_counter() - start, "cpu": cpu,
             "load": f"{load0:.1f} / {os.getloadavg()[0]:.1f}", "stderr": r.stderr.strip().splitlines()[-1:]}
+
+
+README = ROOT / "README.md"
+# The README's per-library table sits between these lines; each matrix run rewrites it.
+README_BEGIN = "<!-- per-library table: written by python -m bench matrix from bench/results/matrix/*.json -->"
+README_END = "<!-- end per-library table -->"
+
+
+def readme_table(m: dict, checks: list[dict], runs: dict) -> str:
+    """The README's per-library table: a line per library with its examples, seconds, time box, and
+    its rows and cells by outcome (the same run as docs/matrix.md)."""
+    lines = ["| library | examples | seconds (wall / CPU) | time box | rows: pass / known / unsup / failing / not reached "
+             "| cells: pass / known / unsup |", "|---|---|---|---|---|---|"]
+    for lib, doc in zip(m["libraries"], checks):
+        n, run = m["counts"][lib["backend"]], runs.get(lib["backend"], {})
+        status = [c["status"] for c in doc["cells"]]
+        cells = (sum(s == "pass" for s in status), sum(s == "known" for s in status),
+                 sum(s.startswith("unsupported") for s in status))
+        box = run.get("time box", "-")
+        lines.append(f"| {doc['backend']} | {doc['examples']:,} | {doc['seconds']:.0f} / {run.get('CPU seconds', '-')} | "
+                     f"{box} | {n['pass']} / {n['known']} / {n['unsupported']} / {n['finding'] + n['error']} / "
+                     f"{n['not reached']} | {cells[0]} / {cells[1]} / {cells[2]} |")
+    return "\n".join(lines)
+
+
+def run_columns(run: dict) -> dict:
+    """A check run's extra columns on the page (NAME.run.json: CPU seconds, load, time box; "-" where a
+    run did not record one)."""
+    return {"CPU seconds": "-" if run.get("cpu") is None else f"{run['cpu']:.0f}", "load": run.get("load", "-"),
+            "time box": "-" if "seconds" not in run else f"{run['seconds']:.0f} s" if run["seconds"] else "none"}
+
+
+def write_readme(table: str, path: pathlib.Path = README) -> bool:
+    """Put ``table`` between the README's markers (False when it has none)."""
+    text = path.read_text()
+    if README_BEGIN not in text or README_END not in text:
+        return False
+    head, rest = text.split(README_BEGIN, 1)
+    path.write_text(head + README_BEGIN + "\n" + table + "\n" + README_END + rest.split(README_END, 1)[1])
+    return True
 
 
 def preface(profile: str, runs: dict, left_out: dict) -> str:
@@ -94,6 +136,7 @@ def main(argv=None) -> None:
         else:
             print(f"checking {name} ...", flush=True)
             run = run_check(name, args.profile, args.seconds, out)
+            run["seconds"] = args.seconds  # the time box, if any
             if not out.exists():
                 left_out[name] = " ".join(run["stderr"]) or f"exit status {run['status']}"
                 print(f"  left out: {left_out[name]}", flush=True)
@@ -102,7 +145,7 @@ def main(argv=None) -> None:
         with open(out) as f:
             doc = json.load(f)
         docs.append(doc)
-        runs[doc["backend"]] = {"CPU seconds": "-" if run["cpu"] is None else f"{run['cpu']:.0f}", "load": run["load"]}
+        runs[doc["backend"]] = run_columns(run)
         print(f"  {doc['backend']}: {doc['examples']:,} examples, {doc['seconds']:.0f} s", flush=True)
     if not docs:
         sys.exit("python -m bench matrix: no library could be checked")
@@ -111,6 +154,8 @@ def main(argv=None) -> None:
     page = matrix.markdown(m, docs, preface=text, runs=runs)
     pathlib.Path(args.markdown).write_text(page)
     pathlib.Path(args.html).write_text(html_report.render(docs, []))
+    if not args.quick and pathlib.Path(args.markdown) == DOCS / "matrix.md":  # the published page: the README's table too
+        write_readme(readme_table(m, docs, runs))
     print(matrix.text(m))
     write_results("matrix", {"profile": args.profile, "runs": runs, "left_out": left_out, "counts": m["counts"],
                              "markdown": args.markdown, "html": args.html})

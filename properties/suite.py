@@ -39,7 +39,7 @@ from trigrad.oracle.symbolic import Oracle
 from . import checks, known
 from ._hypothesis_compat import set_test_digest
 from .determinism import import_independent_draws
-from .backends import Backend, Unsupported
+from .backends import Backend, Unsupported, missing_rules
 from .piece import interruption_point, report
 from .minimize import MINIMIZE_SECONDS, Deadline
 from .report import Failure, Report
@@ -97,6 +97,8 @@ def status(backend: Backend, prop: str, op: str) -> str | None:
         return f"unsupported: {backend.name} has no {op}"
     if p.needs and not backend.capable(p.needs):
         return f"unsupported: {backend.name} has no {'forward mode' if p.needs == 'jvp' else 'second order'}"
+    if p.needs and op in missing_rules(backend, p.needs):
+        return f"unsupported: {missing_rules(backend, p.needs)[op]}"
     if p.kinks and (op == ALL_OPS or spec.get(op).kink is None):
         return "n/a: no kink"
     return None
@@ -143,8 +145,9 @@ def draw_case(data, backend: Backend, prop: str, op: str, max_nodes: int = 10, s
 
 def _ops(backend: Backend, prop: str, op: str) -> tuple[str, ...]:
     """The ops cell (prop, op) draws its compositions from: the backend's, less those known to fail
-    ``prop`` elsewhere."""
-    return tuple(sorted(set(backend.ops) - known.masked_ops(known.load(backend), prop, op)))
+    ``prop`` elsewhere, and those it cannot differentiate as ``prop`` needs (``missing_rules``)."""
+    lacking = set(missing_rules(backend, PROPERTIES[prop].needs)) if PROPERTIES[prop].needs else set()
+    return tuple(sorted(set(backend.ops) - known.masked_ops(known.load(backend), prop, op) - lacking))
 
 
 def _draw(data, backend: Backend, op: str, ops, vectors, *, shared=False, max_nodes=10,
@@ -264,7 +267,8 @@ def _check(backend: Backend, prop: str, example: Example, kwargs: dict, oracle=N
 def _rechecker(backend: Backend, prop: str, kwargs: dict):
     """example -> the report of the same check failing on it (None if it passes or cannot judge it).
     The cotangent is kept (the output shape does not change); inputs keep their tangents and new
-    inputs get tangent one. Like a drawn case, the example is judged at the backend's precision
+    inputs get tangent one (also a new input under an old input's name, whose shape may differ: a
+    tangent of the wrong shape made a check of a library's forward mode fail on trigrad's mistake). Like a drawn case, the example is judged at the backend's precision
     (``_at_precision``): a smaller example made by shrinking can have new input values (a subgraph's
     float64 value in its place), which a float32 library rounds."""
     check = PROPERTIES[prop].check
@@ -272,7 +276,7 @@ def _rechecker(backend: Backend, prop: str, kwargs: dict):
     def again(example: Example):
         kw = dict(kwargs)
         if "tangents" in kw:
-            kw["tangents"] = {i.name: kwargs["tangents"].get(i.name, np.ones(i.shape)) for i in example.comp.inputs}
+            kw["tangents"] = {i.name: _tangent(kwargs["tangents"].get(i.name), i.shape) for i in example.comp.inputs}
         example, kw = _at_precision(backend, example, kw)
         try:
             backend.run_check(prop, check, example, kw)
@@ -283,6 +287,11 @@ def _rechecker(backend: Backend, prop: str, kwargs: dict):
         return None
 
     return again
+
+
+def _tangent(kept, shape) -> np.ndarray:
+    """An input's tangent when rechecking: the one it had, if it has that shape, else ones."""
+    return kept if kept is not None and np.shape(kept) == tuple(shape) else np.ones(shape)
 
 
 def replay(backend: Backend, prop: str, example: Example, kwargs: dict) -> Report | None:

@@ -105,6 +105,12 @@ def function_source(out: str, args: str, body: list[str]) -> list[str]:
             f"    return {out}", ""]
 
 
+def missing_rules(backend, what: str) -> dict[str, str]:
+    """The ops ``backend`` has no ``what`` ("jvp" or "hvp") rule for, with the reasons (its
+    ``missing_rules`` declaration, see ``Backend``; none when it declares none)."""
+    return (getattr(backend, "missing_rules", None) or {}).get(what, {})
+
+
 class Unsupported(Exception):
     """The backend has no such op or capability; reported as "unsupported", never as a failure."""
 
@@ -139,6 +145,11 @@ class Backend:
             the numeric oracle, for analytic compositions of these ops only).
         constant_args: op -> argument positions that must be constants (DeZero's pow takes a
             constant exponent only); compositions draw those arguments as constants.
+        missing_rules: "jvp" or "hvp" -> {op: reason}: ops the library computes but cannot
+            differentiate in forward mode or to second order (it has no such rule for them); the
+            cells of the properties that need it are unsupported with the reason, and the other
+            cells of those properties leave the ops out of their compositions. Read through
+            ``missing_rules(backend, what)`` (a wrapper of the adapter passes the adapter's on).
         known_differences: path of the known-differences file (default properties/known/<name>.txt).
         fork_safe: whether a process forked from one that has used the library can go on using it
             (JAX cannot: XLA's threads hold locks that a fork copies, so a forked worker hangs in its
@@ -334,4 +345,4 @@ def _load(module_name: str):
     return module
 
 
-__all__ = ["Backend", "Unsupported", "OPERATORS", "Row", "OpTable", "dezero_api_hvp_source", "function_source", "BackendError", "resolve", "parse_options", "BUILTIN_NAMES", "ENV_VAR"]
+__all__ = ["Backend", "Unsupported", "OPERATORS", "Row", "OpTable", "dezero_api_hvp_source", "function_source", "missing_rules", "BackendError", "resolve", "parse_options", "BUILTIN_NAMES", "ENV_VAR"]

@@ -7,6 +7,13 @@ gradients with the tangents again (``create_graph=True``); forward mode is
 ``paddle.incubate.autograd.jvp``. Gradients of inputs that the output does not depend on are zeros
 (``allow_unused=True`` returns None for them).
 
+Paddle's dynamic graph has no forward mode of its own: ``paddle.incubate.autograd.jvp`` is the
+double-backward trick (the VJP differentiated with respect to its cotangent), so it needs a rule for
+the derivative of each op's gradient, and second order needs the same. Paddle 3.3.1 has none for
+many ops (``RuntimeError: The Op tan_grad doesn't have any grad op``); ``MISSING`` lists them, found
+by trying each op (tests/backends/test_paddle_rules.py tries them again), and the adapter declares
+them as ``missing_rules``: unsupported cells, left out of the other cells' compositions.
+
 Importing paddle 3.3.1 after tensorflow 2.21.0 in one process crashes with a segmentation fault (the
 other order works), so the adapter refuses to load after tensorflow, with that reason.
 """
@@ -91,6 +98,37 @@ def _rows(paddle, F) -> dict:
     }
 
 
+# Ops whose gradient op has no gradient in paddle 3.3.1: op -> the gradient op its RuntimeError names.
+_NO_GRAD_OF_GRAD = {
+    "arcsin": "asin_grad", "arctan": "atan_grad", "arctanh": "atanh_grad", "cosh": "cosh_grad", "sinh": "sinh_grad",
+    "tan": "tan_grad", "cumsum": "cumsum_grad", "erf": "erf_grad", "expm1": "expm1_grad", "gelu": "gelu_grad",
+    "log1p": "log1p_grad", "logaddexp": "log1p_grad", "logsigmoid": "logsigmoid_grad", "log_softmax": "log_softmax_grad",
+    "logsumexp": "logsumexp_grad", "max": "max_grad", "min": "min_grad", "norm": "p_norm_grad",
+    "pow": "elementwise_pow_grad", "prod": "prod_grad", "softmax": "softmax_grad", "tril": "tril_grad",
+    "triu": "triu_grad", "softmax_cross_entropy": "mean_all_grad",
+}
+# Ops with a second-order rule whose own gradient is missing: second order works, but the
+# double-backward trick differentiates the second-order op once more.
+_NO_GRAD_OF_DOUBLE_GRAD = {
+    "clip": "clip_double_grad", "div": "divide_double_grad", "elu": "elu_double_grad",
+    "leaky_relu": "leaky_relu_double_grad", "mean_squared_error": "square_double_grad",
+    "relu": "relu_double_grad", "softplus": "softplus_double_grad", "sqrt": "sqrt_double_grad",
+    "square": "square_double_grad",
+}
+
+
+def _missing(grad_op: str, what: str) -> str:
+    return (f"paddle 3.3.1 has no {what} for this op: {grad_op} has no gradient "
+            f"(RuntimeError: The Op {grad_op} doesn't have any grad op)")
+
+
+MISSING = {
+    "jvp": {op: _missing(g, "forward mode (paddle.incubate.autograd.jvp, the double-backward trick)")
+            for op, g in {**_NO_GRAD_OF_GRAD, **_NO_GRAD_OF_DOUBLE_GRAD}.items()},
+    "hvp": {op: _missing(g, "second-order rule") for op, g in _NO_GRAD_OF_GRAD.items()},
+}
+
+
 def _axis(axis):
     """The spec's axis as paddle takes it (a list for several axes)."""
     return list(axis) if isinstance(axis, tuple) else axis
@@ -125,6 +163,7 @@ class Paddle(Backend):
     """PaddlePaddle's dynamic graph, float64 on the CPU."""
 
     name = "paddle"
+    missing_rules = MISSING
     preamble = "import numpy as np\nimport paddle\nimport paddle.nn.functional as F"
 
     def __init__(self):
