@@ -22,7 +22,7 @@ import warnings
 
 from bench import race
 from bench.common import cpu_seconds, table, write_results
-from trigrad.oracle import compare, numeric, symbolic
+from trigrad.oracle import numeric, symbolic
 from trigrad.properties import checks
 
 COMPOSITIONS = race.COMPOSITIONS

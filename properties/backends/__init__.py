@@ -19,8 +19,8 @@ import importlib.util
 import operator
 import os
 import sys
-from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -48,12 +48,15 @@ class Row:
         name when ``call`` is one, else the spec's notation.
     complex: the library's forward takes complex input correctly (``Backend.complex_ops``).
     constant: argument positions the library takes as constants only (``Backend.constant_args``).
+    missing: "jvp" or "hvp" -> the reason the library has no forward-mode or second-order rule for
+        this op (``Backend.missing_rules``).
     """
 
     call: Callable | str
     source: str | None = None
     complex: bool = False
     constant: tuple[int, ...] = ()
+    missing: Mapping[str, str] = field(default_factory=dict, hash=False)
 
 
 class OpTable:
@@ -69,6 +72,10 @@ class OpTable:
         self.ops = frozenset(self.rows)
         self.complex_ops = frozenset(name for name, row in self.rows.items() if row.complex)
         self.constant_args = {name: row.constant for name, row in self.rows.items() if row.constant}
+        self.missing_rules: dict[str, dict[str, str]] = {}
+        for name, row in self.rows.items():
+            for what, reason in row.missing.items():
+                self.missing_rules.setdefault(what, {})[name] = reason
         self.prefix = prefix
 
     def source(self, name: str) -> str:
@@ -106,9 +113,13 @@ def function_source(out: str, args: str, body: list[str]) -> list[str]:
 
 
 def missing_rules(backend, what: str) -> dict[str, str]:
-    """The ops ``backend`` has no ``what`` ("jvp" or "hvp") rule for, with the reasons (its
-    ``missing_rules`` declaration, see ``Backend``; none when it declares none)."""
-    return (getattr(backend, "missing_rules", None) or {}).get(what, {})
+    """The ops ``backend`` has no ``what`` ("jvp" or "hvp") rule for, with the reasons: its
+    ``missing_rules`` declaration, else its op table's (``Row.missing``), see ``Backend``; none when
+    it declares none."""
+    declared = getattr(backend, "missing_rules", None)
+    if declared is None:
+        declared = getattr(getattr(backend, "table", None), "missing_rules", None)
+    return (declared or {}).get(what, {})
 
 
 class Unsupported(Exception):
@@ -149,7 +160,9 @@ class Backend:
             differentiate in forward mode or to second order (it has no such rule for them); the
             cells of the properties that need it are unsupported with the reason, and the other
             cells of those properties leave the ops out of their compositions. Read through
-            ``missing_rules(backend, what)`` (a wrapper of the adapter passes the adapter's on).
+            ``missing_rules(backend, what)`` (a wrapper of the adapter passes the adapter's on). An
+            adapter with an op table (``self.table``, an ``OpTable``) declares them in the ops' rows
+            instead (``Row(..., missing={"jvp": reason})``), so that each op is named once.
         known_differences: path of the known-differences file (default properties/known/<name>.txt).
         fork_safe: whether a process forked from one that has used the library can go on using it
             (JAX cannot: XLA's threads hold locks that a fork copies, so a forked worker hangs in its

@@ -50,7 +50,12 @@ def _rows(mx, nn) -> dict:
         "hypot": None,  # MLX has no hypot
         "leaky_relu": Row(lambda x, slope: nn.leaky_relu(x, negative_slope=slope), "nn.leaky_relu({0}, negative_slope={slope})"),
         "elu": Row(lambda x, alpha: nn.elu(x, alpha=alpha), "nn.elu({0}, alpha={alpha})"),
-        "prod": _reduction(mx, "prod"),
+        # prod's VJP is built on cumulative products, which have no JVP: no second order for prod
+        # (docs/findings/mlx.md, finding 4); an index with repeated entries has none either, but that
+        # depends on the index, so it is a known difference, not a missing rule
+        "prod": _reduction(mx, "prod", missing={"hvp": "MLX 0.32.4 has no second-order rule for prod: its VJP is built on "
+                                                       "cumulative products, which have no JVP (RuntimeError: JVP is not "
+                                                       "implemented for cumulative prod/min/max)"}),
         "var": Row(lambda x, axis, keepdims, ddof: mx.var(x, axis=_axis(axis), keepdims=keepdims, ddof=ddof),
                    "mx.var({0}, axis={axis}, keepdims={keepdims}, ddof={ddof})"),
         "std": Row(lambda x, axis, keepdims, ddof: mx.std(x, axis=_axis(axis), keepdims=keepdims, ddof=ddof),
@@ -94,11 +99,11 @@ def _axis(axis):
     return list(axis) if isinstance(axis, tuple) else axis
 
 
-def _reduction(mx, function: str) -> Row:
+def _reduction(mx, function: str, missing: dict | None = None) -> Row:
     """mx.<function> over the spec's axis and keepdims."""
     call = getattr(mx, function)
     return Row(lambda x, axis, keepdims: call(x, axis=_axis(axis), keepdims=keepdims),
-               f"mx.{function}({{0}}, axis={{axis}}, keepdims={{keepdims}})")
+               f"mx.{function}({{0}}, axis={{axis}}, keepdims={{keepdims}})", missing=missing or {})
 
 
 def _whole(axis, x):
@@ -130,12 +135,6 @@ class Mlx(Backend):
     # survive the fork; measured with 0.32.4), or corrupts its heap ("malloc_consolidate(): invalid
     # chunk size"); so MLX runs in trigrad's process, as JAX does
     fork_safe = False
-    # prod's VJP is built on cumulative products, which have no JVP: no second order for prod
-    # (docs/findings/mlx.md, finding 4); an index with repeated entries has none either, but that
-    # depends on the index, so it is a known difference, not a missing rule
-    missing_rules = {"hvp": {"prod": "MLX 0.32.4 has no second-order rule for prod: its VJP is built on cumulative "
-                                     "products, which have no JVP (RuntimeError: JVP is not implemented for "
-                                     "cumulative prod/min/max)"}}
     preamble = ("import numpy as np\nimport mlx.core as mx\nimport mlx.nn as nn\nmx.set_default_device(mx.cpu)")
 
     def __init__(self, dtype: str = "float32"):

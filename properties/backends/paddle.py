@@ -10,9 +10,9 @@ gradients with the tangents again (``create_graph=True``); forward mode is
 Paddle's dynamic graph has no forward mode of its own: ``paddle.incubate.autograd.jvp`` is the
 double-backward trick (the VJP differentiated with respect to its cotangent), so it needs a rule for
 the derivative of each op's gradient, and second order needs the same. Paddle 3.3.1 has none for
-many ops (``RuntimeError: The Op tan_grad doesn't have any grad op``); ``MISSING`` lists them, found
-by trying each op (tests/backends/test_paddle_rules.py tries them again), and the adapter declares
-them as ``missing_rules``: unsupported cells, left out of the other cells' compositions.
+many ops (``RuntimeError: The Op tan_grad doesn't have any grad op``); their rows declare them
+(``Row.missing``), found by trying each op (tests/backends/test_paddle_rules.py tries them again):
+unsupported cells, left out of the other cells' compositions.
 
 Importing paddle 3.3.1 after tensorflow 2.21.0 in one process crashes with a segmentation fault (the
 other order works), so the adapter refuses to load after tensorflow, with that reason.
@@ -20,6 +20,7 @@ other order works), so the adapter refuses to load after tensorflow, with that r
 
 from __future__ import annotations
 
+import operator
 import os
 import sys
 
@@ -33,51 +34,51 @@ from . import OPERATORS, Backend, OpTable, Row, Unsupported
 def _rows(paddle, F) -> dict:
     """One row per spec op (see Row)."""
     return {
-        **{name: Row(function) for name, function in OPERATORS.items()},
-        "square": Row("paddle.square"),
-        "sqrt": Row("paddle.sqrt"),
+        **{name: Row(function, missing=_OPERATOR_RULES.get(function, {})) for name, function in OPERATORS.items()},
+        "square": Row("paddle.square", missing=_no_grad_of_double_grad("square_double_grad")),
+        "sqrt": Row("paddle.sqrt", missing=_no_grad_of_double_grad("sqrt_double_grad")),
         "exp": Row("paddle.exp"),
         "log": Row("paddle.log"),
         "sin": Row("paddle.sin"),
         "cos": Row("paddle.cos"),
-        "tan": Row("paddle.tan"),
+        "tan": Row("paddle.tan", missing=_no_grad_of_grad("tan_grad")),
         "tanh": Row("paddle.tanh"),
-        "arctan": Row("paddle.atan"),
+        "arctan": Row("paddle.atan", missing=_no_grad_of_grad("atan_grad")),
         "sigmoid": Row("F.sigmoid"),
-        "relu": Row("F.relu"),
+        "relu": Row("F.relu", missing=_no_grad_of_double_grad("relu_double_grad")),
         "abs": Row("paddle.abs"),
-        "softplus": Row("F.softplus"),
-        "sinh": Row("paddle.sinh"),
-        "cosh": Row("paddle.cosh"),
-        "arcsin": Row("paddle.asin"),
+        "softplus": Row("F.softplus", missing=_no_grad_of_double_grad("softplus_double_grad")),
+        "sinh": Row("paddle.sinh", missing=_no_grad_of_grad("sinh_grad")),
+        "cosh": Row("paddle.cosh", missing=_no_grad_of_grad("cosh_grad")),
+        "arcsin": Row("paddle.asin", missing=_no_grad_of_grad("asin_grad")),
         "arccos": Row("paddle.acos"),
-        "arctanh": Row("paddle.atanh"),
-        "log1p": Row("paddle.log1p"),
-        "expm1": Row("paddle.expm1"),
-        "erf": Row("paddle.erf"),
+        "arctanh": Row("paddle.atanh", missing=_no_grad_of_grad("atanh_grad")),
+        "log1p": Row("paddle.log1p", missing=_no_grad_of_grad("log1p_grad")),
+        "expm1": Row("paddle.expm1", missing=_no_grad_of_grad("expm1_grad")),
+        "erf": Row("paddle.erf", missing=_no_grad_of_grad("erf_grad")),
         "silu": Row("F.silu"),
-        "logsigmoid": Row("F.log_sigmoid"),
+        "logsigmoid": Row("F.log_sigmoid", missing=_no_grad_of_grad("logsigmoid_grad")),
         "gelu": Row(lambda x, approximate: F.gelu(x, approximate=approximate != "none"),
-                    "F.gelu({0}, approximate={approximate} != 'none')"),
-        "logaddexp": Row("paddle.logaddexp"),
+                    "F.gelu({0}, approximate={approximate} != 'none')", missing=_no_grad_of_grad("gelu_grad")),
+        "logaddexp": Row("paddle.logaddexp", missing=_no_grad_of_grad("log1p_grad")),
         "hypot": Row("paddle.hypot"),
-        "leaky_relu": Row(lambda x, slope: F.leaky_relu(x, negative_slope=slope), "F.leaky_relu({0}, negative_slope={slope})"),
-        "elu": Row(lambda x, alpha: F.elu(x, alpha=alpha), "F.elu({0}, alpha={alpha})"),
-        "prod": _reduction(paddle, "prod"),
+        "leaky_relu": Row(lambda x, slope: F.leaky_relu(x, negative_slope=slope), "F.leaky_relu({0}, negative_slope={slope})", missing=_no_grad_of_double_grad("leaky_relu_double_grad")),
+        "elu": Row(lambda x, alpha: F.elu(x, alpha=alpha), "F.elu({0}, alpha={alpha})", missing=_no_grad_of_double_grad("elu_double_grad")),
+        "prod": _reduction(paddle, "prod", missing=_no_grad_of_grad("prod_grad")),
         "var": Row(lambda x, axis, keepdims, ddof: paddle.var(x, axis=_axis(axis), unbiased=ddof == 1, keepdim=keepdims),
                    "paddle.var({0}, axis={axis}, unbiased={ddof} == 1, keepdim={keepdims})"),
         "std": Row(lambda x, axis, keepdims, ddof: paddle.std(x, axis=_axis(axis), unbiased=ddof == 1, keepdim=keepdims),
                    "paddle.std({0}, axis={axis}, unbiased={ddof} == 1, keepdim={keepdims})"),
         "norm": Row(lambda x, axis, keepdims: paddle.linalg.vector_norm(x, p=2, axis=_axis(axis), keepdim=keepdims),
-                    "paddle.linalg.vector_norm({0}, p=2, axis={axis}, keepdim={keepdims})"),
-        "cumsum": Row(lambda x, axis: paddle.cumsum(x, axis=axis), "paddle.cumsum({0}, axis={axis})"),
+                    "paddle.linalg.vector_norm({0}, p=2, axis={axis}, keepdim={keepdims})", missing=_no_grad_of_grad("p_norm_grad")),
+        "cumsum": Row(lambda x, axis: paddle.cumsum(x, axis=axis), "paddle.cumsum({0}, axis={axis})", missing=_no_grad_of_grad("cumsum_grad")),
         "flip": Row(lambda x, axis: paddle.flip(x, axis=_flip_axes(axis, x)),
                     "paddle.flip({0}, axis={axis} if {axis} is not None else list(range({0}.ndim)))"),
-        "tril": Row(lambda x, k: paddle.tril(x, k), "paddle.tril({0}, {k})"),
-        "triu": Row(lambda x, k: paddle.triu(x, k), "paddle.triu({0}, {k})"),
+        "tril": Row(lambda x, k: paddle.tril(x, k), "paddle.tril({0}, {k})", missing=_no_grad_of_grad("tril_grad")),
+        "triu": Row(lambda x, k: paddle.triu(x, k), "paddle.triu({0}, {k})", missing=_no_grad_of_grad("triu_grad")),
         "concatenate": Row(lambda a, b, axis: paddle.concat([a, b], axis=axis), "paddle.concat([{0}, {1}], axis={axis})"),
         "stack": Row(lambda a, b, axis: paddle.stack([a, b], axis=axis), "paddle.stack([{0}, {1}], axis={axis})"),
-        "clip": Row(lambda x, lo, hi: paddle.clip(x, lo, hi), "paddle.clip({0}, {lo}, {hi})"),
+        "clip": Row(lambda x, lo, hi: paddle.clip(x, lo, hi), "paddle.clip({0}, {lo}, {hi})", missing=_no_grad_of_double_grad("clip_double_grad")),
         "reshape": Row(lambda x, shape: paddle.reshape(x, list(shape)), "paddle.reshape({0}, {shape})"),
         "transpose": Row(lambda x, axes: paddle.transpose(x, _perm(axes, x)),
                          "paddle.transpose({0}, {axes} or list(range({0}.ndim - 1, -1, -1)))"),
@@ -85,36 +86,17 @@ def _rows(paddle, F) -> dict:
         "sum_to": Row(lambda x, shape: _sum_to(paddle, x, shape)),
         "sum": _reduction(paddle, "sum"),
         "mean": _reduction(paddle, "mean"),
-        "max": _reduction(paddle, "max"),
-        "min": _reduction(paddle, "min"),
-        "logsumexp": _reduction(paddle, "logsumexp"),
+        "max": _reduction(paddle, "max", missing=_no_grad_of_grad("max_grad")),
+        "min": _reduction(paddle, "min", missing=_no_grad_of_grad("min_grad")),
+        "logsumexp": _reduction(paddle, "logsumexp", missing=_no_grad_of_grad("logsumexp_grad")),
         "matmul": Row("paddle.matmul"),
         "get_item": Row(lambda x, index: x[_index(index)]),
-        "softmax": Row(lambda x, axis: F.softmax(x, axis=axis), "F.softmax({0}, axis={axis})"),
-        "log_softmax": Row(lambda x, axis: F.log_softmax(x, axis=axis), "F.log_softmax({0}, axis={axis})"),
-        "mean_squared_error": Row("F.mse_loss"),
+        "softmax": Row(lambda x, axis: F.softmax(x, axis=axis), "F.softmax({0}, axis={axis})", missing=_no_grad_of_grad("softmax_grad")),
+        "log_softmax": Row(lambda x, axis: F.log_softmax(x, axis=axis), "F.log_softmax({0}, axis={axis})", missing=_no_grad_of_grad("log_softmax_grad")),
+        "mean_squared_error": Row("F.mse_loss", missing=_no_grad_of_double_grad("square_double_grad")),
         "softmax_cross_entropy": Row(lambda x, labels: F.cross_entropy(x, paddle.to_tensor(list(labels))),
-                                     "F.cross_entropy({0}, paddle.to_tensor({labels}))"),
+                                     "F.cross_entropy({0}, paddle.to_tensor({labels}))", missing=_no_grad_of_grad("mean_all_grad")),
     }
-
-
-# Ops whose gradient op has no gradient in paddle 3.3.1: op -> the gradient op its RuntimeError names.
-_NO_GRAD_OF_GRAD = {
-    "arcsin": "asin_grad", "arctan": "atan_grad", "arctanh": "atanh_grad", "cosh": "cosh_grad", "sinh": "sinh_grad",
-    "tan": "tan_grad", "cumsum": "cumsum_grad", "erf": "erf_grad", "expm1": "expm1_grad", "gelu": "gelu_grad",
-    "log1p": "log1p_grad", "logaddexp": "log1p_grad", "logsigmoid": "logsigmoid_grad", "log_softmax": "log_softmax_grad",
-    "logsumexp": "logsumexp_grad", "max": "max_grad", "min": "min_grad", "norm": "p_norm_grad",
-    "pow": "elementwise_pow_grad", "prod": "prod_grad", "softmax": "softmax_grad", "tril": "tril_grad",
-    "triu": "triu_grad", "softmax_cross_entropy": "mean_all_grad",
-}
-# Ops with a second-order rule whose own gradient is missing: second order works, but the
-# double-backward trick differentiates the second-order op once more.
-_NO_GRAD_OF_DOUBLE_GRAD = {
-    "clip": "clip_double_grad", "div": "divide_double_grad", "elu": "elu_double_grad",
-    "leaky_relu": "leaky_relu_double_grad", "mean_squared_error": "square_double_grad",
-    "relu": "relu_double_grad", "softplus": "softplus_double_grad", "sqrt": "sqrt_double_grad",
-    "square": "square_double_grad",
-}
 
 
 def _missing(grad_op: str, what: str) -> str:
@@ -122,11 +104,22 @@ def _missing(grad_op: str, what: str) -> str:
             f"(RuntimeError: The Op {grad_op} doesn't have any grad op)")
 
 
-MISSING = {
-    "jvp": {op: _missing(g, "forward mode (paddle.incubate.autograd.jvp, the double-backward trick)")
-            for op, g in {**_NO_GRAD_OF_GRAD, **_NO_GRAD_OF_DOUBLE_GRAD}.items()},
-    "hvp": {op: _missing(g, "second-order rule") for op, g in _NO_GRAD_OF_GRAD.items()},
-}
+def _no_grad_of_grad(grad_op: str) -> dict:
+    """A row's missing rules (``Row.missing``) when the op's gradient op ``grad_op`` has no gradient in
+    paddle 3.3.1: no second order, and no forward mode (built on the double-backward trick)."""
+    return {"jvp": _missing(grad_op, "forward mode (paddle.incubate.autograd.jvp, the double-backward trick)"),
+            "hvp": _missing(grad_op, "second-order rule")}
+
+
+def _no_grad_of_double_grad(grad_op: str) -> dict:
+    """A row's missing rules when the op has a second-order rule ``grad_op`` whose own gradient is
+    missing: second order works, but the double-backward trick differentiates it once more."""
+    return {"jvp": _missing(grad_op, "forward mode (paddle.incubate.autograd.jvp, the double-backward trick)")}
+
+
+# The Python operators' rows (OPERATORS) whose rules paddle 3.3.1 lacks, by the operator.
+_OPERATOR_RULES = {operator.truediv: _no_grad_of_double_grad("divide_double_grad"),
+                   operator.pow: _no_grad_of_grad("elementwise_pow_grad")}
 
 
 def _axis(axis):
@@ -134,11 +127,11 @@ def _axis(axis):
     return list(axis) if isinstance(axis, tuple) else axis
 
 
-def _reduction(paddle, function: str) -> Row:
+def _reduction(paddle, function: str, missing: dict | None = None) -> Row:
     """paddle.<function> over the spec's axis and keepdims (paddle's keepdim)."""
     call = getattr(paddle, function)
     return Row(lambda x, axis, keepdims: call(x, axis=_axis(axis), keepdim=keepdims),
-               f"paddle.{function}({{0}}, axis={{axis}}, keepdim={{keepdims}})")
+               f"paddle.{function}({{0}}, axis={{axis}}, keepdim={{keepdims}})", missing=missing or {})
 
 
 def _flip_axes(axis, x):
@@ -163,7 +156,6 @@ class Paddle(Backend):
     """PaddlePaddle's dynamic graph, float64 on the CPU."""
 
     name = "paddle"
-    missing_rules = MISSING
     preamble = "import numpy as np\nimport paddle\nimport paddle.nn.functional as F"
 
     def __init__(self):

@@ -37,22 +37,3 @@ def test_every_spec_op_has_a_row_and_every_library_a_cell():
         cells = [c.strip() for c in line.strip("|").split("|")[1:]]
         assert len(cells) == len(libraries) and all(re.fullmatch(r"pass|known|unsup|-|(FAIL|ERROR) \(.+\)", c)
                                                     for c in cells), line
-
-
-def test_the_readme_table_is_the_published_run():
-    """The README's per-library table is what ``python -m bench matrix`` writes from the check runs
-    behind docs/matrix.md (bench/results/matrix/), not a hand-kept copy."""
-    import json
-
-    from bench import matrix as bench_matrix
-    from trigrad.properties import matrix
-
-    readme = (PAGE.parents[1] / "README.md").read_text()
-    assert bench_matrix.README_BEGIN in readme and bench_matrix.README_END in readme
-    written = readme.split(bench_matrix.README_BEGIN, 1)[1].split(bench_matrix.README_END, 1)[0].strip()
-    folder = PAGE.parents[1] / "bench" / "results" / "matrix"
-    names = [n for n in bench_matrix.LIBRARIES if (folder / f"{n}.json").exists()]
-    docs = [json.loads((folder / f"{n}.json").read_text()) for n in names]
-    runs = {doc["backend"]: bench_matrix.run_columns(json.loads((folder / f"{name}.run.json").read_text()))
-            for name, doc in zip(names, docs)}
-    assert written == bench_matrix.readme_table(matrix.build(docs), docs, runs)
