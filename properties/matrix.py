@@ -7,7 +7,7 @@ outcome per library:
 finding       some property fails for the op (the failing properties are named)
 error         trigrad could not judge some property (its own error; named like failures)
 known         every failure is a known difference of the library (its known-differences file)
-pass          every property that ran passes
+pass          every property that ran passes (cells of missing rules are unsupported, not run)
 unsupported   the library has no such op (or none of the properties could run for it)
 not reached   the run's time ran out before any of the op's cells
 ============  ====================================================================================
@@ -144,8 +144,10 @@ def markdown(matrix: dict, checks: list[dict], title: str = "trigrad conformance
                      f"{lib['seconds']:.0f} | " + "".join(f"{run.get(k, '')} | " for k in extra)
                      + " | ".join(str(n[k]) for k in OUTCOMES) + " |")
     lines += ["", "## Op x library", "",
-              "pass: every property that ran passes; FAIL (properties): a finding no known difference "
-              "explains; known: every failure is a known difference; unsup: the library has no such op; "
+              "pass: every property that ran passes (a property the library has no rule for, one of its "
+              "missing rules such as Paddle's forward mode of tan, is an unsupported cell and does not run); "
+              "FAIL (properties): a finding no known difference explains; known: every failure is a known "
+              "difference; unsup: the library has no such op, or none of its properties could run; "
               "-: not reached in the run's time.", "",
               "| op | " + " | ".join(lib.split(" (")[0].split(" ")[0] for lib in libs) + " |",
               "|---" * (len(libs) + 1) + "|"]
