@@ -1556,7 +1556,7 @@ def _entries():
           doc="x and y (of one shape) stacked along a new axis"),
         E("where", 2, lambda x, y, condition: _obj(np.where(np.asarray(condition, dtype=bool), x, y)),
           lambda x, y, condition: np.where(np.asarray(condition, dtype=bool), x, y), _where_shape, (_S, _S),
-          elementwise=False, params=(Param("condition", "mask"),), ulps=0,
+          elementwise=False, params=(Param("condition", "mask"),), ulps=lambda s, p: _where_ulps(s, p),
           doc="x where condition (a fixed mask shaped like x) holds, y elsewhere, with numpy broadcasting"),
         E("pad", 1, _sym_pad, lambda x, widths: np.pad(x, widths), _pad_shape, (_S,), elementwise=False,
           params=(Param("widths", "pad_width"),), ulps=0, doc="x with zeros added before and after each axis"),
@@ -1619,6 +1619,15 @@ def _entries():
 def _broadcast_ulps(shapes, params):
     # The forward copies; the backward sums the copies of each input entry (sum_to's forward).
     n = int(np.prod(params["shape"])) // max(1, int(np.prod(shapes[0])))
+    return 0 if n == 1 else n + ULPS_EXACT
+
+
+def _where_ulps(shapes, params):
+    # The forward selects (exact); the backward sums the cotangent over the copies of a broadcast
+    # argument's entry, as broadcast_to's does: where(c, x, y) with y of shape () gives y the sum of
+    # the cotangent wherever c is False, which rounds (in float32 even 1 + 1.405068 does).
+    out = int(np.prod(_where_shape(*shapes[:2], params["condition"])))
+    n = max(out // max(1, int(np.prod(s))) for s in shapes[:2])
     return 0 if n == 1 else n + ULPS_EXACT
 
 

@@ -280,6 +280,24 @@ def test_broadcast_to_backward_sums_its_copies():
     assert judge(as32 * (1 + 1e-5), e, u=U32).verdict is Verdict.FAIL
 
 
+def test_where_backward_sums_the_copies_of_a_broadcast_argument():
+    """where's forward selects (exact), but the VJP of a broadcast argument sums the cotangent
+    wherever it was selected: PyTorch's float32 gradient of y (shape ()) in where(c, x, y) with c =
+    (False, True, False) and cotangent (1, 1, 1.405068) is 1 + 1.405068 rounded to float32, which must
+    pass (it was judged against an allowed error of float32's smallest normal); a wrong sum is still
+    caught, and without broadcasting the allowance stays 0."""
+    condition = ((False,), (True,), (False,))
+    comp = Composition([Input("x0", ()), Input("x1", (3, 1))], [Node("where", ("x1", "x0"), {"condition": condition})])
+    ct = np.array([[1.0], [1.0], [float.fromhex("0x1.67b28a0000000p+0")]])
+    e = Oracle(comp, {"x0": np.array(0.0), "x1": np.zeros((3, 1))}).vjp(ct)["x0"]
+    as32 = float(np.float32(ct[0, 0]) + np.float32(ct[2, 0]))
+    assert as32 != float(e.value)
+    assert judge(as32, e, u=U32).verdict is Verdict.PASS
+    assert judge(as32 * (1 + 1e-5), e, u=U32).verdict is Verdict.FAIL
+    assert judge(float(ct[2, 0]), e, u=U32).verdict is Verdict.FAIL  # a term lost
+    assert spec.get("where").allowance([(3, 1), (3, 1)], {"condition": condition}) == 0
+
+
 def test_logsumexp_second_order_allows_the_conventional_cancellation():
     """Over one element logsumexp's twin simplifies to x (no Hessian), but implementations
     differentiate s = e**(x - lse(x)) again and compute 1 - 1: PyTorch's HVP of lse(x) + sin(x) at
