@@ -20,11 +20,10 @@ one cell alone.
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 from typing import Callable
-
-import functools
 
 import hypothesis
 import numpy as np
@@ -104,6 +103,7 @@ def status(backend: Backend, prop: str, op: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=None)
 def _kinked(op: str):
     """A single-op composition with some arguments exactly on the op's kinks: its arguments (one per
     arity, all of one shape) drawn, then the op's kink snaps the selected entries onto a kink (for a
@@ -154,11 +154,23 @@ def _draw(data, backend: Backend, op: str, ops, vectors, *, shared=False, max_no
           shapes=None) -> tuple[Example, dict]:
     """A composition of ``ops`` containing ``op`` (any mix for the mixed row), and ``vectors``
     (``shapes``: the composition's input shapes, as for ``compositions``)."""
-    example = data.draw(compositions(ops=list(ops), include=None if op == ALL_OPS else op, max_nodes=max_nodes,
-                                     min_shared=1 if shared else 0, constant_args=backend.constant_args,
-                                     shapes=shapes),
-                        label="example")
+    strategy = _compositions_of(tuple(ops), None if op == ALL_OPS else op, max_nodes, 1 if shared else 0,
+                                _frozen(backend.constant_args), shapes)
+    example = data.draw(strategy, label="example")
     return _at_precision(backend, example, _draw_vectors(data, example, vectors))
+
+
+@functools.lru_cache(maxsize=1024)
+def _compositions_of(ops, include, max_nodes, min_shared, constant_args, shapes):
+    """One strategy object per cell's arguments, built once: Hypothesis validates a new strategy and
+    writes its repr (each time an example is rejected) on first use, which per example cost a tenth
+    of the generation time."""
+    return compositions(ops=list(ops), include=include, max_nodes=max_nodes, min_shared=min_shared,
+                        constant_args=dict(constant_args), shapes=shapes)
+
+
+def _frozen(constant_args) -> tuple:
+    return tuple(sorted((k, tuple(v)) for k, v in (constant_args or {}).items()))
 
 
 def _draw_vectors(data, example: Example, vectors) -> dict:
