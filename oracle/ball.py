@@ -65,13 +65,24 @@ def _dirac_delta(x, k=0):
     return arb(0) if not x.contains(0) else arb("inf")
 
 
+def _heaviside(x, h0=0.5):
+    # 0 below the root, 1 above, h0 at an exact root; a ball that may hold the root encloses [0, 1]
+    # (the pass then raises its precision, or the point is at a kink and is never judged)
+    x = _ball(x)
+    if x < 0:
+        return arb(0)
+    if x > 0:
+        return arb(1)
+    return _ball(h0) if x.is_exact() else arb(0.5, 0.5)
+
+
 def _method(method):
     return lambda x: method(_ball(x))
 
 
 # The names lambdify's mpmath code calls (as keywords: they are mpmath's function names) -> Arb's.
 namespace = dict(
-    mpf=_mpf, ipow=_ipow, sign=_sign, DiracDelta=_dirac_delta, loggamma=_method(arb.lgamma),
+    mpf=_mpf, ipow=_ipow, sign=_sign, DiracDelta=_dirac_delta, Heaviside=_heaviside, loggamma=_method(arb.lgamma),
     atan2=lambda y, x: arb.atan2(_ball(y), _ball(x)), hypot=lambda x, y: (_ipow(x, 2) + _ipow(y, 2)).sqrt(),
     exp=_method(arb.exp), expm1=_method(arb.expm1), log=_method(arb.log), log1p=_method(arb.log1p),
     sqrt=_method(arb.sqrt), sin=_method(arb.sin), cos=_method(arb.cos), tan=_method(arb.tan),

@@ -93,6 +93,9 @@ _MODULES = [
     {
         # Away from its root DiracDelta is 0; at the root the point is at a kink and is never judged.
         "DiracDelta": lambda x, k=0: mpmath.mpf(0) if x != 0 else mpmath.inf,
+        # Printed as a call, not rewritten as a Piecewise first: sympy's rewrite of each Heaviside
+        # (max's, min's and maximum's derivatives) was a quarter of compiling those ops.
+        "Heaviside": lambda x, h0=0.5: mpmath.mpf(0) if x < 0 else mpmath.mpf(1) if x > 0 else mpmath.mpf(h0),
         "ipow": operator.pow,
     },
     "mpmath",
@@ -197,9 +200,9 @@ def _compile(op: spec.Op, params: dict, shapes: tuple, const: tuple) -> _Program
         triples = tuple((j, k, m) for j, k in pairs for m in var if m >= k)
         third = [sympy.diff(f, syms[j], syms[k], syms[m]) for j, k, m in triples]
         fn = sympy.lambdify(syms, [f, *first, *second, *third], modules=_MODULES, cse=True,
-                          printer=_PRINTER)
+                          printer=_PRINTER, docstring_limit=0)
         mags = sympy.lambdify(syms, [_magnitude(d) for d in first + second], modules=_MODULES, cse=True,
-                          printer=_PRINTER)
+                          printer=_PRINTER, docstring_limit=0)
         return _Program(True, fn, var, pairs, triples, magnitudes=mags, fn_ball=ball.rebind(fn),
                         magnitudes_ball=ball.rebind(mags))
     arrays, flat = [], []
@@ -234,9 +237,9 @@ def _compile(op: spec.Op, params: dict, shapes: tuple, const: tuple) -> _Program
                     hexprs.append(dd)
     symbols = [s for _, _, s in flat]
     fn = sympy.lambdify(symbols, [*out, *jexprs, *hexprs], modules=_MODULES, cse=True,
-                          printer=_PRINTER)
+                          printer=_PRINTER, docstring_limit=0)
     mags = sympy.lambdify(symbols, [_magnitude(d) for d in jexprs + hexprs], modules=_MODULES, cse=True,
-                          printer=_PRINTER)
+                          printer=_PRINTER, docstring_limit=0)
     return _Program(False, fn, var, n_out=len(out), jac=tuple(jac), hess=tuple(hess), magnitudes=mags,
                     fn_ball=ball.rebind(fn), magnitudes_ball=ball.rebind(mags))
 

@@ -144,3 +144,25 @@ def test_planted_errors_of_1e_10_are_caught_wherever_the_bound_resolves_them(com
             assert judge(wrong, e, what=name).verdict is Verdict.FAIL, comp.formula()
             assert e.enclosure[0][i] <= e.value[i] <= e.enclosure[1][i]
     assert tried >= 10
+
+
+def test_heaviside_is_called_on_balls_and_encloses_both_sides_of_an_undecided_root():
+    """max's, min's and maximum's derivatives print Heaviside as a call (not rewritten as a Piecewise,
+    which was a quarter of compiling those ops): 0 below the root, 1 above, H(0) = 1/2 at an exact
+    root, and on a ball that may hold the root, a ball holding both 0 and 1 (never the side its
+    midpoint happens to be on)."""
+    from trigrad.oracle import symbolic
+
+    h = ball.namespace["Heaviside"]
+    assert h(ball.arb(-1e-30)) == 0 and h(ball.arb(2.0)) == 1 and h(ball.arb(0)) == ball.arb(0.5)
+    straddle = h(ball.arb(1e-20, 1e-10))
+    assert straddle.contains(0) and straddle.contains(1)
+    assert h(ball.arb(1e-20, 1e-30)) == 1  # the whole ball above the root
+    mp = symbolic._MODULES[0]["Heaviside"]
+    assert (mp(mpmath.mpf(-3)), mp(mpmath.mpf(0)), mp(mpmath.mpf(3))) == (0, 0.5, 1)
+    o = spec.get("max")
+    prog = symbolic._program(o, spec.check_params(o, {"axis": None, "keepdims": False}), ((3,),), (None,))
+    assert "Heaviside" in prog.fn.__code__.co_names and prog.fn_ball is not None
+    e = Oracle(Composition([Input("x0", (3,))], [Node("max", ("x0",), {"axis": None, "keepdims": False})]),
+               {"x0": np.array([0.5, 2.0, -1.0])}).vjp(np.array(1.5))["x0"]
+    assert e.value.tolist() == [0.0, 1.5, 0.0]
