@@ -28,8 +28,11 @@ derivatives. See ``Exact.bound`` and ``_ErrorModel`` for what goes into it.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import itertools
 import json
+import linecache
 import math
 import operator
 from dataclasses import dataclass
@@ -40,7 +43,7 @@ import numpy as np
 import sympy
 from sympy.printing.pycode import MpmathPrinter
 
-from . import ball, spec
+from . import ball, program_cache, spec
 from .ir import Composition, Const, apply_twin
 
 # mpmath (without python-flint, or for an op Arb lacks): working precisions in decimal digits. 50 digits
@@ -184,8 +187,66 @@ def _program(op: spec.Op, params: dict, shapes: tuple, const: tuple) -> _Program
     key = (op.name, _param_key(op, params), tuple(shapes) if not op.elementwise else (), const)
     cached = _PROGRAMS.get(key)
     if cached is None or cached[0] is not op:  # an op registered for a while (spec.registered) may reuse a name
-        cached = _PROGRAMS[key] = (op, _compile(op, params, shapes, const))
+        builtin = _BUILTIN.get(op.name) is op
+        prog = _loaded(key) if builtin else None
+        if prog is None:
+            prog = _compile(op, params, shapes, const)
+            if builtin:
+                _keep(key, prog)
+        cached = _PROGRAMS[key] = (op, prog)
     return cached[1]
+
+
+# The table's own ops, whose programs are kept on disk (oracle.program_cache); a function being fuzzed
+# (spec.registered) is compiled in each process.
+_BUILTIN = dict(spec.OPS)
+_FUNCTIONS = ("fn", "magnitudes", "fn_ball", "magnitudes_ball")
+_PROGRAM_FIELDS = tuple(f.name for f in dataclasses.fields(_Program) if f.name not in _FUNCTIONS)  # what JSON holds
+
+
+@functools.lru_cache(maxsize=1)
+def _lambdify_globals() -> dict:
+    """The namespace ``lambdify`` gives the code it compiles for _MODULES (the same for every program)."""
+    x = sympy.Symbol("x")
+    return sympy.lambdify([x], [x], modules=_MODULES, printer=_PRINTER, docstring_limit=0).__globals__
+
+
+def _source(fn) -> str | None:
+    """The code ``lambdify`` compiled ``fn`` from; None when ``fn`` needs names that code cannot carry."""
+    ref, g = _lambdify_globals(), fn.__globals__
+    if any(n in g and ref.get(n) is not g[n] for n in fn.__code__.co_names):
+        return None
+    text = "".join(linecache.getlines(fn.__code__.co_filename))
+    return text or None
+
+
+def _from_source(text: str, label: str):
+    namespace = dict(_lambdify_globals())
+    exec(compile(text, f"<trigrad program {label}>", "exec"), namespace)  # noqa: S102 - lambdify's own code
+    return namespace["_lambdifygenerated"]
+
+
+def _keep(key: tuple, prog: _Program):
+    fn, mags = _source(prog.fn), _source(prog.magnitudes)
+    if fn is None or mags is None:
+        return
+    fields = {name: getattr(prog, name) for name in _PROGRAM_FIELDS}
+    program_cache.store(key, dict(fields, fn=fn, magnitudes=mags))
+
+
+def _loaded(key: tuple) -> _Program | None:
+    """The program kept on disk for ``key``, rebuilt; None when there is none (or it cannot be read)."""
+    record = program_cache.load(key)
+    if record is None:
+        return None
+    try:
+        fn, mags = _from_source(record["fn"], key[0]), _from_source(record["magnitudes"], key[0])
+        fields = {name: record[name] for name in _PROGRAM_FIELDS}
+    except Exception:  # noqa: BLE001 - a damaged file is compiled again (and rewritten)
+        return None
+    as_tuple = lambda v: tuple(as_tuple(x) for x in v) if isinstance(v, list) else v  # noqa: E731
+    fields = {name: as_tuple(v) for name, v in fields.items()}
+    return _Program(fn=fn, magnitudes=mags, fn_ball=ball.rebind(fn), magnitudes_ball=ball.rebind(mags), **fields)
 
 
 def _compile(op: spec.Op, params: dict, shapes: tuple, const: tuple) -> _Program:
