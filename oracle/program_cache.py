@@ -83,12 +83,22 @@ def store(key: tuple, record: dict) -> bool:
     path = _path(key)
     if path is None:
         return False
-    record = dict(record, format=FORMAT, key=repr(key), fingerprint=fingerprint())
-    tmp = f"{path}.{os.getpid()}.tmp"
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
+    except OSError:
+        return False
+    return write_json(path, dict(record, format=FORMAT, key=repr(key), fingerprint=fingerprint()))
+
+
+def write_json(path: str, data, **dump) -> bool:
+    """Write ``data`` as JSON to ``path`` in one step: a temporary file renamed over it, so that two
+    processes writing at once leave one whole file; False when it cannot be written (``dump``: options
+    for ``json.dump``)."""
+    tmp = f"{path}.{os.getpid()}.tmp"
+    try:
         with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(record, f)
+            json.dump(data, f, **dump)
+            f.write("\n")
         os.replace(tmp, path)
     except OSError:
         with contextlib.suppress(OSError):
@@ -97,4 +107,4 @@ def store(key: tuple, record: dict) -> bool:
     return True
 
 
-__all__ = ["folder", "fingerprint", "load", "store"]
+__all__ = ["folder", "fingerprint", "load", "store", "write_json"]

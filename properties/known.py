@@ -24,7 +24,6 @@ the built-in backends' ship with trigrad) and, before they call an entry stale, 
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
 import os
@@ -34,6 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from trigrad.oracle import spec
+from trigrad.oracle.program_cache import write_json
 
 HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "known")
 _ENTRY = re.compile(r"^(?:(?P<prop>\w+)\[(?P<op>\w+)\]|(?P<only>\w+))(?:\s*@(?P<dtype>\w+))?\s*(?:#\s*(?P<reason>.*))?$")
@@ -147,17 +147,7 @@ def read_examples(path: str) -> dict:
 def write_examples(path: str, data: dict) -> bool:
     """Write kept counterexamples to ``path`` in one step (a temporary file renamed over it, so that two
     processes writing at once leave one whole file); False when it cannot be written."""
-    tmp = f"{path}.{os.getpid()}.tmp"
-    try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=1, sort_keys=True)
-            f.write("\n")
-        os.replace(tmp, path)
-    except OSError:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        return False
-    return True
+    return write_json(path, data, indent=1, sort_keys=True)
 
 
 def example_json(report) -> dict:
