@@ -65,7 +65,7 @@ def test_a_pytest_session_of_another_project_does_not_load_trigrad(tmp_path):
 
 def test_ci_profile_is_chosen_by_the_environment_and_by_option(tmp_path):
     # the header names the profile the session loaded; collecting is enough to print it (running the
-    # cell under thorough, 500 examples, took half a minute and showed nothing more)
+    # cell under thorough, 500 examples, showed nothing more)
     assert "hypothesis profile ci" in run(ONE_CELL + ["--collect-only"], tmp_path, {"CI": "true"}).stdout
     assert "hypothesis profile thorough" in run(ONE_CELL + ["--collect-only", "--hypothesis-profile=thorough"],
                                                 tmp_path).stdout
