@@ -204,11 +204,16 @@ _FUNCTIONS = ("fn", "magnitudes", "fn_ball", "magnitudes_ball")
 _PROGRAM_FIELDS = tuple(f.name for f in dataclasses.fields(_Program) if f.name not in _FUNCTIONS)  # what JSON holds
 
 
+def _lambdify(symbols, exprs):
+    """mpmath code for ``exprs`` (common subexpressions named once), as every program is compiled."""
+    return sympy.lambdify(symbols, exprs, modules=_MODULES, cse=True, printer=_PRINTER, docstring_limit=0)
+
+
 @functools.lru_cache(maxsize=1)
 def _lambdify_globals() -> dict:
     """The namespace ``lambdify`` gives the code it compiles for _MODULES (the same for every program)."""
     x = sympy.Symbol("x")
-    return sympy.lambdify([x], [x], modules=_MODULES, printer=_PRINTER, docstring_limit=0).__globals__
+    return _lambdify([x], [x]).__globals__
 
 
 def _source(fn) -> str | None:
@@ -260,10 +265,8 @@ def _compile(op: spec.Op, params: dict, shapes: tuple, const: tuple) -> _Program
         second = [sympy.diff(f, syms[j], syms[k]) for j, k in pairs]
         triples = tuple((j, k, m) for j, k in pairs for m in var if m >= k)
         third = [sympy.diff(f, syms[j], syms[k], syms[m]) for j, k, m in triples]
-        fn = sympy.lambdify(syms, [f, *first, *second, *third], modules=_MODULES, cse=True,
-                          printer=_PRINTER, docstring_limit=0)
-        mags = sympy.lambdify(syms, [_magnitude(d) for d in first + second], modules=_MODULES, cse=True,
-                          printer=_PRINTER, docstring_limit=0)
+        fn = _lambdify(syms, [f, *first, *second, *third])
+        mags = _lambdify(syms, [_magnitude(d) for d in first + second])
         return _Program(True, fn, var, pairs, triples, magnitudes=mags, fn_ball=ball.rebind(fn),
                         magnitudes_ball=ball.rebind(mags))
     arrays, flat = [], []
@@ -297,10 +300,8 @@ def _compile(op: spec.Op, params: dict, shapes: tuple, const: tuple) -> _Program
                     hess.append((i, j, p, k, q))
                     hexprs.append(dd)
     symbols = [s for _, _, s in flat]
-    fn = sympy.lambdify(symbols, [*out, *jexprs, *hexprs], modules=_MODULES, cse=True,
-                          printer=_PRINTER, docstring_limit=0)
-    mags = sympy.lambdify(symbols, [_magnitude(d) for d in jexprs + hexprs], modules=_MODULES, cse=True,
-                          printer=_PRINTER, docstring_limit=0)
+    fn = _lambdify(symbols, [*out, *jexprs, *hexprs])
+    mags = _lambdify(symbols, [_magnitude(d) for d in jexprs + hexprs])
     return _Program(False, fn, var, n_out=len(out), jac=tuple(jac), hess=tuple(hess), magnitudes=mags,
                     fn_ball=ball.rebind(fn), magnitudes_ball=ball.rebind(mags))
 
